@@ -1,0 +1,271 @@
+"""The Random Hierarchy Model (Cagnetta, Petrini, Tomasini, Favero, Wyart, PRX 2024).
+
+A grammar of depth ``L``: each of the ``n_c`` root symbols (the classes) and each of
+the ``v`` symbols of the levels below has ``m`` production rules, each producing an
+``s``-tuple of symbols of the next level. Tuples are never shared within a level, so
+every input parses back to a unique tree of hidden variables.
+
+Sampling goes top-down and is fully vectorised: it never enumerates the input space,
+so depths whose number of distinct inputs exceeds int64 work as well.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+
+import torch
+
+__all__ = ["RHM", "Sample", "check_int"]
+
+# Tuple codes are base-v integers held in int64.
+_MAX_TUPLE_SPACE = 2**62
+# randperm over the tuple space is fastest when it fits in memory comfortably.
+_RANDPERM_LIMIT = 2**24
+# Inputs longer than this would not fit a one-hot batch in memory anyway.
+_MAX_INPUT_LENGTH = 2**16
+
+
+def check_int(name: str, value: object, low: int, high: int | None = None) -> int:
+    """Return ``value`` as an int, or raise naming ``name`` and the allowed range."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
+    value = int(value)
+    if value < low or (high is not None and value > high):
+        allowed = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise ValueError(f"{name} must be {allowed}, got {value}")
+    return value
+
+
+def _generator(seed: int) -> torch.Generator:
+    gen = torch.Generator()
+    gen.manual_seed(seed)
+    return gen
+
+
+@dataclass
+class Sample:
+    """A batch of RHM inputs with their labels and full trees of hidden variables.
+
+    ``hidden[l]`` holds the level-``l`` symbols, shape ``[n, s**l]``: ``hidden[0]`` is
+    the label as ``[n, 1]`` and ``hidden[L]`` is ``x``.
+    """
+
+    hidden: list[torch.Tensor]
+
+    @property
+    def x(self) -> torch.Tensor:
+        """Input tokens, int64 ``[n, s**L]``."""
+        return self.hidden[-1]
+
+    @property
+    def y(self) -> torch.Tensor:
+        """Labels (root symbols), int64 ``[n]``."""
+        return self.hidden[0][:, 0]
+
+    def __len__(self) -> int:
+        return self.hidden[0].shape[0]
+
+    def __getitem__(self, index: slice | torch.Tensor) -> Sample:
+        return Sample([h[index] for h in self.hidden])
+
+    @staticmethod
+    def cat(samples: list[Sample]) -> Sample:
+        """Concatenate samples of the same grammar along the batch dimension."""
+        return Sample([torch.cat(levels) for levels in zip(*(s.hidden for s in samples))])
+
+
+class RHM:
+    """A Random Hierarchy Model grammar: ``rules[l]`` is ``[n_symbols_l, m, s]``."""
+
+    def __init__(self, v: int, n_c: int, m: int, s: int, L: int, seed: int = 0) -> None:
+        self.v = check_int("v", v, 2)
+        self.n_c = check_int("n_c", n_c, 2)
+        self.m = check_int("m", m, 1)
+        self.s = check_int("s", s, 2)
+        self.L = check_int("L", L, 1)
+        self.seed = check_int("seed", seed, 0, 2**63 - 1)
+        if self.v**self.s > _MAX_TUPLE_SPACE:
+            raise ValueError(
+                f"v**s must be <= 2**62 so that tuples fit in int64, got v={v}, s={s}"
+            )
+        if self.s**self.L > _MAX_INPUT_LENGTH:
+            raise ValueError(f"s**L (input length) must be <= {_MAX_INPUT_LENGTH}, got {s}**{L}")
+        n_tuples = self.v**self.s
+        if self.m * self.n_c > n_tuples:
+            raise ValueError(
+                f"m must be <= v**s / n_c = {n_tuples // self.n_c} so that root rules do not "
+                f"share tuples, got m={m} (m*n_c={self.m * self.n_c} > v**s={n_tuples})"
+            )
+        if self.L >= 2 and self.m * self.v > n_tuples:
+            raise ValueError(
+                f"m must be <= v**s / v = {n_tuples // self.v} so that rules of one level do "
+                f"not share tuples, got m={m} (m*v={self.m * self.v} > v**s={n_tuples})"
+            )
+        gen = _generator(self.seed)
+        self.rules: list[torch.Tensor] = []
+        for level in range(self.L):
+            n_symbols = self.n_c if level == 0 else self.v
+            codes = self._distinct_codes(n_symbols * self.m, gen)
+            self.rules.append(self._decode(codes).reshape(n_symbols, self.m, self.s))
+        # Sorted tuple codes per level, for parsing inputs back to their trees.
+        self._parse_tables = [self._parse_table(r) for r in self.rules]
+
+    def __repr__(self) -> str:
+        return (
+            f"RHM(v={self.v}, n_c={self.n_c}, m={self.m}, s={self.s}, L={self.L}, "
+            f"seed={self.seed})"
+        )
+
+    @property
+    def input_length(self) -> int:
+        """Number of leaf positions, ``s**L``."""
+        return self.s**self.L
+
+    @property
+    def n_inputs(self) -> int:
+        """Exact number of distinct inputs, ``n_c * m**((s**L - 1) / (s - 1))``."""
+        return self.n_c * self.m ** ((self.s**self.L - 1) // (self.s - 1))
+
+    @property
+    def p_star(self) -> int:
+        """The sample-complexity scale of backprop on a matched CNN, ``n_c * m**L``."""
+        return self.n_c * self.m**self.L
+
+    def _distinct_codes(self, n: int, gen: torch.Generator) -> torch.Tensor:
+        """Draw ``n`` distinct integers in ``[0, v**s)`` in random order."""
+        space = self.v**self.s
+        if space <= _RANDPERM_LIMIT:
+            return torch.randperm(space, generator=gen)[:n]
+        codes = torch.empty(0, dtype=torch.int64)
+        while len(codes) < n:
+            draw = torch.randint(0, space, (2 * (n - len(codes)),), generator=gen)
+            codes = torch.cat([codes, draw])
+            codes = codes[~_repeats(codes)]
+        return codes[:n]
+
+    def _decode(self, codes: torch.Tensor) -> torch.Tensor:
+        """Base-v digits of tuple codes, most significant first: ``[n, s]``."""
+        powers = self.v ** torch.arange(self.s - 1, -1, -1, dtype=torch.int64)
+        return (codes[:, None] // powers) % self.v
+
+    def _encode(self, tuples: torch.Tensor) -> torch.Tensor:
+        powers = self.v ** torch.arange(self.s - 1, -1, -1, dtype=torch.int64)
+        return (tuples * powers).sum(-1)
+
+    def _parse_table(self, rules: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        codes = self._encode(rules.reshape(-1, self.s))
+        order = torch.argsort(codes)
+        parents = torch.arange(rules.shape[0]).repeat_interleave(self.m)
+        return codes[order], parents[order]
+
+    def sample(self, n: int, seed: int = 0) -> Sample:
+        """Draw ``n`` inputs (with possible repeats) with their hidden trees."""
+        n = check_int("n", n, 0)
+        return self._draw(n, _generator(check_int("seed", seed, 0, 2**63 - 1)))
+
+    def _expand(self, hidden: list[torch.Tensor], level: int, gen: torch.Generator) -> list:
+        """Grow the trees from ``hidden[level]`` down to the leaves."""
+        hidden = list(hidden[: level + 1])
+        for lv in range(level, self.L):
+            parents = hidden[lv]
+            choice = torch.randint(0, self.m, parents.shape, generator=gen)
+            flat_rules = self.rules[lv].reshape(-1, self.s)
+            children = flat_rules.index_select(0, (parents * self.m + choice).view(-1))
+            hidden.append(children.view(parents.shape[0], parents.shape[1] * self.s))
+        return hidden
+
+    def sample_distinct(self, n: int, seed: int = 0, exclude: Sample | None = None) -> Sample:
+        """Draw ``n`` distinct inputs, none of them in ``exclude``, in random order."""
+        n = check_int("n", n, 0)
+        n_excluded = 0 if exclude is None else len(exclude)
+        if n + n_excluded > self.n_inputs:
+            raise ValueError(
+                f"n must be <= {self.n_inputs - n_excluded} (the grammar has {self.n_inputs} "
+                f"distinct inputs, {n_excluded} excluded), got n={n}"
+            )
+        gen = _generator(check_int("seed", seed, 0, 2**63 - 1))
+        excluded = _row_keys(exclude.x) if exclude is not None else torch.empty(0, dtype=torch.int64)
+        sample = self._draw(n, gen)
+        keys = _row_keys(sample.x)
+        # Redraw repeats in place: fast when n is well below n_inputs, as in practice.
+        while True:
+            redo = _repeats(torch.cat([excluded, keys]))[n_excluded:].nonzero()[:, 0]
+            if len(redo) == 0:
+                return sample
+            fresh = self._draw(len(redo), gen)
+            for level, values in zip(sample.hidden, fresh.hidden):
+                level[redo] = values
+            keys[redo] = _row_keys(fresh.x)
+
+    def _draw(self, n: int, gen: torch.Generator) -> Sample:
+        root = torch.randint(0, self.n_c, (n, 1), generator=gen)
+        return Sample(self._expand([root], 0, gen))
+
+    def train_test(self, P: int, n_test: int, seed: int = 0) -> tuple[Sample, Sample]:
+        """A training set of ``P`` and a test set of ``n_test`` distinct, disjoint inputs.
+
+        The test set depends only on ``(n_test, seed)``, so growing ``P`` keeps it fixed.
+        """
+        P = check_int("P", P, 1)
+        n_test = check_int("n_test", n_test, 0)
+        test = self.sample_distinct(n_test, seed=_derive(seed, 1))
+        train = self.sample_distinct(P, seed=_derive(seed, 2), exclude=test)
+        return train, test
+
+    def resample(self, sample: Sample, level: int, seed: int = 0) -> Sample:
+        """Keep the hidden variables of levels ``0..level`` and redraw every rule below.
+
+        ``level = L - 1`` swaps only the bottom tuples for synonyms; ``level = 0`` keeps
+        only the class.
+        """
+        level = check_int("level", level, 0, self.L - 1)
+        gen = _generator(check_int("seed", seed, 0, 2**63 - 1))
+        return Sample(self._expand(sample.hidden, level, gen))
+
+    def parse(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Recover the tree of hidden variables of inputs ``x``; raises if not generated."""
+        x = torch.as_tensor(x)
+        if x.ndim != 2 or x.shape[1] != self.input_length:
+            raise ValueError(f"x must have shape [n, {self.input_length}], got {tuple(x.shape)}")
+        hidden = [x.long()]
+        for level in range(self.L - 1, -1, -1):
+            codes = self._encode(hidden[0].reshape(x.shape[0], self.s**level, self.s))
+            table, parents = self._parse_tables[level]
+            pos = torch.searchsorted(table, codes).clamp(max=len(table) - 1)
+            if not bool((table[pos] == codes).all()):
+                raise ValueError(f"x contains tuples that no level-{level} rule produces")
+            hidden.insert(0, parents[pos])
+        return hidden
+
+    def one_hot(self, x: torch.Tensor) -> torch.Tensor:
+        """One-hot encoding of tokens ``[n, s**L]`` as float ``[n, v, s**L]``."""
+        return torch.nn.functional.one_hot(x, self.v).transpose(1, 2).float()
+
+
+def _derive(seed: int, stream: int) -> int:
+    """An independent seed for a named sub-stream of ``seed``."""
+    gen = _generator(check_int("seed", seed, 0, 2**63 - 1) * 7919 + stream)
+    return int(torch.randint(0, 2**62, (1,), generator=gen))
+
+
+# Fixed odd multipliers of a 64-bit hash of token rows. Equal rows always get equal
+# keys; a (rare) collision only makes a fresh input be redrawn, never admits a repeat.
+_HASH_MULTIPLIERS = torch.randint(
+    -(2**62), 2**62, (_MAX_INPUT_LENGTH,), generator=_generator(20240601)
+) | 1
+
+
+def _row_keys(x: torch.Tensor) -> torch.Tensor:
+    # int64 products and sums wrap around, as a hash should.
+    return (x * _HASH_MULTIPLIERS[: x.shape[1]]).sum(1)
+
+
+def _repeats(keys: torch.Tensor) -> torch.Tensor:
+    """Boolean mask of the entries whose key already occurred earlier."""
+    sorted_keys, order = torch.sort(keys, stable=True)
+    repeat_sorted = torch.zeros(len(keys), dtype=torch.bool)
+    repeat_sorted[1:] = sorted_keys[1:] == sorted_keys[:-1]
+    repeat = torch.empty_like(repeat_sorted)
+    repeat[order] = repeat_sorted
+    return repeat

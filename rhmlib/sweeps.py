@@ -1,0 +1,243 @@
+"""Cached experiments: named sweeps of ``run_experiment`` configs, stored as JSON.
+
+Each run is one file ``results/runs/<key>.json`` where ``key`` hashes the config and
+the library version, so a run shared by two sweeps is computed once, an interrupted
+sweep resumes where it stopped, and a corrupt or stale file is recomputed, never used.
+
+Regenerate every cached result the book uses with::
+
+    python -m rhmlib.sweeps --all --jobs 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import sys
+import warnings
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from . import __version__
+from .train import run_experiment
+
+__all__ = [
+    "SWEEPS", "RESULTS_DIR", "config_key", "load_run", "run_sweep", "missing", "summarize",
+    "sweep", "mean_sem",
+]
+
+RESULTS_DIR = Path(os.environ.get("RHMLIB_RESULTS", Path(__file__).resolve().parents[1] / "results"))
+SWEEPS: dict[str, Callable[[], list[dict]]] = {}
+REFERENCE = {"v": 16, "n_c": 16, "m": 4, "s": 2, "L": 3}
+
+
+def sweep(func: Callable[[], list[dict]]) -> Callable[[], list[dict]]:
+    """Register a function returning a sweep's configs under the function's name."""
+    SWEEPS[func.__name__] = func
+    return func
+
+
+def config_key(config: dict) -> str:
+    """Hash of a config and the library version: the run's file name."""
+    text = json.dumps({"config": config, "version": __version__}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def _path(config: dict, root: Path) -> Path:
+    return root / "runs" / f"{config_key(config)}.json"
+
+
+def load_run(config: dict, root: Path = RESULTS_DIR) -> dict | None:
+    """The cached record of ``config``, or None when missing, corrupt or stale."""
+    path = _path(config, root)
+    if not path.exists():
+        return None
+    try:
+        record = json.loads(path.read_text())
+        valid = (
+            record["key"] == config_key(config)
+            and record["version"] == __version__
+            and record["config"] == json.loads(json.dumps(config))
+            and 0.0 <= record["result"]["test_accuracy"] <= 1.0
+        )
+    except (ValueError, KeyError, TypeError) as err:
+        warnings.warn(f"corrupt cache {path} ({err}); it will be recomputed", stacklevel=2)
+        return None
+    if not valid:
+        warnings.warn(f"stale cache {path}; it will be recomputed", stacklevel=2)
+        return None
+    return record
+
+
+def _compute(config: dict) -> dict:
+    """Run one config single-threaded (parallelism comes from running several)."""
+    import torch
+
+    torch.set_num_threads(1)
+    result = run_experiment(**config, progress=False)
+    return {
+        "key": config_key(config),
+        "version": __version__,
+        "config": config,
+        "result": result.to_dict(),
+    }
+
+
+def _save(record: dict, root: Path) -> None:
+    path = _path(record["config"], root)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(record, indent=1))
+    tmp.replace(path)  # atomic: an interrupted write never leaves a half file
+
+
+def configs_of(name_or_configs: str | Iterable[dict]) -> list[dict]:
+    """The configs of a registered sweep, or the given list itself."""
+    if isinstance(name_or_configs, str):
+        if name_or_configs not in SWEEPS:
+            raise ValueError(f"sweep must be one of {sorted(SWEEPS)}, got {name_or_configs!r}")
+        return SWEEPS[name_or_configs]()
+    return list(name_or_configs)
+
+
+def missing(name_or_configs: str | Iterable[dict], root: Path = RESULTS_DIR) -> list[dict]:
+    """Configs of a sweep without a valid cached result."""
+    return [c for c in configs_of(name_or_configs) if load_run(c, root) is None]
+
+
+def run_sweep(
+    name_or_configs: str | Iterable[dict],
+    root: Path = RESULTS_DIR,
+    jobs: int = 1,
+    progress: bool | None = None,
+) -> list[dict]:
+    """Records of every config, computing (in ``jobs`` processes) only what is not cached."""
+    configs = configs_of(name_or_configs)
+    records = {config_key(c): load_run(c, root) for c in configs}
+    todo = [c for c in configs if records[config_key(c)] is None]
+    todo = list({config_key(c): c for c in todo}.values())
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = tqdm(total=len(todo), disable=not show or not todo, desc="sweep")
+    if jobs <= 1 or len(todo) <= 1:
+        for config in todo:
+            record = _compute(config)
+            _save(record, root)
+            records[record["key"]] = record
+            bar.update()
+    else:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            futures = [pool.submit(_compute, c) for c in todo]
+            for future in as_completed(futures):
+                record = future.result()
+                _save(record, root)
+                records[record["key"]] = record
+                bar.update()
+    bar.close()
+    return [records[config_key(c)] for c in configs]
+
+
+def mean_sem(values: Iterable[float]) -> tuple[float, float, int]:
+    """Mean, standard error of the mean and count (sem is 0 for a single value)."""
+    arr = np.asarray(list(values), dtype=float)
+    if arr.size == 0:
+        return math.nan, math.nan, 0
+    sem = float(arr.std(ddof=1) / np.sqrt(arr.size)) if arr.size > 1 else 0.0
+    return float(arr.mean()), sem, int(arr.size)
+
+
+def summarize(
+    records: list[dict], by: tuple[str, ...], metric: str = "test_accuracy"
+) -> list[dict]:
+    """Group records by config fields ``by``; mean, sem and count of ``metric`` per group."""
+    groups: dict[tuple, list[float]] = {}
+    for record in records:
+        group = tuple(record["config"].get(k) for k in by)
+        groups.setdefault(group, []).append(record["result"][metric])
+    rows = []
+    for group, values in sorted(groups.items(), key=lambda kv: [str(x) for x in kv[0]]):
+        mean, sem, n = mean_sem(values)
+        rows.append({**dict(zip(by, group)), "mean": mean, "sem": sem, "n": n})
+    return rows
+
+
+# ---- the sweeps the book uses ---------------------------------------------------------
+
+BP_TRAINING = {"steps": 2000, "lr": 0.2, "width": 64}
+
+
+@sweep
+def bp_reference() -> list[dict]:
+    """BP on the hierarchical CNN, reference setting, 10 seeds."""
+    return [
+        {**REFERENCE, "P": P, "rule": "bp", "seed": seed, **BP_TRAINING}
+        for P in (250, 500, 750, 1000, 1250, 1500, 2000, 3000, 4000, 8000)
+        for seed in range(10)
+    ]
+
+
+@sweep
+def fcn_reference() -> list[dict]:
+    """BP on the shallow fully connected network, reference setting, 5 seeds."""
+    return [
+        {**REFERENCE, "P": P, "rule": "bp", "seed": seed, "model": "fcn",
+         **BP_TRAINING, "width": 256}
+        for P in (500, 1000, 2000, 4000, 8000, 16000, 32000)
+        for seed in range(5)
+    ]
+
+
+SCALING_FACTORS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 4.0)
+
+
+@sweep
+def bp_scaling_m() -> list[dict]:
+    """BP at L=3, v=n_c=16 for several m, P in units of P* = n_c m^L, 4 seeds."""
+    return [
+        {**REFERENCE, "m": m, "P": round(f * 16 * m**3), "rule": "bp", "seed": seed,
+         "n_test": 2000, **BP_TRAINING}
+        for m in (3, 4, 6, 8)
+        for f in SCALING_FACTORS
+        for seed in range(4)
+    ]
+
+
+@sweep
+def bp_scaling_L() -> list[dict]:
+    """BP at m=4, v=n_c=16 for L=2,3,4, P in units of P* = n_c m^L, 4 seeds."""
+    return [
+        {**REFERENCE, "L": L, "P": round(f * 16 * 4**L), "rule": "bp", "seed": seed,
+         "n_test": 2000, **BP_TRAINING}
+        for L in (2, 3, 4)
+        for f in SCALING_FACTORS
+        for seed in range(4)
+    ]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line: compute (or complete) named sweeps."""
+    parser = argparse.ArgumentParser(prog="python -m rhmlib.sweeps", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("names", nargs="*", help=f"sweeps to run, among {sorted(SWEEPS)}")
+    parser.add_argument("--all", action="store_true", help="run every registered sweep")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--list", action="store_true", help="list sweeps and what is missing")
+    args = parser.parse_args(argv)
+    names = sorted(SWEEPS) if args.all or args.list else args.names
+    if not names:
+        parser.error("name a sweep or pass --all")
+    for name in names:
+        todo = missing(name)
+        print(f"{name}: {len(configs_of(name))} runs, {len(todo)} to compute", flush=True)
+        if not args.list:
+            run_sweep(name, jobs=args.jobs, progress=True)
+
+
+if __name__ == "__main__":
+    main()
