@@ -64,10 +64,6 @@ class HierarchicalCNN(LayeredNet):
             for i in range(L)
         )
         self.readout = nn.Linear(width, n_classes)
-        # He initialisation keeps the activations' scale constant with depth, so deep
-        # trees (L=4, 5) train with the same learning rate as shallow ones.
-        for layer in self.layers:
-            nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
 
 
 class ShallowFCN(LayeredNet):

@@ -185,7 +185,7 @@ class RHM:
                 f"distinct inputs, {n_excluded} excluded), got n={n}"
             )
         gen = _generator(check_int("seed", seed, 0, 2**63 - 1))
-        excluded = _row_keys(exclude.x) if exclude is not None else torch.empty(0, dtype=torch.int64)
+        excluded = _row_keys(exclude.x if exclude is not None else self.sample(0).x)
         sample = self._draw(n, gen)
         keys = _row_keys(sample.x)
         # Redraw repeats in place: fast when n is well below n_inputs, as in practice.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -107,8 +108,13 @@ def train(
     config: TrainConfig | None = None,
     seed: int = 0,
     progress: bool | None = None,
+    callback: Callable[[int, Rule, Batch], None] | None = None,
 ) -> History:
-    """Train ``model`` with ``rule`` on ``train_data``; returns the learning curve."""
+    """Train ``model`` with ``rule`` on ``train_data``; returns the learning curve.
+
+    ``callback(step, rule, batch)`` runs at every evaluation point, for probes that
+    follow training (update angles, sensitivities).
+    """
     config = config or TrainConfig()
     if len(train_data) == 0:
         raise ValueError("train_data must not be empty")
@@ -160,6 +166,8 @@ def train(
             history.test_accuracy.append(
                 evaluate(model, rhm, test_data) if test_data is not None else math.nan
             )
+            if callback is not None:
+                callback(step, rule, batch)
             model.train()
             running_loss, running_count = 0.0, 0
     model.eval()
@@ -182,6 +190,7 @@ def run_experiment(
     grammar_seed: int | None = None,
     progress: bool | None = None,
     rule_options: dict | None = None,
+    callback: Callable[[int, Rule, Batch], None] | None = None,
     **train_options: object,
 ) -> ExperimentResult:
     """Draw an RHM, train a model on ``P`` points with ``rule``, test on a disjoint set.
@@ -205,7 +214,9 @@ def run_experiment(
     train_data, test_data = rhm.train_test(P, n_test, seed=seed)
     net = build_model(model, v, s, L, width, n_c, seed=seed)
     learning_rule = get_rule(rule, **(rule_options or {}))
-    history = train(net, learning_rule, rhm, train_data, test_data, config, seed, progress)
+    history = train(
+        net, learning_rule, rhm, train_data, test_data, config, seed, progress, callback
+    )
     record = {
         "v": rhm.v, "n_c": rhm.n_c, "m": rhm.m, "s": rhm.s, "L": rhm.L, "P": P,
         "rule": rule, "width": width, "seed": seed, "grammar_seed": grammar_seed,

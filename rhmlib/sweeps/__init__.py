@@ -7,15 +7,19 @@ sweep resumes where it stopped, and a corrupt or stale file is recomputed, never
 Regenerate every cached result the book uses with::
 
     python -m rhmlib.sweeps --all --jobs 2
+
+A chapter's sweeps are defined in this package's module of that chapter.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib
 import json
 import math
 import os
+import pkgutil
 import sys
 import warnings
 from collections.abc import Callable, Iterable
@@ -25,15 +29,19 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import __version__
-from .train import run_experiment
+from .. import __version__
+from ..train import run_experiment
 
 __all__ = [
     "SWEEPS", "RESULTS_DIR", "config_key", "load_run", "run_sweep", "missing", "summarize",
     "sweep", "mean_sem",
 ]
 
-RESULTS_DIR = Path(os.environ.get("RHMLIB_RESULTS", Path(__file__).resolve().parents[1] / "results"))
+RESULTS_DIR = Path(
+    os.environ.get("RHMLIB_RESULTS", Path(__file__).resolve().parents[2] / "results")
+)
+# Registered sweeps: name -> function returning the list of run_experiment configs.
+# Definitions live in the modules of this package, one per chapter.
 SWEEPS: dict[str, Callable[[], list[dict]]] = {}
 REFERENCE = {"v": 16, "n_c": 16, "m": 4, "s": 2, "L": 3}
 
@@ -98,9 +106,16 @@ def _save(record: dict, root: Path) -> None:
     tmp.replace(path)  # atomic: an interrupted write never leaves a half file
 
 
+def _load_definitions() -> None:
+    for module in pkgutil.iter_modules(__path__):
+        if not module.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{module.name}")
+
+
 def configs_of(name_or_configs: str | Iterable[dict]) -> list[dict]:
     """The configs of a registered sweep, or the given list itself."""
     if isinstance(name_or_configs, str):
+        _load_definitions()
         if name_or_configs not in SWEEPS:
             raise ValueError(f"sweep must be one of {sorted(SWEEPS)}, got {name_or_configs!r}")
         return SWEEPS[name_or_configs]()
@@ -167,68 +182,16 @@ def summarize(
     return rows
 
 
-# ---- the sweeps the book uses ---------------------------------------------------------
-
-BP_TRAINING = {"steps": 2000, "lr": 0.2, "width": 64}
-
-
-@sweep
-def bp_reference() -> list[dict]:
-    """BP on the hierarchical CNN, reference setting, 10 seeds."""
-    return [
-        {**REFERENCE, "P": P, "rule": "bp", "seed": seed, **BP_TRAINING}
-        for P in (250, 500, 750, 1000, 1250, 1500, 2000, 3000, 4000, 8000)
-        for seed in range(10)
-    ]
-
-
-@sweep
-def fcn_reference() -> list[dict]:
-    """BP on the shallow fully connected network, reference setting, 5 seeds."""
-    return [
-        {**REFERENCE, "P": P, "rule": "bp", "seed": seed, "model": "fcn",
-         **BP_TRAINING, "width": 256}
-        for P in (500, 1000, 2000, 4000, 8000, 16000, 32000)
-        for seed in range(5)
-    ]
-
-
-SCALING_FACTORS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 4.0)
-
-
-@sweep
-def bp_scaling_m() -> list[dict]:
-    """BP at L=3, v=n_c=16 for several m, P in units of P* = n_c m^L, 4 seeds."""
-    return [
-        {**REFERENCE, "m": m, "P": round(f * 16 * m**3), "rule": "bp", "seed": seed,
-         "n_test": 2000, **BP_TRAINING}
-        for m in (3, 4, 6, 8)
-        for f in SCALING_FACTORS
-        for seed in range(4)
-    ]
-
-
-@sweep
-def bp_scaling_L() -> list[dict]:
-    """BP at m=4, v=n_c=16 for L=2,3,4, P in units of P* = n_c m^L, 4 seeds."""
-    return [
-        {**REFERENCE, "L": L, "P": round(f * 16 * 4**L), "rule": "bp", "seed": seed,
-         "n_test": 2000, **BP_TRAINING}
-        for L in (2, 3, 4)
-        for f in SCALING_FACTORS
-        for seed in range(4)
-    ]
-
-
 def main(argv: list[str] | None = None) -> None:
     """Command line: compute (or complete) named sweeps."""
     parser = argparse.ArgumentParser(prog="python -m rhmlib.sweeps", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("names", nargs="*", help=f"sweeps to run, among {sorted(SWEEPS)}")
+    parser.add_argument("names", nargs="*", help="sweeps to run (see --list)")
     parser.add_argument("--all", action="store_true", help="run every registered sweep")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--list", action="store_true", help="list sweeps and what is missing")
     args = parser.parse_args(argv)
+    _load_definitions()
     names = sorted(SWEEPS) if args.all or args.list else args.names
     if not names:
         parser.error("name a sweep or pass --all")
@@ -237,7 +200,3 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{name}: {len(configs_of(name))} runs, {len(todo)} to compute", flush=True)
         if not args.list:
             run_sweep(name, jobs=args.jobs, progress=True)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,160 @@
+"""Plotly figures of the book, and the one renderer choice every chapter shares.
+
+Importing this module sets plotly's default renderer to ``"rhmlib"``: every figure
+is one output carrying both plotly's JSON (JupyterLab and Binder render it natively)
+and HTML (the static book renders it offline; plotly.js is embedded once per page,
+by the first figure's output). MyST-NB picks the HTML and ignores the JSON, so the
+build raises no "unknown mime type" warning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import plotly.graph_objects as go
+import plotly.io as pio
+from plotly.io._base_renderers import NotebookRenderer
+
+from .rhm import RHM, Sample
+
+__all__ = ["accuracy_vs_P", "learning_curve", "tree_figure", "rules_figure", "COLORS"]
+
+COLORS = (
+    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
+    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+)
+
+
+class _BookRenderer(NotebookRenderer):
+    """HTML with plotly.js embedded once, plus plotly JSON, in a single mime bundle."""
+
+    def to_mimebundle(self, fig_dict: dict) -> dict:
+        html = pio.to_html(
+            fig_dict, include_plotlyjs=False, include_mathjax=False, full_html=False,
+            default_width="100%", default_height=self.default_height, validate=False,
+            config={"displaylogo": False, "responsive": True},
+        )
+        return {"application/vnd.plotly.v1+json": {"data": fig_dict.get("data", []),
+                                                   "layout": fig_dict.get("layout", {})},
+                "text/html": html}
+
+    default_height = 450
+
+
+pio.renderers["rhmlib"] = _BookRenderer()
+pio.renderers.default = "rhmlib"
+pio.templates.default = "plotly_white"
+
+
+def _line(rows: list[dict], x: str, name: str, color: str, x_scale: float = 1.0) -> go.Scatter:
+    return go.Scatter(
+        x=[r[x] / x_scale for r in rows],
+        y=[r["mean"] for r in rows],
+        error_y={"type": "data", "array": [r["sem"] for r in rows], "visible": True},
+        mode="lines+markers", name=name, line={"color": color},
+        customdata=[[r["n"]] for r in rows],
+        hovertemplate="%{x:.3g}: %{y:.3f} (n=%{customdata[0]} seeds)<extra>" + name + "</extra>",
+    )
+
+
+def accuracy_vs_P(
+    curves: dict[str, list[dict]],
+    x: str = "P",
+    x_title: str = "training points P",
+    x_scales: dict[str, float] | None = None,
+    title: str = "",
+    chance: float | None = None,
+    target: float | None = 0.9,
+) -> go.Figure:
+    """Test accuracy (mean and sem over seeds) against P, one line per named curve.
+
+    ``curves`` maps a name to rows from :func:`rhmlib.sweeps.summarize` with keys
+    ``x``, ``mean``, ``sem`` and ``n``; ``x_scales`` divides a curve's x (for P / P*).
+    """
+    fig = go.Figure()
+    for i, (name, rows) in enumerate(curves.items()):
+        scale = (x_scales or {}).get(name, 1.0)
+        fig.add_trace(_line(rows, x, name, COLORS[i % len(COLORS)], scale))
+    if chance is not None:
+        fig.add_hline(y=chance, line_dash="dot", line_color="gray",
+                      annotation_text="chance", annotation_position="bottom right")
+    if target is not None:
+        fig.add_hline(y=target, line_dash="dash", line_color="lightgray",
+                      annotation_text=f"{target:.0%}", annotation_position="top left")
+    fig.update_layout(title=title, xaxis_title=x_title, yaxis_title="test accuracy",
+                      xaxis_type="log", yaxis_range=[0, 1.02], legend_title_text="")
+    return fig
+
+
+def learning_curve(histories: dict[str, object], title: str = "") -> go.Figure:
+    """Train (dashed) and test (solid) accuracy against training steps."""
+    fig = go.Figure()
+    for i, (name, h) in enumerate(histories.items()):
+        color = COLORS[i % len(COLORS)]
+        fig.add_scatter(x=h.step, y=h.test_accuracy, name=f"{name}: test",
+                        line={"color": color}, mode="lines+markers")
+        fig.add_scatter(x=h.step, y=h.train_accuracy, name=f"{name}: train",
+                        line={"color": color, "dash": "dash"}, mode="lines")
+    fig.update_layout(title=title, xaxis_title="training step", yaxis_title="accuracy",
+                      yaxis_range=[0, 1.02])
+    return fig
+
+
+def tree_figure(rhm: RHM, sample: Sample, index: int = 0, title: str = "") -> go.Figure:
+    """The tree of hidden variables of one input: levels top-down, leaves at the bottom."""
+    if not 0 <= index < len(sample):
+        raise ValueError(f"index must be in [0, {len(sample) - 1}], got {index}")
+    xs, ys, labels, edge_x, edge_y = [], [], [], [], []
+    width = rhm.s**rhm.L
+    for level, h in enumerate(sample.hidden):
+        n_nodes = h.shape[1]
+        for j in range(n_nodes):
+            # Centre each node over the leaves of its subtree.
+            x = (j + 0.5) * width / n_nodes
+            xs.append(x)
+            ys.append(-level)
+            labels.append(str(int(h[index, j])))
+            if level > 0:
+                px = (j // rhm.s + 0.5) * width / (n_nodes // rhm.s)
+                edge_x += [px, x, None]
+                edge_y += [-(level - 1), -level, None]
+    fig = go.Figure()
+    fig.add_scatter(x=edge_x, y=edge_y, mode="lines", line={"color": "#bbb"},
+                    hoverinfo="skip", showlegend=False)
+    fig.add_scatter(
+        x=xs, y=ys, mode="markers+text", text=labels, textposition="middle center",
+        marker={"size": 26, "color": [COLORS[0] if y == 0 else COLORS[2] if y == -rhm.L
+                                      else COLORS[3] for y in ys], "opacity": 0.85},
+        textfont={"color": "white"}, showlegend=False,
+        hovertemplate="level %{customdata}: symbol %{text}<extra></extra>",
+        customdata=[-y for y in ys],
+    )
+    fig.update_layout(
+        title=title or f"hidden tree of input {index} (class {int(sample.y[index])})",
+        xaxis={"visible": False},
+        yaxis={"tickvals": [-lv for lv in range(rhm.L + 1)],
+               "ticktext": ["class"] + [f"level {lv}" for lv in range(1, rhm.L)] + ["input"]},
+        height=120 + 70 * rhm.L,
+    )
+    return fig
+
+
+def rules_figure(rhm: RHM, level: int = 0, symbols: Sequence[int] | None = None) -> go.Figure:
+    """The production rules of one level as a table: each symbol and its m synonyms."""
+    if not 0 <= level < rhm.L:
+        raise ValueError(f"level must be in [0, {rhm.L - 1}], got {level}")
+    rules = rhm.rules[level]
+    symbols = list(range(min(len(rules), 8))) if symbols is None else list(symbols)
+    header = ["symbol"] + [f"rule {k + 1}" for k in range(rhm.m)]
+    cells = [[str(a) for a in symbols]] + [
+        ["(" + ", ".join(str(int(t)) for t in rules[a, k]) + ")" for a in symbols]
+        for k in range(rhm.m)
+    ]
+    name = "class" if level == 0 else f"level-{level} symbol"
+    fig = go.Figure(go.Table(header={"values": header, "fill_color": "#e8eef7"},
+                             cells={"values": cells}))
+    fig.update_layout(
+        title=f"level {level} -> {level + 1}: each {name} has {rhm.m} synonymous "
+              f"{rhm.s}-tuples", height=80 + 28 * (len(symbols) + 1), margin={"t": 50, "b": 10},
+    )
+    return fig

@@ -1,0 +1,88 @@
+"""Measurements on trained (or training) networks.
+
+- :func:`rule_update` / :func:`update_cosine`: the update a rule writes for one batch,
+  and the per-layer cosine between two rules' updates (a type-1 rule against BP, or a
+  local self-supervised rule against its global twin).
+- :func:`synonymic_sensitivity`: how much each layer's representation moves when the
+  input's synonyms below that layer's level are redrawn, relative to a random input.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .models import LayeredNet
+from .rhm import RHM, Sample, check_int
+from .rules import Batch, Rule
+
+__all__ = ["rule_update", "update_cosine", "synonymic_sensitivity"]
+
+
+def _weights(model: LayeredNet) -> list[torch.Tensor]:
+    """The hidden layers' weights, then the readout's."""
+    return [layer.weight if hasattr(layer, "weight") else layer[-1].weight
+            for layer in model.layers] + [model.readout.weight]
+
+
+def rule_update(rule: Rule, batch: Batch) -> list[torch.Tensor]:
+    """Gradient-like update that ``rule`` (already set up) writes for ``batch``, per layer.
+
+    Entries are None-free tensors: a layer the rule does not train gets zeros.
+    """
+    weights = _weights(rule.model)
+    for w in rule.parameters():
+        w.grad = None
+    rule.loss(batch).backward()
+    updates = [w.grad.detach().clone() if w.grad is not None else torch.zeros_like(w)
+               for w in weights]
+    for w in rule.parameters():
+        w.grad = None
+    return updates
+
+
+def update_cosine(rule_a: Rule, rule_b: Rule, batch: Batch) -> list[float]:
+    """Cosine similarity per layer (hidden layers, then readout) of two rules' updates.
+
+    Both rules must be set up on the same model. 1 means the same direction; an angle
+    of 90 degrees (cosine 0) is what a random direction gives in high dimension.
+    """
+    if rule_a.model is not rule_b.model:
+        raise ValueError("rule_a and rule_b must be set up on the same model")
+    cosines = []
+    for a, b in zip(rule_update(rule_a, batch), rule_update(rule_b, batch)):
+        denom = a.norm() * b.norm()
+        cosines.append(float((a * b).sum() / denom) if denom > 0 else float("nan"))
+    return cosines
+
+
+@torch.no_grad()
+def synonymic_sensitivity(
+    model: LayeredNet, rhm: RHM, sample: Sample, seed: int = 0
+) -> list[float]:
+    """Per hidden layer ``l`` (1..L): ``E|f_l(x) - f_l(x_syn)|^2 / E|f_l(x) - f_l(x')|^2``.
+
+    Layer ``l`` of the hierarchical CNN has one unit group per level-``(L - l)`` node;
+    ``x_syn`` keeps the hidden variables down to that level and redraws every rule
+    below it (:meth:`RHM.resample`), ``x'`` is another input of ``sample``. 0 means
+    the layer is invariant to synonyms, 1 that it reacts to them as to a new input.
+    """
+    if model.depth != rhm.L:
+        raise ValueError(
+            f"model must have one layer per RHM level (depth {rhm.L}), got depth {model.depth}"
+        )
+    if len(sample) < 2:
+        raise ValueError(f"sample must hold at least 2 inputs, got {len(sample)}")
+    seed = check_int("seed", seed, 0)
+    gen = torch.Generator().manual_seed(seed)
+    # A derangement-free shuffle is not needed: self-pairs are rare and only add zeros.
+    other = sample[torch.randperm(len(sample), generator=gen)]
+    base = model.features(rhm.one_hot(sample.x))
+    rand = model.features(rhm.one_hot(other.x))
+    result = []
+    for layer in range(1, rhm.L + 1):
+        syn = rhm.resample(sample, rhm.L - layer, seed=seed + layer)
+        f_syn = model.features(rhm.one_hot(syn.x))[layer - 1]
+        num = (base[layer - 1] - f_syn).pow(2).sum(dim=(1, 2)).mean()
+        den = (base[layer - 1] - rand[layer - 1]).pow(2).sum(dim=(1, 2)).mean()
+        result.append(float(num / den) if den > 0 else float("nan"))
+    return result
