@@ -17,7 +17,9 @@ from plotly.io._base_renderers import NotebookRenderer
 
 from .rhm import RHM, Sample
 
-__all__ = ["accuracy_vs_P", "learning_curve", "tree_figure", "rules_figure", "COLORS"]
+__all__ = [
+    "accuracy_vs_P", "collapse_figure", "learning_curve", "tree_figure", "rules_figure", "COLORS",
+]
 
 COLORS = (
     "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
@@ -83,6 +85,28 @@ def accuracy_vs_P(
                       annotation_text=f"{target:.0%}", annotation_position="top left")
     fig.update_layout(title=title, xaxis_title=x_title, yaxis_title="test accuracy",
                       xaxis_type="log", yaxis_range=[0, 1.02], legend_title_text="")
+    return fig
+
+
+def collapse_figure(
+    curves: dict[str, list[dict]], p_stars: dict[str, float], title: str = ""
+) -> go.Figure:
+    """Two panels: accuracy against P, and against P / P* (curves collapse if P* is right)."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.06,
+                        subplot_titles=("against P", "against P / (n_c m^L)"))
+    for i, (name, rows) in enumerate(curves.items()):
+        color = COLORS[i % len(COLORS)]
+        fig.add_trace(_line(rows, "P", name, color), row=1, col=1)
+        rescaled = _line(rows, "P", name, color, p_stars[name])
+        rescaled.showlegend = False
+        fig.add_trace(rescaled, row=1, col=2)
+    fig.update_xaxes(type="log")
+    fig.update_xaxes(title_text="P", row=1, col=1)
+    fig.update_xaxes(title_text="P / P*", row=1, col=2)
+    fig.update_yaxes(title_text="test accuracy", range=[0, 1.02], row=1, col=1)
+    fig.update_layout(title=title, legend_title_text="")
     return fig
 
 

@@ -34,7 +34,7 @@ from ..train import run_experiment
 
 __all__ = [
     "SWEEPS", "RESULTS_DIR", "config_key", "load_run", "run_sweep", "missing", "summarize",
-    "sweep", "mean_sem",
+    "sweep", "mean_sem", "crossing",
 ]
 
 RESULTS_DIR = Path(
@@ -115,7 +115,6 @@ def _load_definitions() -> None:
 def configs_of(name_or_configs: str | Iterable[dict]) -> list[dict]:
     """The configs of a registered sweep, or the given list itself."""
     if isinstance(name_or_configs, str):
-        _load_definitions()
         if name_or_configs not in SWEEPS:
             raise ValueError(f"sweep must be one of {sorted(SWEEPS)}, got {name_or_configs!r}")
         return SWEEPS[name_or_configs]()
@@ -182,6 +181,21 @@ def summarize(
     return rows
 
 
+def crossing(rows: list[dict], level: float = 0.9, x: str = "P") -> float:
+    """Smallest ``x`` where the mean curve reaches ``level`` (log-linear interpolation).
+
+    ``rows`` are :func:`summarize` rows sorted by ``x``; returns inf if never reached.
+    """
+    points = sorted((r[x], r["mean"]) for r in rows)
+    for (x0, y0), (x1, y1) in zip([(math.nan, -math.inf)] + points, points):
+        if y1 >= level:
+            if math.isnan(x0) or y1 == y0:
+                return float(x1)
+            t = (level - y0) / (y1 - y0)
+            return float(math.exp(math.log(x0) + t * (math.log(x1) - math.log(x0))))
+    return math.inf
+
+
 def main(argv: list[str] | None = None) -> None:
     """Command line: compute (or complete) named sweeps."""
     parser = argparse.ArgumentParser(prog="python -m rhmlib.sweeps", description=__doc__,
@@ -191,7 +205,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--list", action="store_true", help="list sweeps and what is missing")
     args = parser.parse_args(argv)
-    _load_definitions()
     names = sorted(SWEEPS) if args.all or args.list else args.names
     if not names:
         parser.error("name a sweep or pass --all")
@@ -200,3 +213,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{name}: {len(configs_of(name))} runs, {len(todo)} to compute", flush=True)
         if not args.list:
             run_sweep(name, jobs=args.jobs, progress=True)
+
+
+# Last, once every name above exists: the chapters' modules register their sweeps.
+_load_definitions()

@@ -1,0 +1,54 @@
+"""A strict build of the whole book: a notebook error or any Sphinx warning fails."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _toc_files() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    stack = list(toc.get("chapters", [])) + [c for p in toc.get("parts", [])
+                                             for c in p.get("chapters", [])]
+    while stack:
+        entry = stack.pop(0)
+        files.append(entry["file"])
+        stack.extend(entry.get("sections", []))
+    return files
+
+
+def test_every_notebook_is_in_the_toc_and_has_no_outputs() -> None:
+    import nbformat
+
+    in_toc = {str(Path(f).with_suffix("")) for f in _toc_files()}
+    for path in sorted((ROOT / "book").glob("*.ipynb")):
+        assert str(path.relative_to(ROOT).with_suffix("")) in in_toc, path
+        nb = nbformat.read(path, as_version=4)
+        assert not any(c.get("outputs") for c in nb.cells if c.cell_type == "code"), (
+            f"{path.name} is committed with outputs; the build executes it")
+
+
+def test_strict_build_renders_every_page_with_its_figures(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    proc = subprocess.run(
+        [sys.executable, "-m", "jupyter_book", "build", str(ROOT), "--all", "-W", "-n",
+         "--keep-going", "--path-output", str(out)],
+        capture_output=True, text=True, timeout=1800,
+    )
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-6000:]
+    assert "unknown output mime type" not in log
+    html_dir = out / "_build" / "html"
+    for page in _toc_files():
+        html = (html_dir / page).with_suffix(".html").read_text()
+        n_plots = len(re.findall(r'class="plotly-graph-div"', html))
+        if page != "book/intro":
+            assert n_plots > 0, f"{page}: no plotly figure rendered"
+        # plotly.js is embedded once per page that draws a figure, never fetched.
+        if n_plots:
+            assert "cdn.plot.ly" not in html and "Plotly.newPlot" in html, page

@@ -1,0 +1,77 @@
+"""The sweep cache: keys, resumption, corrupt and stale files, and the committed results."""
+
+import json
+import random
+
+import pytest
+
+import rhmlib.sweeps as sweeps
+from rhmlib.sweeps import config_key, crossing, load_run, missing, run_sweep, summarize
+
+TINY = {"v": 8, "n_c": 4, "m": 2, "s": 2, "L": 2, "P": 20, "n_test": 10, "steps": 5,
+        "width": 8}
+
+
+def test_cache_roundtrip_corrupt_and_stale(tmp_path, monkeypatch) -> None:
+    configs = [{**TINY, "seed": s} for s in range(2)]
+    first = run_sweep(configs, root=tmp_path)
+    assert missing(configs, root=tmp_path) == []
+    again = run_sweep(configs, root=tmp_path)
+    assert [r["result"] for r in again] == [r["result"] for r in first]
+    path = tmp_path / "runs" / f"{config_key(configs[0])}.json"
+    path.write_text("{not json")
+    with pytest.warns(UserWarning, match="corrupt cache"):
+        assert load_run(configs[0], root=tmp_path) is None
+    record = first[1]
+    record["version"] = "0.0.0"
+    (tmp_path / "runs" / f"{config_key(configs[1])}.json").write_text(json.dumps(record))
+    with pytest.warns(UserWarning, match="stale cache"):
+        redone = run_sweep(configs, root=tmp_path)
+    assert [r["result"]["test_accuracy"] for r in redone] == [
+        r["result"]["test_accuracy"] for r in first]
+    assert config_key({**TINY, "seed": 0}) != config_key({**TINY, "seed": 1})
+    monkeypatch.setattr(sweeps, "__version__", "9.9.9")
+    assert config_key(configs[0]) != first[0]["key"]
+
+
+def test_summarize_and_crossing() -> None:
+    records = [{"config": {"P": P}, "result": {"test_accuracy": acc}}
+               for P, acc in [(100, 0.5), (100, 0.7), (1000, 0.95), (1000, 0.97)]]
+    rows = summarize(records, by=("P",))
+    assert [r["n"] for r in rows] == [2, 2]
+    assert rows[0]["mean"] == pytest.approx(0.6) and rows[0]["sem"] == pytest.approx(0.1)
+    p90 = crossing(rows, 0.9)
+    assert 100 < p90 < 1000
+    assert crossing(rows, 0.99) == float("inf")
+    assert crossing(rows, 0.1) == 100
+
+
+def test_unknown_sweep() -> None:
+    with pytest.raises(ValueError, match="sweep must be one of"):
+        missing("no_such_sweep")
+
+
+@pytest.mark.parametrize("name", sorted(sweeps.SWEEPS))
+def test_committed_sweeps_are_complete(name: str) -> None:
+    """CI never recomputes a sweep: every result the book loads is cached and valid."""
+    assert missing(name) == []
+
+
+def test_a_cached_point_recomputes_to_the_same_result() -> None:
+    """Recompute one randomly chosen cached run of every sweep module and compare."""
+    import torch
+
+    rng = random.Random(2026)
+    for name in sorted(sweeps.SWEEPS):
+        configs = sweeps.configs_of(name)
+        # The cheapest runs of the sweep, so the test stays fast.
+        cheap = sorted(configs, key=lambda c: (c.get("steps", 5000), c["P"]))[:5]
+        config = rng.choice(cheap)
+        cached = load_run(config)
+        threads = torch.get_num_threads()
+        try:
+            fresh = sweeps._compute(config)
+        finally:
+            torch.set_num_threads(threads)
+        assert fresh["result"]["test_accuracy"] == pytest.approx(
+            cached["result"]["test_accuracy"], abs=0.01), name

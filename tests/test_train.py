@@ -1,0 +1,106 @@
+"""The training loop, run_experiment and the models."""
+
+import math
+
+import pytest
+import torch
+
+from rhmlib import RHM, build_model, get_rule, rule_names, run_experiment
+from rhmlib.probes import synonymic_sensitivity, update_cosine
+from rhmlib.rules import Batch
+
+TINY = {"v": 8, "n_c": 4, "m": 2, "s": 2, "L": 2}
+
+
+def test_backprop_learns_a_small_grammar() -> None:
+    result = run_experiment(**TINY, P=48, width=32, steps=300, n_test=16, seed=0)
+    assert result.train_accuracy == 1.0
+    assert result.test_accuracy > 0.5  # chance is 0.25
+    h = result.history
+    assert len(h.step) == 20 and h.step[-1] == 300
+    assert h.loss[-1] < h.loss[0]
+    assert result.config["lr"] == get_rule("bp").default_lr
+
+
+def test_run_experiment_is_deterministic() -> None:
+    a = run_experiment(**TINY, P=40, width=16, steps=60, n_test=20, seed=3)
+    b = run_experiment(**TINY, P=40, width=16, steps=60, n_test=20, seed=3)
+    c = run_experiment(**TINY, P=40, width=16, steps=60, n_test=20, seed=4)
+    assert a.history == b.history
+    assert all(torch.equal(p, q) for p, q in zip(a.model.parameters(), b.model.parameters()))
+    assert a.history != c.history
+
+
+def test_shallow_network_and_adam() -> None:
+    result = run_experiment(**TINY, P=40, width=16, steps=50, n_test=20, model="fcn",
+                            optimizer="adam", lr=1e-2)
+    assert result.config["model"] == "fcn" and 0 <= result.test_accuracy <= 1
+
+
+def test_global_rng_is_untouched() -> None:
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    run_experiment(**TINY, P=20, width=8, steps=5, n_test=10)
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_divergence_is_reported() -> None:
+    with pytest.raises(FloatingPointError, match="diverged"):
+        run_experiment(**TINY, P=40, width=16, steps=200, n_test=10, lr=1e6)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"rule": "nope"}, ValueError, "rule must be one of"),
+        ({"model": "rnn"}, ValueError, "model must be one of"),
+        ({"steps": 0}, ValueError, "steps must be >= 1"),
+        ({"lr": -1.0}, ValueError, "lr must be a finite number > 0"),
+        ({"momentum": 1.0}, ValueError, "momentum must be in"),
+        ({"optimizer": "lbfgs"}, ValueError, "optimizer must be one of"),
+        ({"width": 0}, ValueError, "width must be >= 1"),
+        ({"P": 0}, ValueError, "P must be >= 1"),
+        ({"P": 10**6}, ValueError, "n must be <="),
+        ({"stepz": 3}, TypeError, "unknown option"),
+        ({"rule_options": {"bogus": 1}}, TypeError, "invalid option for rule 'bp'"),
+    ],
+)
+def test_run_experiment_validates(kwargs: dict, error: type, match: str) -> None:
+    params = {**TINY, "P": 20, "n_test": 10, "steps": 2, **kwargs}
+    with pytest.raises(error, match=match):
+        run_experiment(**params)
+
+
+def test_cnn_shapes_follow_the_tree() -> None:
+    model = build_model("cnn", v=8, s=3, L=3, width=5, n_classes=4)
+    x = torch.zeros(2, 8, 27)
+    assert [h.shape[-1] for h in model.features(x)] == [9, 3, 1]
+    assert model(x).shape == (2, 4)
+    assert "bp" in rule_names()
+
+
+def _batch(rhm: RHM, n: int = 32) -> Batch:
+    sample = rhm.sample(n, seed=0)
+    return Batch(rhm.one_hot(sample.x), sample.y, sample.x, sample.hidden, rhm,
+                 torch.Generator().manual_seed(0))
+
+
+def test_update_cosine_of_a_rule_with_itself_is_one() -> None:
+    rhm = RHM(**TINY)
+    model = build_model("cnn", 8, 2, 2, 16, 4)
+    a, b = get_rule("bp"), get_rule("bp")
+    gen = torch.Generator().manual_seed(0)
+    a.setup(model, gen)
+    b.setup(model, gen)
+    cosines = update_cosine(a, b, _batch(rhm))
+    assert len(cosines) == 3 and all(math.isclose(c, 1.0, rel_tol=1e-5) for c in cosines)
+
+
+def test_synonymic_sensitivity_bounds() -> None:
+    rhm = RHM(**TINY)
+    model = build_model("cnn", 8, 2, 2, 16, 4)
+    sens = synonymic_sensitivity(model, rhm, rhm.sample(200, seed=1))
+    assert len(sens) == 2 and all(0 < s < 2 for s in sens)
+    with pytest.raises(ValueError, match="one layer per RHM level"):
+        synonymic_sensitivity(build_model("fcn", 8, 2, 2, 16, 4), rhm, rhm.sample(5))
