@@ -13,9 +13,9 @@ import torch
 
 from .models import LayeredNet
 from .rhm import RHM, Sample, check_int
-from .rules import Batch, Rule
+from .rules import Batch, Rule, get_rule
 
-__all__ = ["rule_update", "update_cosine", "synonymic_sensitivity"]
+__all__ = ["rule_update", "update_cosine", "synonymic_sensitivity", "AngleRecorder"]
 
 
 def _weights(model: LayeredNet) -> list[torch.Tensor]:
@@ -53,6 +53,30 @@ def update_cosine(rule_a: Rule, rule_b: Rule, batch: Batch) -> list[float]:
         denom = a.norm() * b.norm()
         cosines.append(float((a * b).sum() / denom) if denom > 0 else float("nan"))
     return cosines
+
+
+class AngleRecorder:
+    """Training callback: per-layer cosine between the rule's update and a reference rule's.
+
+    Pass an instance as ``callback`` to :func:`rhmlib.train.train` or ``run_experiment``;
+    at every evaluation point it records ``steps`` and ``cosines`` (one list per step,
+    hidden layers then readout). The probe draws from its own random stream, so a run
+    with the recorder follows the same trajectory as one without it.
+    """
+
+    def __init__(self, reference: str = "bp") -> None:
+        self.reference = reference
+        self.steps: list[int] = []
+        self.cosines: list[list[float]] = []
+
+    def __call__(self, step: int, rule: Rule, batch: Batch) -> None:
+        """Measure the cosine on the current batch and model."""
+        ref = get_rule(self.reference)
+        ref.setup(rule.model, torch.Generator().manual_seed(0))
+        probe = Batch(batch.x, batch.y, batch.tokens, batch.hidden, batch.rhm,
+                      torch.Generator().manual_seed(step))
+        self.steps.append(step)
+        self.cosines.append(update_cosine(rule, ref, probe))
 
 
 @torch.no_grad()
