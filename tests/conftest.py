@@ -1,0 +1,23 @@
+"""Shared fixtures: one strict build of the whole book per test session."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """Build the book strictly (-W -n, every page); returns (build folder, build log)."""
+    out = tmp_path_factory.mktemp("site")
+    proc = subprocess.run(
+        [sys.executable, "-m", "jupyter_book", "build", str(ROOT), "--all", "-W", "-n",
+         "--keep-going", "--path-output", str(out)],
+        capture_output=True, text=True, timeout=1800,
+    )
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-6000:]
+    return out / "_build", log
