@@ -5,9 +5,13 @@
   local self-supervised rule against its global twin).
 - :func:`synonymic_sensitivity`: how much each layer's representation moves when the
   input's synonyms below that layer's level are redrawn, relative to a random input.
+- :func:`linear_decodability`: how well a linear map of each layer's representation of
+  a node recovers that node's hidden variable and those of its ancestors.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 
@@ -48,8 +52,12 @@ def update_cosine(rule_a: Rule, rule_b: Rule, batch: Batch) -> list[float]:
     """
     if rule_a.model is not rule_b.model:
         raise ValueError("rule_a and rule_b must be set up on the same model")
+    # Both rules draw the same random numbers (negatives, coins) from the batch's stream.
+    state = batch.generator.get_state()
+    updates_a = rule_update(rule_a, batch)
+    batch.generator.set_state(state)
     cosines = []
-    for a, b in zip(rule_update(rule_a, batch), rule_update(rule_b, batch)):
+    for a, b in zip(updates_a, rule_update(rule_b, batch)):
         denom = a.norm() * b.norm()
         cosines.append(float((a * b).sum() / denom) if denom > 0 else float("nan"))
     return cosines
@@ -109,4 +117,50 @@ def synonymic_sensitivity(
         num = (base[layer - 1] - f_syn).pow(2).sum(dim=(1, 2)).mean()
         den = (base[layer - 1] - rand[layer - 1]).pow(2).sum(dim=(1, 2)).mean()
         result.append(float(num / den) if den > 0 else float("nan"))
+    return result
+
+
+@torch.no_grad()
+def linear_decodability(
+    model: LayeredNet, rhm: RHM, sample: Sample, ridge: float = 1e-3
+) -> list[list[float]]:
+    """Test accuracy of a ridge-regression decoder, ``result[l - 1][k]``: layer ``l``, level ``k``.
+
+    Layer ``l`` of the hierarchical CNN holds one unit group per level-``(L - l)`` node;
+    a decoder shared by all positions reads that group and predicts the node's
+    level-``k`` ancestor, for every ``k <= L - l`` (NaN for finer levels, which one group
+    does not determine). The decoder fits the first half of ``sample`` (least squares on
+    one-hot targets, ``ridge`` times the mean feature power as penalty) and is scored on
+    the second half. Chance is ``1 / v`` (``1 / n_c`` for level 0).
+    """
+    if model.depth != rhm.L:
+        raise ValueError(
+            f"model must have one layer per RHM level (depth {rhm.L}), got depth {model.depth}"
+        )
+    if len(sample) < 4:
+        raise ValueError(f"sample must hold at least 4 inputs, got {len(sample)}")
+    if not isinstance(ridge, (int, float)) or not ridge > 0:
+        raise ValueError(f"ridge must be a number > 0, got {ridge!r}")
+    half = len(sample) // 2
+    features = model.features(rhm.one_hot(sample.x))
+    result = []
+    for layer in range(1, rhm.L + 1):
+        level = rhm.L - layer
+        h = features[layer - 1].transpose(1, 2)  # [n, nodes, width]
+        h = torch.cat([h, torch.ones_like(h[..., :1])], dim=-1)  # an intercept
+        row = [math.nan] * (rhm.L + 1)
+        for k in range(level + 1):
+            # Node j of level `level` descends from node j // s**(level - k) of level k.
+            target = sample.hidden[k].repeat_interleave(rhm.s ** (level - k), dim=1)
+            n_classes = rhm.n_c if k == 0 else rhm.v
+            xs, ys = h[:half].reshape(-1, h.shape[-1]), target[:half].reshape(-1)
+            gram = xs.T @ xs
+            penalty = ridge * gram.diagonal().mean().clamp_min(1e-12)
+            weights = torch.linalg.solve(
+                gram + penalty * torch.eye(len(gram)),
+                xs.T @ torch.nn.functional.one_hot(ys, n_classes).float(),
+            )
+            guess = (h[half:].reshape(-1, h.shape[-1]) @ weights).argmax(1)
+            row[k] = float((guess == target[half:].reshape(-1)).float().mean())
+        result.append(row)
     return result

@@ -6,7 +6,7 @@ import math
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import torch
 from tqdm.auto import tqdm
@@ -174,6 +174,16 @@ def train(
     return history
 
 
+def _chain(first: History, second: History) -> History:
+    """One learning curve from two stages, the second's steps counted after the first's."""
+    offset = first.step[-1] if first.step else 0
+    chained = History(**{k: list(v) for k, v in asdict(first).items()})
+    chained.step += [offset + step for step in second.step]
+    for key in ("epoch", "loss", "train_accuracy", "test_accuracy"):
+        getattr(chained, key).extend(getattr(second, key))
+    return chained
+
+
 def run_experiment(
     v: int,
     n_c: int,
@@ -214,9 +224,19 @@ def run_experiment(
     train_data, test_data = rhm.train_test(P, n_test, seed=seed)
     net = build_model(model, v, s, L, width, n_c, seed=seed)
     learning_rule = get_rule(rule, **(rule_options or {}))
-    history = train(
-        net, learning_rule, rhm, train_data, test_data, config, seed, progress, callback
-    )
+    if learning_rule.uses_labels:
+        history = train(
+            net, learning_rule, rhm, train_data, test_data, config, seed, progress, callback
+        )
+    else:
+        # Self-supervised rules: their layers learn without labels, then the readout
+        # stage learns from the P labels on frozen features (see rules/local.py).
+        ssl_data = learning_rule.ssl_data(rhm, train_data, test_data, seed)
+        first = train(net, learning_rule, rhm, ssl_data, None, config, seed, progress, callback)
+        net, readout_rule, overrides = learning_rule.readout_stage(net)
+        second = train(net, readout_rule, rhm, train_data, test_data,
+                       replace(config, **overrides), seed, progress, callback)
+        history = _chain(first, second)
     record = {
         "v": rhm.v, "n_c": rhm.n_c, "m": rhm.m, "s": rhm.s, "L": rhm.L, "P": P,
         "rule": rule, "width": width, "seed": seed, "grammar_seed": grammar_seed,

@@ -1,0 +1,62 @@
+"""Forward-Forward (Hinton 2022), adapted to the RHM's tree.
+
+A unit of layer ``l`` sees one node, so its activity alone cannot tell a real input
+from a corrupted one; the goodness is therefore measured on a pair, node and context,
+as in the common form of the second seed with ``B = I`` (our choice):
+``g = z . c / width``. Positive pairs (siblings or oracle synonyms) should have
+goodness above a threshold ``theta`` that the rule owns and learns per layer,
+negatives (the context taken from another input) below it; the loss is
+``softplus(theta - g_pos) + softplus(g_neg - theta)``, scaled by ``sharpness``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .base import register
+from .local import LocalRule, Pairs, global_twin
+
+__all__ = ["ForwardForward"]
+
+
+class _Threshold(nn.Module):
+    def __init__(self, value: float) -> None:
+        super().__init__()
+        self.theta = nn.Parameter(torch.tensor(float(value)))
+
+
+@global_twin
+@register
+class ForwardForward(LocalRule):
+    """Logistic loss on the goodness ``z . c`` of positive and negative pairs."""
+
+    name = "ff"
+
+    def __init__(self, threshold: float = 1.0, sharpness: float = 4.0,
+                 **common: object) -> None:
+        super().__init__(**common)  # type: ignore[arg-type]
+        for key, value in (("threshold", threshold), ("sharpness", sharpness)):
+            if not isinstance(value, (int, float)) or not 0 < value < math.inf:
+                raise ValueError(f"{key} must be a finite number > 0, got {value!r}")
+        self.threshold, self.sharpness = float(threshold), float(sharpness)
+
+    def make_heads(self, gen: torch.Generator) -> list[nn.Module]:
+        """One learned threshold per self-supervised layer."""
+        return [_Threshold(self.threshold) for _ in range(self.n_ssl)]
+
+    def options(self) -> dict:
+        """Initial threshold and sharpness, plus the common options."""
+        return {**super().options(), "threshold": self.threshold, "sharpness": self.sharpness}
+
+    def pair_loss(self, i: int, pairs: Pairs, gen: torch.Generator) -> torch.Tensor:
+        """Softplus of the margins of positive and negative goodness."""
+        theta = self.heads[i].theta
+        width = pairs.z.shape[-1]
+        g_pos = (pairs.z * pairs.c).sum(-1) / width
+        g_neg = (pairs.z * pairs.c_neg).sum(-1) / width
+        k = self.sharpness
+        return (F.softplus(k * (theta - g_pos)) + F.softplus(k * (g_neg - theta))).mean()

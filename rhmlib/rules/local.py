@@ -1,0 +1,314 @@
+"""Shared machinery of the layer-local self-supervised rules and their global twins.
+
+A self-supervised rule trains the *self-supervised layers* of the hierarchical CNN:
+those whose output still has siblings (layers ``1 .. L-1``; the top layer sees the
+root alone, which has no sibling and whose only "view" would be the label). Every
+such layer compares its representation ``z`` of a node with a *context* ``c``:
+
+- ``pairs="sibling"``: ``c`` is the layer's own representation of a sibling node
+  (same parent, other position) of the same input; negatives are the same sibling
+  position of another input of the batch. No knowledge of the generator.
+- ``pairs="oracle"``: ``c`` is the layer's representation of the same node after the
+  generator redrew every production rule below that node's level
+  (:meth:`RHM.resample`): a synonym. **Uses the generator**: an upper bound, not a
+  rule a brain or a dataset could run.
+
+The context is always detached, so the layer learns only through ``z``. With
+``locality="local"`` the input of each layer is detached too: no error crosses layers.
+``locality="top"`` (the global twin) keeps the loss of the top self-supervised layer
+only and backpropagates it end to end; ``locality="sum"`` backpropagates the sum of all
+layers' losses end to end.
+
+After this stage, :func:`rhmlib.train.run_experiment` trains the readout with labels
+on frozen features (:meth:`LocalRule.readout_stage`): ``readout="upper"`` trains the
+layers above the self-supervised ones and the linear readout, ``readout="linear"``
+a linear classifier on the flattened top self-supervised layer only.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ..models import HierarchicalCNN, LayeredNet
+from ..rhm import RHM, Sample, check_int
+from .base import Batch, Rule, register
+
+__all__ = ["LocalRule", "Pairs", "Readout", "LinearProbeNet", "PAIRS", "LOCALITIES", "READOUTS",
+           "global_twin", "derangement"]
+
+PAIRS = ("sibling", "oracle")
+LOCALITIES = ("local", "top", "sum")
+READOUTS = ("upper", "linear")
+
+
+def derangement(n: int, gen: torch.Generator) -> torch.Tensor:
+    """A random permutation of ``range(n)`` without fixed points (for n >= 2)."""
+    perm = torch.randperm(n, generator=gen)
+    out = torch.empty_like(perm)
+    # A random cycle through all indices: nobody is paired with itself.
+    out[perm] = perm.roll(-1)
+    return out
+
+
+@dataclass
+class Pairs:
+    """One self-supervised layer's pairs, as ``[n, positions, width]`` tensors.
+
+    ``z`` is the layer's output (carrying gradient), ``c`` the positive context and
+    ``c_neg`` a negative context (both detached); ``h_in`` the layer's input and ``a``
+    its pre-activation, for the explicit Hebbian form of the update.
+    """
+
+    z: torch.Tensor
+    c: torch.Tensor
+    c_neg: torch.Tensor
+    h_in: torch.Tensor
+    a: torch.Tensor
+
+
+def _positions_last(h: torch.Tensor) -> torch.Tensor:
+    """``[n, width, positions]`` -> ``[n, positions, width]``."""
+    return h.transpose(1, 2)
+
+
+class LocalRule(Rule):
+    """Base class of self-supervised rules: pairs, locality, readout and data options.
+
+    Subclasses implement :meth:`pair_loss` for one layer and may own parameters per
+    layer (predictors, thresholds) created in :meth:`make_heads`.
+    """
+
+    uses_labels: ClassVar[bool] = False
+    default_lr: ClassVar[float] = 1e-3
+    default_locality: ClassVar[str] = "local"
+
+    def __init__(
+        self,
+        pairs: str = "sibling",
+        locality: str | None = None,
+        readout: str = "upper",
+        unlabelled: int = 0,
+        readout_steps: int | None = None,
+        readout_lr: float = 0.2,
+        readout_optimizer: str = "sgd",
+    ) -> None:
+        if pairs not in PAIRS:
+            raise ValueError(f"pairs must be one of {PAIRS}, got {pairs!r}")
+        locality = self.default_locality if locality is None else locality
+        if locality not in LOCALITIES:
+            raise ValueError(f"locality must be one of {LOCALITIES}, got {locality!r}")
+        if readout not in READOUTS:
+            raise ValueError(f"readout must be one of {READOUTS}, got {readout!r}")
+        if readout_steps is not None:
+            check_int("readout_steps", readout_steps, 1)
+        if not isinstance(readout_lr, (int, float)) or not 0 < readout_lr < math.inf:
+            raise ValueError(f"readout_lr must be a finite number > 0, got {readout_lr!r}")
+        if readout_optimizer not in ("sgd", "adam"):
+            raise ValueError(
+                f"readout_optimizer must be 'sgd' or 'adam', got {readout_optimizer!r}"
+            )
+        self.readout_optimizer = readout_optimizer
+        self.pairs = pairs
+        self.locality = locality
+        self.readout = readout
+        self.unlabelled = check_int("unlabelled", unlabelled, 0)
+        self.readout_steps = readout_steps
+        self.readout_lr = float(readout_lr)
+
+    # -- set-up ---------------------------------------------------------------------
+    def setup(self, model: LayeredNet, generator: torch.Generator) -> None:
+        """Create the rule's heads for the self-supervised layers of ``model``."""
+        if not isinstance(model, HierarchicalCNN) or model.depth < 2:
+            raise ValueError(
+                "self-supervised rules need a hierarchical CNN (model='cnn') with L >= 2, "
+                f"got {type(model).__name__} of depth {model.depth}"
+            )
+        self.model = model
+        self.n_ssl = model.depth - 1
+        self.width = model.layers[0].out_channels
+        # Heads are drawn from their own stream so that a rule and its global twin set
+        # up with the same seed own identical heads (update comparisons need that).
+        head_gen = torch.Generator().manual_seed(int(generator.initial_seed()) + 1)
+        self.heads = nn.ModuleList(self.make_heads(head_gen))
+
+    def make_heads(self, gen: torch.Generator) -> list[nn.Module]:
+        """The rule's own parameters, one module per self-supervised layer."""
+        return [nn.Module() for _ in range(self.n_ssl)]
+
+    def parameters(self) -> list[nn.Parameter]:
+        """The self-supervised layers' weights and the rule's heads."""
+        layers = [p for layer in self.model.layers[: self.n_ssl] for p in layer.parameters()]
+        return layers + list(self.heads.parameters())
+
+    def options(self) -> dict:
+        """Hyper-parameters common to all self-supervised rules."""
+        return {"pairs": self.pairs, "locality": self.locality, "readout": self.readout,
+                "unlabelled": self.unlabelled, "readout_steps": self.readout_steps,
+                "readout_lr": self.readout_lr, "readout_optimizer": self.readout_optimizer}
+
+    # -- pairs ----------------------------------------------------------------------
+    def layer_pairs(self, batch: Batch) -> list[Pairs]:
+        """Anchors, positive and negative contexts of every self-supervised layer."""
+        layers = self.model.layers
+        detach = self.locality == "local"
+        h, out = batch.x, []
+        for i in range(self.n_ssl):
+            h_in = h.detach() if detach else h
+            a = layers[i](h_in)
+            h = torch.relu(a)
+            if self.pairs == "sibling":
+                n, w, t = h.shape
+                s = layers[i + 1].kernel_size[0]
+                # Each child's context is the next child of the same parent.
+                c = h.detach().view(n, w, t // s, s).roll(1, dims=-1).reshape(n, w, t)
+            else:
+                c = self._oracle_view(batch, i)
+            c = _positions_last(c)
+            c_neg = c[derangement(len(c), batch.generator)]
+            out.append(Pairs(_positions_last(h), c, c_neg, h_in, a))
+        return out
+
+    @torch.no_grad()
+    def _oracle_view(self, batch: Batch, i: int) -> torch.Tensor:
+        """Layer ``i``'s output on the batch with synonyms redrawn below its level."""
+        rhm: RHM = batch.rhm
+        seed = int(torch.randint(0, 2**62, (1,), generator=batch.generator))
+        # Layer i (0-based) represents nodes of level L - 1 - i.
+        syn = rhm.resample(Sample(batch.hidden), rhm.L - 1 - i, seed=seed)
+        h = rhm.one_hot(syn.x)
+        for layer in self.model.layers[: i + 1]:
+            h = torch.relu(layer(h))
+        return h
+
+    # -- loss -----------------------------------------------------------------------
+    def pair_loss(self, i: int, pairs: Pairs, gen: torch.Generator) -> torch.Tensor:
+        """The self-supervised loss of layer ``i`` on its pairs."""
+        raise NotImplementedError
+
+    def layer_losses(self, batch: Batch) -> list[torch.Tensor]:
+        """Each self-supervised layer's loss (all of them, whatever the locality)."""
+        return [self.pair_loss(i, p, batch.generator)
+                for i, p in enumerate(self.layer_pairs(batch))]
+
+    def loss(self, batch: Batch) -> torch.Tensor:
+        """Local: sum of detached layers' losses; global: top loss or sum, end to end."""
+        losses = self.layer_losses(batch)
+        return losses[-1] if self.locality == "top" else torch.stack(losses).sum()
+
+    # -- data and readout stage -----------------------------------------------------
+    def ssl_data(self, rhm: RHM, train_data: Sample, test_data: Sample, seed: int) -> Sample:
+        """The inputs of the self-supervised stage: the P training inputs plus unlabelled."""
+        if self.unlabelled == 0:
+            return train_data
+        extra = rhm.sample_distinct(self.unlabelled, seed=seed * 7919 + 3,
+                                    exclude=Sample.cat([test_data, train_data]))
+        return Sample.cat([train_data, extra])
+
+    def readout_stage(self, model: LayeredNet) -> tuple[LayeredNet, Rule, dict]:
+        """The model, supervised rule and config overrides of the labelled stage."""
+        if self.readout == "upper":
+            net: LayeredNet = model
+        else:
+            top = model.layers[self.n_ssl - 1]
+            n_pos = model.layers[self.n_ssl].kernel_size[0]  # positions left at the top
+            net = LinearProbeNet(model.layers[: self.n_ssl], top.out_channels * n_pos,
+                                 model.readout.out_features)
+        overrides = {"lr": self.readout_lr, "optimizer": self.readout_optimizer,
+                     "weight_decay": 0.0}
+        if self.readout_steps is not None:
+            overrides["steps"] = self.readout_steps
+        return net, Readout(frozen=self.n_ssl), overrides
+
+
+class LinearProbeNet(LayeredNet):
+    """Frozen lower layers of a trained net and a fresh linear classifier on their output."""
+
+    def __init__(self, layers: nn.ModuleList | list[nn.Module], n_features: int,
+                 n_classes: int, seed: int = 0) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(layers)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(check_int("seed", seed, 0))
+            self.readout = nn.Linear(check_int("n_features", n_features, 1),
+                                     check_int("n_classes", n_classes, 2))
+
+
+@register
+class Readout(Rule):
+    """Cross-entropy by backprop on the layers above ``frozen`` and the readout only."""
+
+    name = "readout"
+    default_lr = 0.2
+
+    def __init__(self, frozen: int = 0) -> None:
+        self.frozen = check_int("frozen", frozen, 0)
+
+    def setup(self, model: LayeredNet, generator: torch.Generator) -> None:
+        """Check that ``frozen`` leaves the readout to train."""
+        if self.frozen > model.depth:
+            raise ValueError(f"frozen must be in [0, {model.depth}], got {self.frozen}")
+        self.model = model
+
+    def parameters(self) -> list[nn.Parameter]:
+        """The layers above the frozen ones, and the readout."""
+        upper = [p for layer in self.model.layers[self.frozen:] for p in layer.parameters()]
+        return upper + list(self.model.readout.parameters())
+
+    def loss(self, batch: Batch) -> torch.Tensor:
+        """Cross-entropy of the logits, with no gradient into the frozen layers."""
+        h = batch.x
+        with torch.no_grad():
+            for layer in self.model.layers[: self.frozen]:
+                h = torch.relu(layer(h))
+        for layer in self.model.layers[self.frozen:]:
+            h = torch.relu(layer(h))
+        return F.cross_entropy(self.model.readout(h.flatten(1)), batch.y)
+
+    def options(self) -> dict:
+        """The number of frozen layers."""
+        return {"frozen": self.frozen}
+
+
+def global_twin(cls: type[LocalRule]) -> type[LocalRule]:
+    """Register ``<name>_global``: the same loss, trained end to end at the top layer."""
+    twin = type(f"{cls.__name__}Global", (cls,), {
+        "name": f"{cls.name}_global", "default_locality": "top",
+        "__doc__": f"Global twin of {cls.name}: its loss backpropagated end to end.",
+    })
+    register(twin)
+    return cls
+
+
+def similarity(z: torch.Tensor, p: torch.Tensor, score: str, temperature: float) -> torch.Tensor:
+    """Score of anchors against predictions, last dimension: dot or cosine / temperature."""
+    if score == "dot":
+        return (z * p).sum(-1)
+    return F.cosine_similarity(z, p, dim=-1, eps=1e-8) / temperature
+
+
+SCORES = ("cosine", "dot")
+
+
+def check_score(score: str, temperature: float) -> tuple[str, float]:
+    """Validate the score options shared by CLAPP and InfoNCE."""
+    if score not in SCORES:
+        raise ValueError(f"score must be one of {SCORES}, got {score!r}")
+    if not isinstance(temperature, (int, float)) or not 0 < temperature < math.inf:
+        raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
+    return score, float(temperature)
+
+
+def linear_predictor(width: int, gen: torch.Generator) -> nn.Linear:
+    """A bias-free ``width x width`` random predictor (identity-like starts learned less)."""
+    lin = nn.Linear(width, width, bias=False)
+    with torch.no_grad():
+        noise = torch.randn(width, width, generator=gen) / math.sqrt(width)
+        lin.weight.copy_(noise)
+    return lin
+

@@ -1,0 +1,66 @@
+"""VICReg (Bardes, Ponce, LeCun 2022), layer by layer on the RHM: no negatives.
+
+Invariance: mean squared distance between the anchor ``z`` and the predicted context
+``W_pred c``. Variance: hinge keeping each unit's standard deviation over the batch
+above 1. Covariance: squared off-diagonal covariances, divided by the width. The usual
+weights 25 / 25 / 1. Positive pairs as for every rule (siblings or oracle synonyms);
+the predictor is ours: siblings are not two views of one thing, so a map between
+them is needed.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .base import register
+from .local import LocalRule, Pairs, global_twin, linear_predictor
+
+__all__ = ["VICReg"]
+
+
+def _variance(x: torch.Tensor) -> torch.Tensor:
+    return F.relu(1 - torch.sqrt(x.var(dim=0) + 1e-4)).mean()
+
+
+def _covariance(x: torch.Tensor) -> torch.Tensor:
+    x = x - x.mean(0)
+    cov = x.T @ x / (len(x) - 1)
+    return (cov.pow(2).sum() - cov.diagonal().pow(2).sum()) / x.shape[1]
+
+
+@global_twin
+@register
+class VICReg(LocalRule):
+    """Variance-invariance-covariance regularisation between a node and its context."""
+
+    name = "vicreg"
+
+    def __init__(self, invariance: float = 25.0, variance: float = 25.0,
+                 covariance: float = 1.0, **common: object) -> None:
+        super().__init__(**common)  # type: ignore[arg-type]
+        for key, value in (("invariance", invariance), ("variance", variance),
+                           ("covariance", covariance)):
+            if not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+                raise ValueError(f"{key} must be a finite number >= 0, got {value!r}")
+        self.weights = (float(invariance), float(variance), float(covariance))
+
+    def make_heads(self, gen: torch.Generator) -> list[nn.Module]:
+        """One linear predictor per self-supervised layer."""
+        return [linear_predictor(self.width, gen) for _ in range(self.n_ssl)]
+
+    def options(self) -> dict:
+        """The three weights, plus the common options."""
+        inv, var, cov = self.weights
+        return {**super().options(), "invariance": inv, "variance": var, "covariance": cov}
+
+    def pair_loss(self, i: int, pairs: Pairs, gen: torch.Generator) -> torch.Tensor:
+        """Weighted sum of the invariance, variance and covariance terms of layer ``i``."""
+        z = pairs.z.reshape(-1, pairs.z.shape[-1])
+        p = self.heads[i](pairs.c).reshape(-1, pairs.z.shape[-1])
+        inv, var, cov = self.weights
+        return (inv * F.mse_loss(z, p) + var * (_variance(z) + _variance(p))
+                + cov * (_covariance(z) + _covariance(p)))

@@ -1,0 +1,159 @@
+"""Self-supervised local rules: explicit Hebbian CLAPP, locality, pairs, two-stage protocol."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from rhmlib import RHM, build_model, get_rule, run_experiment
+from rhmlib.probes import linear_decodability, synonymic_sensitivity, update_cosine
+from rhmlib.rules import Batch
+from rhmlib.rules.clapp import hebbian_update
+from rhmlib.rules.local import LinearProbeNet, derangement
+
+SSL_RULES = ("clapp", "infonce", "vicreg", "ff")
+SMALL = {"v": 8, "n_c": 4, "m": 2, "s": 2, "L": 3}
+
+
+def _batch(rhm: RHM, n: int = 32, seed: int = 0) -> Batch:
+    sample = rhm.sample(n, seed=seed)
+    gen = torch.Generator().manual_seed(seed)
+    return Batch(rhm.one_hot(sample.x), sample.y, sample.x, sample.hidden, rhm, gen)
+
+
+def _setup(name: str, rhm: RHM, width: int = 16, **options: object):
+    model = build_model("cnn", rhm.v, rhm.s, rhm.L, width, rhm.n_c, seed=1)
+    rule = get_rule(name, **options)
+    rule.setup(model, torch.Generator().manual_seed(3))
+    return model, rule
+
+
+@pytest.mark.parametrize("score", ["dot", "cosine"])
+@pytest.mark.parametrize("mode", ["both", "alternate"])
+@pytest.mark.parametrize("pairs", ["sibling", "oracle"])
+def test_explicit_clapp_equals_autograd(score: str, mode: str, pairs: str) -> None:
+    """pre x post x third factor, written out, is exactly the autograd update."""
+    rhm = RHM(**SMALL, seed=0)
+    model, rule = _setup("clapp", rhm, score=score, mode=mode, pairs=pairs)
+    for p in rule.parameters():
+        p.grad = None
+    rule.loss(_batch(rhm, seed=5)).backward()
+    explicit = hebbian_update(rule, _batch(rhm, seed=5))
+    assert len(explicit) == rule.n_ssl == rhm.L - 1
+    for i, (d_weight, d_predictor) in enumerate(explicit):
+        assert d_weight.abs().sum() > 0
+        torch.testing.assert_close(d_weight, model.layers[i].weight.grad, rtol=1e-4, atol=1e-6)
+        torch.testing.assert_close(d_predictor, rule.heads[i].weight.grad, rtol=1e-4, atol=1e-6)
+
+
+def test_hebbian_update_needs_local_clapp() -> None:
+    rhm = RHM(**SMALL, seed=0)
+    _, rule = _setup("clapp_global", rhm)
+    with pytest.raises(ValueError, match="locality"):
+        hebbian_update(rule, _batch(rhm))
+
+
+@pytest.mark.parametrize("name", SSL_RULES)
+def test_local_rule_sends_no_error_across_layers(name: str) -> None:
+    """Layer 1's update from the summed local loss is that of its own loss alone."""
+    rhm = RHM(**SMALL, seed=0)
+    model, rule = _setup(name, rhm)
+    rule.loss(_batch(rhm, seed=2)).backward()
+    summed = model.layers[0].weight.grad.clone()
+    model.zero_grad()
+    rule.layer_losses(_batch(rhm, seed=2))[0].backward()
+    torch.testing.assert_close(summed, model.layers[0].weight.grad)
+    # The top layer has no self-supervised signal and the readout no labels here.
+    assert model.layers[-1].weight.grad is None or model.layers[-1].weight.grad.abs().sum() == 0
+
+
+@pytest.mark.parametrize("name", SSL_RULES)
+def test_global_twin_shares_the_top_update(name: str) -> None:
+    """At the top self-supervised layer local and global updates coincide; below, not."""
+    rhm = RHM(**SMALL, seed=0)
+    model, local = _setup(name, rhm)
+    twin = get_rule(f"{name}_global")
+    twin.setup(model, torch.Generator().manual_seed(3))
+    assert twin.locality == "top"
+    cosines = update_cosine(local, twin, _batch(rhm, seed=4))
+    assert cosines[rhm.L - 2] == pytest.approx(1.0, abs=1e-5)
+    assert cosines[0] < 0.999
+
+
+def test_derangement_has_no_fixed_point() -> None:
+    gen = torch.Generator().manual_seed(0)
+    for n in (2, 3, 10, 128):
+        perm = derangement(n, gen)
+        assert sorted(perm.tolist()) == list(range(n))
+        assert bool((perm != torch.arange(n)).all())
+
+
+@pytest.mark.parametrize("name", [*SSL_RULES, "clapp_global", "vicreg_global"])
+def test_two_stage_protocol_runs(name: str) -> None:
+    result = run_experiment(**SMALL, P=64, rule=name, width=8, seed=0, n_test=64, steps=6,
+                            eval_points=2, optimizer="adam", lr=1e-3, progress=False,
+                            rule_options={"readout_steps": 4})
+    history = result.history
+    assert history.step == [3, 6, 8, 10]  # SSL stage, then the readout stage
+    assert all(t != t for t in history.test_accuracy[:2])  # no test during the SSL stage
+    assert 0.0 <= result.test_accuracy <= 1.0
+    assert result.config["rule_options"]["readout_steps"] == 4
+
+
+def test_ssl_stage_freezes_nothing_it_should_train_and_readout_freezes_ssl_layers() -> None:
+    before = build_model("cnn", 8, 2, 3, 8, 4, seed=0)
+    result = run_experiment(**SMALL, P=64, rule="clapp", width=8, seed=0, n_test=32, steps=5,
+                            eval_points=1, optimizer="adam", lr=1e-2, progress=False,
+                            rule_options={"readout_steps": 5})
+    after = result.model
+    assert not torch.equal(before.layers[0].weight, after.layers[0].weight)
+    assert not torch.equal(before.layers[2].weight, after.layers[2].weight)  # labelled stage
+
+
+def test_linear_readout_and_unlabelled_inputs() -> None:
+    seen = []
+    result = run_experiment(
+        **SMALL, P=40, rule="infonce", width=8, seed=0, n_test=32, steps=2, eval_points=1,
+        optimizer="adam", progress=False,
+        rule_options={"readout": "linear", "unlabelled": 100, "readout_steps": 2},
+        callback=lambda step, rule, batch: seen.append((rule.name, len(batch.x))),
+    )
+    assert isinstance(result.model, LinearProbeNet)
+    assert result.model.readout.in_features == 8 * 2
+    assert seen[0] == ("infonce", 128)  # 40 labelled + 100 unlabelled inputs, batch 128
+    assert seen[1] == ("readout", 40)
+
+
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [({"pairs": "masked"}, ValueError), ({"locality": "far"}, ValueError),
+     ({"readout": "mlp"}, ValueError), ({"unlabelled": -1}, ValueError),
+     ({"unlabelled": 1.5}, TypeError), ({"readout_lr": 0}, ValueError),
+     ({"temperature": 0}, ValueError), ({"mode": "sometimes"}, ValueError),
+     ({"score": "l2"}, ValueError)],
+)
+def test_bad_options_raise(options: dict, error: type) -> None:
+    with pytest.raises(error):
+        get_rule("clapp", **options)
+
+
+def test_ssl_rules_need_a_hierarchical_cnn() -> None:
+    rule = get_rule("vicreg")
+    with pytest.raises(ValueError, match="hierarchical CNN"):
+        rule.setup(build_model("fcn", 8, 2, 3, 8, 4), torch.Generator())
+
+
+def test_probes_shapes_and_ranges() -> None:
+    rhm = RHM(**SMALL, seed=0)
+    model = build_model("cnn", 8, 2, 3, 16, 4, seed=0)
+    sample = rhm.sample(200, seed=1)
+    decod = linear_decodability(model, rhm, sample)
+    assert len(decod) == rhm.L and all(len(row) == rhm.L + 1 for row in decod)
+    # Layer 1 reads one tuple of leaves: its own node is decodable from random features.
+    assert decod[0][rhm.L - 1] > 0.9
+    assert decod[-1][1] != decod[-1][1]  # finer levels than the layer's: NaN
+    assert all(0 <= x <= 1 for row in decod for x in row if x == x)
+    sens = synonymic_sensitivity(model, rhm, sample)
+    assert len(sens) == rhm.L
+    with pytest.raises(ValueError, match="ridge"):
+        linear_decodability(model, rhm, sample, ridge=0)
