@@ -2,13 +2,17 @@
 
 Importing this module sets plotly's default renderer to ``"rhmlib"``: every figure
 is one output carrying both plotly's JSON (JupyterLab and Binder render it natively)
-and HTML (the static book renders it offline; plotly.js is embedded once per page,
-by the first figure's output). MyST-NB picks the HTML and ignores the JSON, so the
+and HTML (the static book renders it offline). plotly.js is embedded once per notebook by
+the renderer's activation, except in the book build, whose site serves one copy to every
+page (``rhmlib.sphinxext``); in Colab, which isolates each output, plotly's own "colab"
+renderer is chosen instead. MyST-NB picks the HTML and ignores the JSON, so the
 build raises no "unknown mime type" warning.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Sequence
 
 import plotly.graph_objects as go
@@ -42,9 +46,14 @@ class _BookRenderer(NotebookRenderer):
 
     default_height = 450
 
+    def activate(self) -> None:
+        """Embed plotly.js once, unless the book's site already serves it to the page."""
+        if os.environ.get("RHMLIB_PLOTLYJS") != "site":
+            super().activate()
+
 
 pio.renderers["rhmlib"] = _BookRenderer()
-pio.renderers.default = "rhmlib"
+pio.renderers.default = "colab" if "google.colab" in sys.modules else "rhmlib"
 pio.templates.default = "plotly_white"
 
 

@@ -44,6 +44,6 @@ def test_strict_build_renders_every_page_with_its_figures(built_book: tuple[Path
                         if c.cell_type == "code" for o in c.get("outputs", []))
         # Every figure the notebook produced is drawn in the page (none dropped) ...
         assert len(re.findall(r'class="plotly-graph-div"', html)) == n_figures, page
-        # ... with plotly.js embedded in the page, never fetched from a CDN.
+        # ... with plotly.js served by the site itself (rhmlib.sphinxext), never a CDN.
         if n_figures:
-            assert "plotly.js v" in html and 'src="https://cdn.plot.ly' not in html, page
+            assert "_static/vendor/plotly.min.js" in html and "cdn.plot.ly" not in html, page
