@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+
 from . import REFERENCE, run_sweep, summarize, sweep
 
 BP_TRAINING = {"steps": 2000, "lr": 0.2, "width": 64}
 BP_LRS = (0.05, 0.1, 0.2, 0.3, 0.4)
 
 
+@functools.cache  # the scan is read once, not once per config
 def best_lr(m: int, L: int) -> float:
     """The learning rate of ``bp_lr_scan`` with the best mean test accuracy at P = P*."""
     records = [r for r in run_sweep("bp_lr_scan")
