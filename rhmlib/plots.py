@@ -22,6 +22,7 @@ from plotly.io._base_renderers import NotebookRenderer
 from .rhm import RHM, Sample
 
 __all__ = [
+    "angles_figure", "error_paths_figure",
     "accuracy_vs_P", "collapse_figure", "learning_curve", "tree_figure", "rules_figure", "COLORS",
 ]
 
@@ -191,3 +192,72 @@ def rules_figure(rhm: RHM, level: int = 0, symbols: Sequence[int] | None = None)
               f"{rhm.s}-tuples", height=80 + 28 * (len(symbols) + 1), margin={"t": 50, "b": 10},
     )
     return fig
+
+
+def angles_figure(records: dict[str, list[dict]], title: str = "") -> go.Figure:
+    """Cosine between a rule's update and BP's over training: one panel per layer.
+
+    ``records`` maps a rule's name to angle records (``steps``, ``cosines`` per step,
+    hidden layers then readout), one per seed; lines are the mean, bars the sem.
+    """
+    from plotly.subplots import make_subplots
+
+    from .sweeps import mean_sem
+
+    n_panels = max(len(r["cosines"][0]) for recs in records.values() for r in recs)
+    names = [f"layer {k + 1}" for k in range(n_panels - 1)] + ["readout"]
+    fig = make_subplots(rows=1, cols=n_panels, shared_yaxes=True, subplot_titles=names)
+    for i, (name, recs) in enumerate(records.items()):
+        steps = recs[0]["steps"]
+        for k in range(n_panels):
+            stats = [mean_sem(r["cosines"][t][k] for r in recs) for t in range(len(steps))]
+            fig.add_scatter(
+                x=steps, y=[m for m, _, _ in stats], row=1, col=k + 1, mode="lines+markers",
+                error_y={"type": "data", "array": [e for _, e, _ in stats], "visible": True},
+                name=f"{name} ({len(recs)} seeds)", legendgroup=name, showlegend=k == 0,
+                line={"color": COLORS[i % len(COLORS)]},
+            )
+    fig.add_hline(y=0, line_dash="dot", line_color="gray")
+    fig.update_yaxes(range=[-0.3, 1.05])
+    fig.update_yaxes(title_text="cosine to BP's update", col=1)
+    fig.update_xaxes(title_text="training step")
+    fig.update_layout(title=title, height=420, legend_title_text="")
+    return fig
+
+
+def error_paths_figure(masks: list, errors: dict[str, list], index: int = 0,
+                       title: str = "") -> go.Figure:
+    """Heatmaps of one input's ReLU masks and of each rule's error, layer by layer.
+
+    ``masks[l]`` and ``errors[name][l]`` are ``[n, width, positions]`` tensors; rows of
+    the figure are the mask then each named error (each on its own colour scale),
+    columns the hidden layers.
+    """
+    from plotly.subplots import make_subplots
+
+    rows = {"mask f'(a)": masks, **errors}
+    depth = len(masks)
+    fig = make_subplots(rows=len(rows), cols=depth, horizontal_spacing=0.08,
+                        vertical_spacing=0.06,
+                        column_titles=[f"layer {k + 1}" for k in range(depth)],
+                        row_titles=list(rows))
+    for r, (name, tensors) in enumerate(rows.items()):
+        # Each rule's error on its own colour scale: their overall sizes differ.
+        scale = max(float(t[index].abs().max()) for t in tensors) or 1.0
+        for k, t in enumerate(tensors):
+            z = t[index].detach().numpy()
+            is_mask = r == 0
+            fig.add_heatmap(
+                z=z, row=r + 1, col=k + 1, showscale=False,
+                zmin=0 if is_mask else -scale, zmax=1 if is_mask else scale,
+                colorscale="Greys" if is_mask else "RdBu",
+                texttemplate="%{z:.2f}" if not is_mask else "%{z:.0f}",
+                hovertemplate="unit %{y}, position %{x}: %{z:.3f}<extra>" + name + "</extra>",
+            )
+    fig.update_xaxes(title_text="position", row=len(rows))
+    fig.update_yaxes(title_text="unit", col=1)
+    fig.update_layout(title=title, height=190 * len(rows) + 60, margin={"r": 160})
+    fig.for_each_annotation(lambda a: a.update(textangle=0, xanchor="left")
+                            if a.text in rows else None)
+    return fig
+

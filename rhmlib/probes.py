@@ -19,7 +19,8 @@ from .models import LayeredNet
 from .rhm import RHM, Sample, check_int
 from .rules import Batch, Rule, get_rule
 
-__all__ = ["rule_update", "update_cosine", "synonymic_sensitivity", "AngleRecorder"]
+__all__ = ["rule_update", "update_cosine", "synonymic_sensitivity", "AngleRecorder",
+           "layer_errors"]
 
 
 def _weights(model: LayeredNet) -> list[torch.Tensor]:
@@ -61,6 +62,34 @@ def update_cosine(rule_a: Rule, rule_b: Rule, batch: Batch) -> list[float]:
         denom = a.norm() * b.norm()
         cosines.append(float((a * b).sum() / denom) if denom > 0 else float("nan"))
     return cosines
+
+
+def layer_errors(rule: Rule, batch: Batch) -> list[torch.Tensor]:
+    """The error ``delta_l`` that reaches each hidden layer's weights under ``rule``.
+
+    ``delta_l`` is the gradient the rule puts at layer ``l``'s pre-activation ``a_l``
+    (shape ``[n, width, positions]``); ``dW_l`` is ``delta_l`` times the layer's input.
+    It is read at the first differentiable call of each layer in the rule's loss,
+    which is the call that trains the weights in every rule of this package.
+    """
+    grads: dict[int, torch.Tensor] = {}
+    seen: set[int] = set()
+
+    def capture(index: int):
+        def hook(_: torch.nn.Module, __: tuple, output: torch.Tensor) -> None:
+            if index not in seen and output.requires_grad:
+                seen.add(index)
+                output.register_hook(lambda g: grads.__setitem__(index, g.detach().clone()))
+        return hook
+
+    handles = [layer.register_forward_hook(capture(i))
+               for i, layer in enumerate(rule.model.layers)]
+    try:
+        rule_update(rule, batch)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return [grads[i] for i in range(len(rule.model.layers))]
 
 
 class AngleRecorder:

@@ -14,7 +14,7 @@ from .rhm import RHM
 from .rules import rule_names
 from .train import run_experiment
 
-__all__ = ["rhm_explorer", "train_live"]
+__all__ = ["rhm_explorer", "train_live", "masking_live"]
 
 
 def _int_slider(description: str, value: int, low: int, high: int) -> W.IntSlider:
@@ -98,6 +98,63 @@ def train_live(
                 display(plots.learning_curve({values["rule"]: result.history},
                                              title=f"RHM(v={v}, n_c={n_c}, m={m}, s={s}, "
                                                    f"L={L}), P={values['P']}"))
+        finally:
+            button.disabled = False
+
+    button.on_click(run)
+    if autorun:
+        run()
+    return W.VBox([W.HBox([W.VBox(list(controls.values())[:3]),
+                           W.VBox(list(controls.values())[3:])]), button, out])
+
+
+def masking_live(P: int = 2000, steps: int = 800, own: str = "other", down: str = "own",
+                 transport: str = "exact", lr: float = 0.03, seed: int = 0,
+                 autorun: bool = True) -> W.VBox:
+    """Train backprop with chosen substitute masks and plot its learning curve beside BP's."""
+    from .rules.masking import MASKS, TRANSPORTS
+
+    setting = {"v": 16, "n_c": 16, "m": 4, "s": 2, "L": 3}
+    controls = {
+        "own": W.Dropdown(options=MASKS, value=own, description="own mask"),
+        "down": W.Dropdown(options=MASKS, value=down, description="masks above"),
+        "transport": W.Dropdown(options=TRANSPORTS, value=transport, description="transport"),
+        "lr": W.FloatLogSlider(value=lr, base=10, min=-3, max=0, step=0.25,
+                               description="lr", continuous_update=False),
+        "P": W.IntText(value=P, description="P (train)"),
+        "steps": W.IntSlider(value=steps, min=100, max=5000, step=100, description="steps",
+                             continuous_update=False),
+    }
+    button = W.Button(description="train", button_style="primary", icon="play")
+    out = W.Output()
+    bp_cache: dict[tuple, object] = {}
+
+    def run(_: object = None) -> None:
+        values = {k: c.value for k, c in controls.items()}
+        common = {**setting, "P": values["P"], "steps": values["steps"], "seed": seed,
+                  "n_test": 2000, "progress": False}
+        button.disabled = True
+        out.clear_output()
+        try:
+            with out:
+                try:
+                    key = (values["P"], values["steps"])
+                    if key not in bp_cache:  # BP's curve does not depend on the mask choice
+                        bp_cache[key] = run_experiment(**common, rule="bp", lr=0.2)
+                    variant = run_experiment(
+                        **common, rule="bp_masked", lr=values["lr"],
+                        rule_options={k: values[k] for k in ("own", "down", "transport")})
+                except (ValueError, TypeError, FloatingPointError) as err:
+                    print(f"Cannot train: {err}")
+                    return
+                name = (f"own: {values['own']}, above: {values['down']}, "
+                        f"transport: {values['transport']}")
+                print(f"test accuracy after {values['steps']} steps: BP (lr 0.2) "
+                      f"{bp_cache[key].test_accuracy:.3f}, {name} (lr {values['lr']:.3g}) "
+                      f"{variant.test_accuracy:.3f}")
+                display(plots.learning_curve(
+                    {"BP": bp_cache[key].history, name: variant.history},
+                    title=f"P = {values['P']}, one seed"))
         finally:
             button.disabled = False
 

@@ -226,7 +226,7 @@ def feedback_P() -> list[dict]:
         lr = chosen_lr(name)
         seeds = SEEDS_HEADLINE if name in ("BP", "FA", "DFA") else SEEDS_SCAN
         grid = (1000, 2000, 4000) if name == "BP" else (
-            (1000, 2000, 4000, 8000) if name in ("FA", "DFA") else (1000, 4000, 8000))
+            (2000, 4000, 8000) if name in ("FA", "DFA") else (1000, 4000, 8000))
         out += [_config(name, P, seed, lr) for P in grid for seed in seeds]
     return out
 
@@ -261,14 +261,14 @@ def masking_lr() -> list[dict]:
 
 @_register
 def masking_P() -> list[dict]:
-    """Masking variants at P = 2000 and 4000 with their chosen lr, 3 seeds."""
-    return [_config(name, P, seed, chosen_lr(name)) for name in MASKING
-            for P in (2000, P_SCAN) for seed in SEEDS_SCAN]
+    """Masking variants at P = 2000 with their chosen lr, 3 seeds (P = 4000: the scan)."""
+    return [_config(name, 2000, seed, chosen_lr(name)) for name in MASKING
+            for seed in SEEDS_SCAN]
 
 
 # Order matters: later sweeps use the learning rates chosen by the scans.
-_DEFINITIONS = {f.__name__: f for f in (feedback_lr, masking_lr, feedback_P, masking_P,
-                                        feedback_depth, feedback_m, feedback_width)}
+_DEFINITIONS = {f.__name__: f for f in (feedback_lr, masking_lr, feedback_P, feedback_depth,
+                                        feedback_m, feedback_width, masking_P)}
 
 
 def main(argv: list[str] | None = None) -> None:
