@@ -2,11 +2,14 @@
 
 A unit of layer ``l`` sees one node, so its activity alone cannot tell a real input
 from a corrupted one; the goodness is therefore measured on a pair, node and context,
-as in the common form of the second seed with ``B = I`` (our choice):
-``g = z . c / width``. Positive pairs (siblings or oracle synonyms) should have
-goodness above a threshold ``theta`` that the rule owns and learns per layer,
-negatives (the context taken from another input) below it; the loss is
-``softplus(theta - g_pos) + softplus(g_neg - theta)``, scaled by ``sharpness``.
+as in the common form of the second seed with ``B = I`` (our choice). Activities are
+length-normalised first, as Forward-Forward normalises each layer's activity vector
+(``normalize=True``, our default): ``g = z . c / (|z| |c|)``. Without it, the raw
+goodness ``z . c / width`` drove every unit silent in our tests (lr 3e-3 and 2e-2).
+Positive pairs (siblings or oracle synonyms) should have goodness above a threshold
+``theta`` that the rule owns and learns per layer, negatives (the context taken from
+another input) below it; the loss is
+``softplus(k (theta - g_pos)) + softplus(k (g_neg - theta))``, ``k = sharpness``.
 """
 
 from __future__ import annotations
@@ -32,17 +35,18 @@ class _Threshold(nn.Module):
 @global_twin
 @register
 class ForwardForward(LocalRule):
-    """Logistic loss on the goodness ``z . c`` of positive and negative pairs."""
+    """Logistic loss on the goodness of positive and negative pairs, learned threshold."""
 
     name = "ff"
 
-    def __init__(self, threshold: float = 1.0, sharpness: float = 4.0,
+    def __init__(self, threshold: float = 0.5, sharpness: float = 8.0, normalize: bool = True,
                  **common: object) -> None:
         super().__init__(**common)  # type: ignore[arg-type]
         for key, value in (("threshold", threshold), ("sharpness", sharpness)):
             if not isinstance(value, (int, float)) or not 0 < value < math.inf:
                 raise ValueError(f"{key} must be a finite number > 0, got {value!r}")
         self.threshold, self.sharpness = float(threshold), float(sharpness)
+        self.normalize = bool(normalize)
 
     def make_heads(self, gen: torch.Generator) -> list[nn.Module]:
         """One learned threshold per self-supervised layer."""
@@ -50,13 +54,17 @@ class ForwardForward(LocalRule):
 
     def options(self) -> dict:
         """Initial threshold and sharpness, plus the common options."""
-        return {**super().options(), "threshold": self.threshold, "sharpness": self.sharpness}
+        return {**super().options(), "threshold": self.threshold, "sharpness": self.sharpness,
+                "normalize": self.normalize}
 
     def pair_loss(self, i: int, pairs: Pairs, gen: torch.Generator) -> torch.Tensor:
         """Softplus of the margins of positive and negative goodness."""
         theta = self.heads[i].theta
-        width = pairs.z.shape[-1]
-        g_pos = (pairs.z * pairs.c).sum(-1) / width
-        g_neg = (pairs.z * pairs.c_neg).sum(-1) / width
+        z, c, c_neg = pairs.z, pairs.c, pairs.c_neg
+        if self.normalize:
+            z, c, c_neg = (F.normalize(x, dim=-1) for x in (z, c, c_neg))
+        else:
+            z = z / z.shape[-1]
+        g_pos, g_neg = (z * c).sum(-1), (z * c_neg).sum(-1)
         k = self.sharpness
         return (F.softplus(k * (theta - g_pos)) + F.softplus(k * (g_neg - theta))).mean()

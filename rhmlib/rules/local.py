@@ -97,6 +97,7 @@ class LocalRule(Rule):
         readout_steps: int | None = None,
         readout_lr: float = 0.2,
         readout_optimizer: str = "sgd",
+        detach_context: bool = True,
     ) -> None:
         if pairs not in PAIRS:
             raise ValueError(f"pairs must be one of {PAIRS}, got {pairs!r}")
@@ -114,6 +115,7 @@ class LocalRule(Rule):
                 f"readout_optimizer must be 'sgd' or 'adam', got {readout_optimizer!r}"
             )
         self.readout_optimizer = readout_optimizer
+        self.detach_context = bool(detach_context)
         self.pairs = pairs
         self.locality = locality
         self.readout = readout
@@ -166,7 +168,8 @@ class LocalRule(Rule):
                 n, w, t = h.shape
                 s = layers[i + 1].kernel_size[0]
                 # Each child's context is the next child of the same parent.
-                c = h.detach().view(n, w, t // s, s).roll(1, dims=-1).reshape(n, w, t)
+                c = h.detach() if self.detach_context else h
+                c = c.view(n, w, t // s, s).roll(1, dims=-1).reshape(n, w, t)
             else:
                 c = self._oracle_view(batch, i)
             c = _positions_last(c)

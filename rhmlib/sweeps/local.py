@@ -1,0 +1,125 @@
+"""Sweeps of the chapters "Self-supervised local rules", "Data efficiency" and
+"Local versus global".
+
+Every self-supervised run uses the same budget (:data:`SSL_TRAINING`): the
+self-supervised stage and then the labelled readout stage, each with the number of
+steps given there, at the same width. Backprop's reference curve is the sweep
+``bp_reference`` of :mod:`rhmlib.sweeps.backprop`. Regenerate with::
+
+    python -m rhmlib.sweeps ssl_best ssl_rules ssl_global ssl_oracle ssl_semi ssl_variants \
+        --jobs 1
+"""
+
+from __future__ import annotations
+
+import math
+
+from . import REFERENCE, sweep
+
+__all__ = ["SSL_TRAINING", "READOUT", "LABELS", "P_GRID", "label", "p_target", "ssl_config"]
+
+# Our choices, from a short scan (see the chapter): Adam with decoupled weight decay for
+# the self-supervised stage, Adam for the readout on frozen features.
+SSL_TRAINING = {"width": 64, "steps": 1000, "optimizer": "adam", "lr": 2e-2,
+                "weight_decay": 1e-2, "eval_points": 4}
+READOUT = {"readout_optimizer": "adam", "readout_lr": 3e-3, "readout_steps": 1000}
+P_GRID = (500, 1000, 1500, 2000, 3000, 4000)
+P_SHORT = (1000, 2000, 4000)
+P_FEW = (250, 500, 1000, 2000)
+SEEDS_BEST, SEEDS = range(10), range(3)
+UNLABELLED = 8000
+
+# Curve label -> (rule, rule options beyond READOUT). Oracle views use the generator.
+LABELS: dict[str, tuple[str, dict]] = {
+    "CLAPP (local)": ("clapp", {}),
+    "InfoNCE (local)": ("infonce", {}),
+    "VICReg (local)": ("vicreg", {}),
+    "Forward-Forward (local)": ("ff", {}),
+    "CLAPP (global, top)": ("clapp_global", {}),
+    "InfoNCE (global, top)": ("infonce_global", {}),
+    "VICReg (global, top)": ("vicreg_global", {}),
+    "Forward-Forward (global, top)": ("ff_global", {}),
+    "CLAPP (global, sum)": ("clapp", {"locality": "sum"}),
+    "CLAPP, alternate +/-": ("clapp", {"mode": "alternate"}),
+    "CLAPP, linear readout only": ("clapp", {"readout": "linear"}),
+    "CLAPP, oracle views (uses the generator)": ("clapp", {"pairs": "oracle"}),
+    "VICReg, oracle views (uses the generator)": ("vicreg", {"pairs": "oracle"}),
+    f"CLAPP, semi-supervised (+{UNLABELLED} unlabelled)": ("clapp", {"unlabelled": UNLABELLED}),
+}
+
+
+def ssl_config(name: str, P: int, seed: int, **changes: object) -> dict:
+    """The run config of curve ``name`` at ``P`` training points and ``seed``."""
+    if name not in LABELS:
+        raise ValueError(f"name must be one of {sorted(LABELS)}, got {name!r}")
+    rule, options = LABELS[name]
+    return {**REFERENCE, "P": P, "rule": rule, "seed": seed, **SSL_TRAINING,
+            "rule_options": {**READOUT, **options}, **changes}
+
+
+def label(config: dict) -> str:
+    """The curve label of a run config (inverse of :func:`ssl_config`)."""
+    for name, (rule, options) in LABELS.items():
+        if config["rule"] == rule and config.get("rule_options") == {**READOUT, **options}:
+            return name
+    raise ValueError(f"config is not one of the LABELS: {config['rule']!r}")
+
+
+def p_target(rows: list[dict], target: float = 0.9) -> float | None:
+    """P at which the mean accuracy first reaches ``target``, interpolated in log P.
+
+    ``rows`` are :func:`rhmlib.sweeps.summarize` rows sorted by ``P``; None when no
+    point of the grid reaches ``target``.
+    """
+    if not 0 < target < 1:
+        raise ValueError(f"target must be in (0, 1), got {target!r}")
+    rows = sorted(rows, key=lambda r: r["P"])
+    for before, after in zip([None, *rows[:-1]], rows):
+        if after["mean"] >= target:
+            if before is None or after["mean"] == before["mean"]:
+                return float(after["P"])
+            frac = (target - before["mean"]) / (after["mean"] - before["mean"])
+            return math.exp(math.log(before["P"]) + frac * math.log(after["P"] / before["P"]))
+    return None
+
+
+def _curves(names: list[str], grid: tuple[int, ...], seeds: range) -> list[dict]:
+    return [ssl_config(name, P, seed) for name in names for P in grid for seed in seeds]
+
+
+@sweep
+def ssl_best() -> list[dict]:
+    """Local CLAPP on sibling pairs, the best local rule of our scan: 10 seeds."""
+    return _curves(["CLAPP (local)"], P_GRID, SEEDS_BEST)
+
+
+@sweep
+def ssl_rules() -> list[dict]:
+    """The other local rules on sibling pairs: InfoNCE, VICReg, Forward-Forward, 3 seeds."""
+    return _curves(["InfoNCE (local)", "VICReg (local)", "Forward-Forward (local)"],
+                   P_GRID, SEEDS)
+
+
+@sweep
+def ssl_global() -> list[dict]:
+    """Global twins (top-layer loss, end to end), and CLAPP's summed global loss, 3 seeds."""
+    names = [n for n in LABELS if "global" in n]
+    return _curves(names, P_SHORT, SEEDS)
+
+
+@sweep
+def ssl_oracle() -> list[dict]:
+    """Oracle views (synonyms redrawn by the generator) for CLAPP and VICReg, 3 seeds."""
+    return _curves([n for n in LABELS if "oracle" in n], P_FEW, SEEDS)
+
+
+@sweep
+def ssl_semi() -> list[dict]:
+    """CLAPP on sibling pairs with many unlabelled inputs, few labels, 3 seeds."""
+    return _curves([n for n in LABELS if "semi" in n], P_FEW, SEEDS)
+
+
+@sweep
+def ssl_variants() -> list[dict]:
+    """CLAPP's alternate-sign mode and the linear-only readout, 3 seeds."""
+    return _curves(["CLAPP, alternate +/-", "CLAPP, linear readout only"], P_SHORT, SEEDS)
