@@ -166,6 +166,11 @@ def mean_sem(values: Iterable[float]) -> tuple[float, float, int]:
     return float(arr.mean()), sem, int(arr.size)
 
 
+def _sort_key(group: tuple) -> tuple:
+    """Numbers in numeric order, anything else (strings, None) after them by text."""
+    return tuple((0, x, "") if isinstance(x, (int, float)) else (1, 0, str(x)) for x in group)
+
+
 def summarize(
     records: list[dict], by: tuple[str, ...], metric: str = "test_accuracy"
 ) -> list[dict]:
@@ -175,7 +180,7 @@ def summarize(
         group = tuple(record["config"].get(k) for k in by)
         groups.setdefault(group, []).append(record["result"][metric])
     rows = []
-    for group, values in sorted(groups.items(), key=lambda kv: [str(x) for x in kv[0]]):
+    for group, values in sorted(groups.items(), key=lambda kv: _sort_key(kv[0])):
         mean, sem, n = mean_sem(values)
         rows.append({**dict(zip(by, group)), "mean": mean, "sem": sem, "n": n})
     return rows
