@@ -104,6 +104,23 @@ def test_fa_uses_its_random_matrices(setting) -> None:
     assert not torch.allclose(got[0], bp[0])
 
 
+def test_feedback_is_not_the_initial_weights() -> None:
+    """The training loop seeds the rule's generator like the model: B must still differ."""
+    from rhmlib.models import build_model
+
+    for name in ("fa", "dfa"):
+        net = build_model("cnn", V, S, L, WIDTH, N_C, seed=0)
+        rule = get_rule(name)
+        rule.setup(net, torch.Generator().manual_seed(0))
+        tokens = torch.randint(0, V, (N, S**L), generator=torch.Generator().manual_seed(3))
+        x = F.one_hot(tokens, V).transpose(1, 2).float()
+        batch = Batch(x, tokens[:, 0] % N_C, tokens, [], None, torch.Generator())
+        _, bp = updates("bp", net, batch)
+        cosines = [float(torch.nn.functional.cosine_similarity(a.flatten(), b.flatten(), 0))
+                   for a, b in zip(rule_update(rule, batch), bp)]
+        assert all(abs(c) < 0.99 for c in cosines[:-1]), (name, cosines)
+
+
 @pytest.mark.parametrize("where", ["own", "down"])
 @pytest.mark.parametrize("kind", ["ones", "other", "mean"])
 def test_masked_bp_replaces_one_kind_of_mask(setting, where: str, kind: str) -> None:

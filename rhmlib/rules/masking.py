@@ -89,10 +89,13 @@ class MaskedBackprop(Rule):
         """Draw the random feedback weights (one set per layer and readout) if any."""
         super().setup(model, generator)
         modules = [*model.layers, model.readout]
+        # A stream of its own: drawn from ``generator`` directly, B would repeat the
+        # initial weights whenever the model was initialised from the same seed.
+        own = torch.Generator().manual_seed(
+            int(torch.randint(0, 2**62, (1,), generator=generator)))
         # feedback[i]: the weights that carry the error backward through module i.
         self.feedback = (
-            [random_like(mod, generator) for mod in modules] if self.transport == "random"
-            else None
+            [random_like(mod, own) for mod in modules] if self.transport == "random" else None
         )
 
     def _transported(self, index: int, module: nn.Module, h: torch.Tensor) -> torch.Tensor:

@@ -26,6 +26,7 @@ from . import REFERENCE, RESULTS_DIR, _save, config_key, load_run, mean_sem, swe
 
 __all__ = [
     "BUDGET", "TYPE1", "VARIANTS", "label", "records", "diverged", "angles", "chosen_lr",
+    "initial_cosines",
     "summary", "p90", "feedback_lr", "feedback_P", "feedback_width", "feedback_depth",
     "feedback_m", "masking_lr", "masking_P",
 ]
@@ -36,7 +37,7 @@ TYPE1 = ("BP", "FA", "DFA", "DRTP", "PEPITA")
 # label -> (rule, rule_options, learning rates scanned)
 VARIANTS: dict[str, tuple[str, dict, tuple[float, ...]]] = {
     "BP": ("bp", {}, (0.05, 0.2, 0.5)),
-    "FA": ("fa", {}, (0.03, 0.1, 0.3)),
+    "FA": ("fa", {}, (0.03, 0.1, 0.3, 1.0)),
     "DFA": ("dfa", {}, (0.01, 0.03, 0.1)),
     "DRTP": ("drtp", {}, (0.001, 0.01, 0.1)),
     "PEPITA": ("pepita", {"f_scale": 0.05}, (0.01, 0.03, 0.1)),
@@ -191,6 +192,29 @@ def _pepita_label(root: Path = RESULTS_DIR) -> str:
     recs = summary([r for r in _complete(feedback_lr(), root, compute=False)
                     if label(r["config"]).startswith("PEPITA")], by=("lr",))
     return max(best, key=lambda n: max(r["mean"] for r in recs[n]))
+
+
+def initial_cosines(seed: int = 0, batch_size: int = 128) -> dict[str, list[float]]:
+    """Per-layer cosine to BP's update of each type-1 rule on one batch, at initialisation."""
+    from ..models import build_model
+    from ..probes import update_cosine
+    from ..rhm import RHM
+    from ..rules import Batch, get_rule
+
+    rhm = RHM(**REFERENCE, seed=seed)
+    sample = rhm.sample(batch_size, seed=seed)
+    model = build_model("cnn", rhm.v, rhm.s, rhm.L, BUDGET["width"], rhm.n_c, seed=seed)
+    batch = Batch(rhm.one_hot(sample.x), sample.y, sample.x, sample.hidden, rhm,
+                  torch.Generator().manual_seed(seed))
+    bp = get_rule("bp")
+    bp.setup(model, torch.Generator().manual_seed(seed))
+    out = {}
+    for name in TYPE1[1:]:
+        rule_name, options, _ = VARIANTS[name]
+        rule = get_rule(rule_name, **options)
+        rule.setup(model, torch.Generator().manual_seed(seed))
+        out[name] = update_cosine(rule, bp, batch)
+    return out
 
 
 def _register(func: Callable[[], list[dict]]) -> Callable[[], list[dict]]:
