@@ -49,6 +49,11 @@ class LayeredNet(nn.Module):
         return len(self.layers)
 
 
+def _check_shape(v: int, s: int, L: int, width: int, n_classes: int) -> tuple[int, ...]:
+    return (check_int("v", v, 2), check_int("s", s, 2), check_int("L", L, 1),
+            check_int("width", width, 1), check_int("n_classes", n_classes, 2))
+
+
 class HierarchicalCNN(LayeredNet):
     """Conv1d layers with kernel = stride = ``s``: layer ``l`` sees one tree node per unit."""
 
@@ -56,9 +61,7 @@ class HierarchicalCNN(LayeredNet):
         self, v: int, s: int, L: int, width: int, n_classes: int, bias: bool = False
     ) -> None:
         super().__init__()
-        v, s, L = check_int("v", v, 2), check_int("s", s, 2), check_int("L", L, 1)
-        width = check_int("width", width, 1)
-        n_classes = check_int("n_classes", n_classes, 2)
+        v, s, L, width, n_classes = _check_shape(v, s, L, width, n_classes)
         self.layers = nn.ModuleList(
             nn.Conv1d(v if i == 0 else width, width, kernel_size=s, stride=s, bias=bias)
             for i in range(L)
@@ -73,9 +76,7 @@ class ShallowFCN(LayeredNet):
         self, v: int, s: int, L: int, width: int, n_classes: int, bias: bool = True
     ) -> None:
         super().__init__()
-        v, s, L = check_int("v", v, 2), check_int("s", s, 2), check_int("L", L, 1)
-        width = check_int("width", width, 1)
-        n_classes = check_int("n_classes", n_classes, 2)
+        v, s, L, width, n_classes = _check_shape(v, s, L, width, n_classes)
         self.layers = nn.ModuleList(
             [nn.Sequential(nn.Flatten(), nn.Linear(v * s**L, width, bias=bias))]
         )
