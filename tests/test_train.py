@@ -9,7 +9,7 @@ from rhmlib import RHM, build_model, get_rule, rule_names, run_experiment
 from rhmlib.probes import synonymic_sensitivity, update_cosine
 from rhmlib.rules import Batch
 
-TINY = {"v": 8, "n_c": 4, "m": 2, "s": 2, "L": 2}
+TINY = {"v": 8, "n_c": 4, "m": 2, "s": 2, "L": 3}
 
 
 def test_backprop_learns_a_small_grammar() -> None:
@@ -88,19 +88,19 @@ def _batch(rhm: RHM, n: int = 32) -> Batch:
 
 def test_update_cosine_of_a_rule_with_itself_is_one() -> None:
     rhm = RHM(**TINY)
-    model = build_model("cnn", 8, 2, 2, 16, 4)
+    model = build_model("cnn", 8, 2, 3, 16, 4)
     a, b = get_rule("bp"), get_rule("bp")
     gen = torch.Generator().manual_seed(0)
     a.setup(model, gen)
     b.setup(model, gen)
     cosines = update_cosine(a, b, _batch(rhm))
-    assert len(cosines) == 3 and all(math.isclose(c, 1.0, rel_tol=1e-5) for c in cosines)
+    assert len(cosines) == 4 and all(math.isclose(c, 1.0, rel_tol=1e-5) for c in cosines)
 
 
 def test_synonymic_sensitivity_bounds() -> None:
     rhm = RHM(**TINY)
-    model = build_model("cnn", 8, 2, 2, 16, 4)
+    model = build_model("cnn", 8, 2, 3, 16, 4)
     sens = synonymic_sensitivity(model, rhm, rhm.sample(200, seed=1))
-    assert len(sens) == 2 and all(0 < s < 2 for s in sens)
+    assert len(sens) == 3 and all(0 < s < 2 for s in sens)
     with pytest.raises(ValueError, match="one layer per RHM level"):
-        synonymic_sensitivity(build_model("fcn", 8, 2, 2, 16, 4), rhm, rhm.sample(5))
+        synonymic_sensitivity(build_model("fcn", 8, 2, 3, 16, 4), rhm, rhm.sample(5))
