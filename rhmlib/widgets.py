@@ -14,7 +14,7 @@ from .rhm import RHM
 from .rules import rule_names
 from .train import run_experiment
 
-__all__ = ["rhm_explorer", "train_live", "masking_live"]
+__all__ = ["rhm_explorer", "train_live", "masking_live", "ssl_live"]
 
 
 def _int_slider(description: str, value: int, low: int, high: int) -> W.IntSlider:
@@ -155,6 +155,72 @@ def masking_live(P: int = 2000, steps: int = 800, own: str = "other", down: str 
                 display(plots.learning_curve(
                     {"BP": bp_cache[key].history, name: variant.history},
                     title=f"P = {values['P']}, one seed"))
+        finally:
+            button.disabled = False
+
+    button.on_click(run)
+    if autorun:
+        run()
+    return W.VBox([W.HBox([W.VBox(list(controls.values())[:3]),
+                           W.VBox(list(controls.values())[3:])]), button, out])
+
+
+def ssl_live(P: int = 2000, rule: str = "clapp", pairs: str = "sibling", width: int = 64,
+             steps: int = 300, lr: float = 2e-2, seed: int = 0, autorun: bool = True) -> W.VBox:
+    """Train a self-supervised rule without labels; plot each layer's synonymic sensitivity."""
+    from .models import build_model
+    from .probes import synonymic_sensitivity
+    from .rules import RULES, get_rule
+    from .rules.local import PAIRS, LocalRule
+    from .train import TrainConfig, train
+
+    rhm = RHM(16, 16, 4, 2, 3, seed=seed)
+    probe = rhm.sample(500, seed=seed + 1)
+    controls = {
+        "rule": W.Dropdown(options=sorted(n for n, c in RULES.items()
+                                          if issubclass(c, LocalRule)),
+                           value=rule, description="rule"),
+        "pairs": W.Dropdown(options=PAIRS, value=pairs, description="pairs"),
+        "P": W.IntText(value=P, description="P (inputs)"),
+        "steps": W.IntSlider(value=steps, min=50, max=2000, step=50, description="steps",
+                             continuous_update=False),
+        "lr": W.FloatLogSlider(value=lr, base=10, min=-4, max=-1, step=0.25,
+                               description="lr (Adam)", continuous_update=False),
+        "width": W.Dropdown(options=[16, 32, 64, 128], value=width, description="width"),
+    }
+    button = W.Button(description="train", button_style="primary", icon="play")
+    out = W.Output()
+
+    def run(_: object = None) -> None:
+        values = {k: c.value for k, c in controls.items()}
+        button.disabled = True
+        out.clear_output()
+        try:
+            with out:
+                try:
+                    data, _ = rhm.train_test(values["P"], 0, seed=seed)
+                    net = build_model("cnn", 16, 2, 3, values["width"], 16, seed=seed)
+                    learner = get_rule(values["rule"], pairs=values["pairs"])
+                    steps_seen, curve = [0], [synonymic_sensitivity(net, rhm, probe)]
+
+                    def record(step: int, *_: object) -> None:
+                        steps_seen.append(step)
+                        curve.append(synonymic_sensitivity(net, rhm, probe))
+
+                    config = TrainConfig(steps=values["steps"], optimizer="adam",
+                                         lr=values["lr"], weight_decay=1e-2, eval_points=10)
+                    train(net, learner, rhm, data, None, config, seed, False, record)
+                except (ValueError, TypeError, FloatingPointError) as err:
+                    print(f"Cannot train: {err}")
+                    return
+                where = "uses the generator" if values["pairs"] == "oracle" else "no labels"
+                names = [f"layer {k + 1}" for k in range(learner.n_ssl)]
+                names.append(f"layer {learner.n_ssl + 1} (no signal yet: trained later "
+                             "with labels)")
+                display(plots.layer_curves(
+                    steps_seen, curve, names=names,
+                    title=f"{values['rule']}, {values['pairs']} pairs ({where}), "
+                          f"P = {values['P']}, one seed: 0 = invariant to synonyms"))
         finally:
             button.disabled = False
 
