@@ -22,8 +22,9 @@ from plotly.io._base_renderers import NotebookRenderer
 from .rhm import RHM, Sample
 
 __all__ = [
-    "angles_figure", "error_paths_figure",
+    "angles_figure", "error_paths_figure", "mean_learning_curves",
     "accuracy_vs_P", "collapse_figure", "learning_curve", "tree_figure", "rules_figure", "COLORS",
+    "layer_curves", "per_layer",
 ]
 
 COLORS = (
@@ -261,3 +262,55 @@ def error_paths_figure(masks: list, errors: dict[str, list], index: int = 0,
                             if a.text in rows else None)
     return fig
 
+
+def layer_curves(
+    steps: Sequence[int], values: Sequence[Sequence[float]], title: str = "",
+    y_title: str = "synonymic sensitivity", names: Sequence[str] | None = None,
+) -> go.Figure:
+    """One line per layer of a per-layer measure (``values[t][l]``) against training steps."""
+    fig = go.Figure()
+    n_layers = len(values[0]) if values else 0
+    for layer in range(n_layers):
+        name = names[layer] if names else f"layer {layer + 1}"
+        fig.add_scatter(x=list(steps), y=[row[layer] for row in values], name=name,
+                        mode="lines+markers", line={"color": COLORS[layer % len(COLORS)]})
+    fig.update_layout(title=title, xaxis_title="training step", yaxis_title=y_title,
+                      yaxis_rangemode="tozero")
+    return fig
+
+
+def per_layer(
+    values: dict[str, Sequence[float]], y_title: str, title: str = "",
+    errors: dict[str, Sequence[float]] | None = None, x_title: str = "layer",
+) -> go.Figure:
+    """Grouped bars of a per-layer measure, one group per layer, one bar per named model."""
+    fig = go.Figure()
+    for i, (name, ys) in enumerate(values.items()):
+        err = (errors or {}).get(name)
+        fig.add_bar(x=[f"layer {k + 1}" for k in range(len(ys))], y=list(ys), name=name,
+                    marker_color=COLORS[i % len(COLORS)],
+                    error_y={"type": "data", "array": list(err), "visible": True} if err else None)
+    fig.update_layout(title=title, xaxis_title=x_title, yaxis_title=y_title, barmode="group")
+    return fig
+
+
+def mean_learning_curves(records: dict[str, list[dict]], title: str = "") -> go.Figure:
+    """Test accuracy against training step, mean and sem over the runs of each name.
+
+    ``records`` maps a name to cached sweep records (each with ``result.history``).
+    """
+    from .sweeps import mean_sem
+
+    fig = go.Figure()
+    for i, (name, recs) in enumerate(records.items()):
+        steps = recs[0]["result"]["history"]["step"]
+        stats = [mean_sem(r["result"]["history"]["test_accuracy"][t] for r in recs)
+                 for t in range(len(steps))]
+        fig.add_scatter(
+            x=steps, y=[m for m, _, _ in stats], mode="lines+markers",
+            error_y={"type": "data", "array": [e for _, e, _ in stats], "visible": True},
+            name=f"{name} ({len(recs)} seeds)", line={"color": COLORS[i % len(COLORS)]},
+        )
+    fig.update_layout(title=title, xaxis_title="training step", yaxis_title="test accuracy",
+                      yaxis_range=[0, 1.02], legend_title_text="")
+    return fig
