@@ -5,8 +5,13 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+# The tests' networks are tiny: one thread is faster, and immune to a busy machine.
+torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")
