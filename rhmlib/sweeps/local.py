@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import math
 
-from . import REFERENCE, sweep
+from . import REFERENCE, configs_of, load_run, summarize, sweep
 
-__all__ = ["SSL_TRAINING", "READOUT", "LABELS", "P_GRID", "label", "p_target", "ssl_config"]
+__all__ = ["SSL_TRAINING", "READOUT", "LABELS", "P_GRID", "label", "p_target", "ssl_config",
+           "cached", "curves"]
 
 # Our choices, from a short scan (see the chapter): Adam with decoupled weight decay for
 # the self-supervised stage, Adam for the readout on frozen features.
@@ -86,6 +87,24 @@ def p_target(rows: list[dict], target: float = 0.9) -> float | None:
     return None
 
 
+def cached(name: str) -> list[dict]:
+    """Records of sweep ``name`` already in the cache; never computes (for chapters)."""
+    return [r for r in (load_run(c) for c in configs_of(name)) if r is not None]
+
+
+def curves(records: list[dict]) -> dict[str, list[dict]]:
+    """Mean, sem and count per P of each curve label in ``records``, with seeds in names."""
+    by_label: dict[str, list[dict]] = {}
+    for record in records:
+        by_label.setdefault(label(record["config"]), []).append(record)
+    out = {}
+    for name in LABELS:  # the book's order
+        if name in by_label:
+            rows = summarize(by_label[name], by=("P",))
+            out[f"{name}, {max(r['n'] for r in rows)} seeds"] = rows
+    return out
+
+
 def _curves(names: list[str], grid: tuple[int, ...], seeds: range) -> list[dict]:
     return [ssl_config(name, P, seed) for name in names for P in grid for seed in seeds]
 
@@ -126,3 +145,15 @@ def ssl_semi() -> list[dict]:
 def ssl_variants() -> list[dict]:
     """CLAPP's alternate-sign mode and the linear-only readout, 3 seeds."""
     return _curves(["CLAPP, alternate +/-", "CLAPP, linear readout only"], P_GLOBAL, SEEDS)
+
+
+@sweep
+def ssl_width() -> list[dict]:
+    """Local CLAPP and backprop at widths 32 and 128, P = 2000, 3 seeds (width 64 is above)."""
+    from .backprop import BP_TRAINING
+
+    out = [ssl_config("CLAPP (local)", 2000, seed, width=width)
+           for width in (32, 128) for seed in SEEDS]
+    out += [{**REFERENCE, "P": 2000, "rule": "bp", "seed": seed, **BP_TRAINING, "width": width}
+            for width in (32, 128) for seed in SEEDS]
+    return out
