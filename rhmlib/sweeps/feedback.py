@@ -122,6 +122,8 @@ def _complete(configs: list[dict], root: Path, compute: bool = True) -> list[dic
         if compute and (record is None or (_wants_angles(config)
                                            and not _path("angles", config, root).exists())):
             _compute(config, root)
+            if _is_diverged(config, root):
+                continue
             record = load_run(config, root)
         if record is None:
             raise ValueError(f"run {config_key(config)} of this sweep is not computed yet; "
