@@ -8,9 +8,9 @@ Listed in ``_config.yml`` (``sphinx.extra_extensions``). It
   this process's environment) that the site provides plotly.js, so the ``rhmlib``
   renderer does not embed 4.8 MB of it in each page; outside the build (JupyterLab,
   Binder, nbconvert) nothing changes;
-- points require.js at the vendored widget manager, whose icon fonts are resolved from
-  the module's path, and gives the widget manager the MathJax 2 call it makes
-  (``MathJax.Hub.Queue``) on top of the site's MathJax 3;
+- points require.js at the vendored widget manager, whose modules resolve their icon
+  fonts from their own paths (``@jupyter-widgets/...``), and gives the widget manager
+  the MathJax 2 call it makes (``MathJax.Hub.Queue``) on top of the site's MathJax 3;
 - drops the second copy of sphinx-thebe's inline configuration, which Sphinx emits twice
   and which then fails with "Identifier 'THEBE_JS_URL' has already been declared".
 """
@@ -31,7 +31,8 @@ WIDGET_MANAGER_DIR = "_static/vendor/html-manager"
 
 # Between require.js and the widget manager.
 _WIDGET_SETUP_JS = """
-require.config({paths: {"@jupyter-widgets/html-manager/dist": "%s"}});
+require.config({paths: {"@jupyter-widgets/html-manager/dist": "%(manager)s",
+                         "@jupyter-widgets": "%(manager)s"}});
 window.addEventListener("DOMContentLoaded", function () {
   if (window.MathJax && !window.MathJax.Hub) {
     window.MathJax.Hub = {Queue: function (job) {
@@ -68,7 +69,7 @@ def _page_scripts(app: Sphinx, pagename: str, templatename: str, context: dict[s
     names = [str(getattr(js, "filename", "")) for js in scripts]
     if any(n.endswith("vendor/require.js") for n in names):
         manager = context["pathto"](WIDGET_MANAGER_DIR, 1)
-        app.add_js_file(None, body=_WIDGET_SETUP_JS % manager)
+        app.add_js_file(None, body=_WIDGET_SETUP_JS % {"manager": manager})
         # Same priority as myst-nb's scripts, whose order Sphinx keeps: place it right
         # after require.js, before the widget manager.
         scripts.insert(next(i for i, n in enumerate(names) if n.endswith("vendor/require.js"))

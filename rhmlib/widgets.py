@@ -14,7 +14,7 @@ from .rhm import RHM
 from .rules import rule_names
 from .train import run_experiment
 
-__all__ = ["rhm_explorer", "train_live", "masking_live", "ssl_live"]
+__all__ = ["rhm_explorer", "train_live", "masking_live", "ssl_live", "playground"]
 
 
 def _int_slider(description: str, value: int, low: int, high: int) -> W.IntSlider:
@@ -229,3 +229,96 @@ def ssl_live(P: int = 2000, rule: str = "clapp", pairs: str = "sibling", width: 
         run()
     return W.VBox([W.HBox([W.VBox(list(controls.values())[:3]),
                            W.VBox(list(controls.values())[3:])]), button, out])
+
+
+def playground(
+    v: int = 8, n_c: int = 8, m: int = 4, s: int = 2, L: int = 3, P: int = 1024,
+    width: int = 32, model: str = "cnn", rule: str = "bp", steps: int = 300,
+    seed: int = 0, autorun: bool = True,
+) -> W.VBox:
+    """Every knob in one place; trains live, redrawing the learning curve and layer probe."""
+    from .probes import synonymic_sensitivity
+    from .rules import Batch, Rule
+    from .train import History, evaluate
+
+    controls = {
+        "v": _int_slider("v (vocabulary)", v, 2, 32),
+        "n_c": _int_slider("n_c (classes)", n_c, 2, 32),
+        "m": _int_slider("m (synonyms)", m, 1, 16),
+        "s": _int_slider("s (branching)", s, 2, 4),
+        "L": _int_slider("L (depth)", L, 1, 5),
+        "model": W.Dropdown(options=[("hierarchical CNN (depth L)", "cnn"),
+                                     ("shallow FCN (depth 1)", "fcn")],
+                            value=model, description="network"),
+        "width": W.Dropdown(options=[8, 16, 32, 64, 128, 256], value=width,
+                            description="width"),
+        "rule": W.Dropdown(options=rule_names(), value=rule, description="rule"),
+        "lr": W.FloatText(value=0.0, description="lr (0: rule's)"),
+        "P": W.IntText(value=P, description="P (train)"),
+        "steps": W.IntSlider(value=steps, min=50, max=5000, step=50, description="steps",
+                             continuous_update=False),
+        "seed": W.IntText(value=seed, description="seed"),
+    }
+    button = W.Button(description="train", button_style="primary", icon="play")
+    out = W.Output()
+
+    def run(_: object = None) -> None:
+        c = {k: w.value for k, w in controls.items()}
+        grammar = (c["v"], c["n_c"], c["m"], c["s"], c["L"])
+        button.disabled = True
+        out.clear_output()
+        # run_experiment draws the same grammar and test set from the same seed, so the
+        # probes below measure exactly the data the network is tested on.
+        curve = History()
+        probe_steps: list[int] = []
+        probe: list[list[float]] = []
+        offset = [0]
+
+        def redraw(step: int, learner: Rule, _batch: Batch) -> None:
+            if curve.step and step + offset[0] <= curve.step[-1]:
+                offset[0] = curve.step[-1]  # a second stage (readout) restarts its count
+            net = learner.model
+            curve.step.append(step + offset[0])
+            curve.train_accuracy.append(evaluate(net, rhm, train_data[:2000]))
+            curve.test_accuracy.append(evaluate(net, rhm, test_data))
+            if net.depth == rhm.L:
+                probe_steps.append(step + offset[0])
+                probe.append(synonymic_sensitivity(net, rhm, test_data[:500], seed=c["seed"]))
+            out.clear_output(wait=True)
+            with out:
+                print(f"step {curve.step[-1]}: test accuracy {curve.test_accuracy[-1]:.3f}")
+                display(plots.learning_curve({c["rule"]: curve}, title=title))
+                if probe:
+                    display(plots.layer_curves(
+                        probe_steps, probe, title="hidden structure: 0 = synonyms grouped, "
+                        "1 = seen as different inputs"))
+                else:
+                    print("(per-layer probe: needs the CNN, one layer per level of the tree)")
+
+        try:
+            with out:
+                rhm = RHM(*grammar, seed=c["seed"])
+                train_data, test_data = rhm.train_test(c["P"], 1000, seed=c["seed"])
+                title = (f"{c['rule']} on RHM(v={c['v']}, n_c={c['n_c']}, m={c['m']}, "
+                         f"s={c['s']}, L={c['L']}), P={c['P']}, P*={rhm.p_star:,}")
+                print("training...")
+            result = run_experiment(
+                *grammar, c["P"], rule=c["rule"], width=c["width"], seed=c["seed"],
+                model=c["model"], n_test=1000, progress=False, callback=redraw,
+                steps=c["steps"], eval_points=10, lr=c["lr"] or None,
+            )
+            with out:
+                print(f"done: test accuracy {result.test_accuracy:.3f} "
+                      f"({result.seconds:.1f} s, lr {result.config['lr']:g})")
+        except (ValueError, TypeError, FloatingPointError) as err:
+            with out:
+                print(f"Cannot train: {err}")
+        finally:
+            button.disabled = False
+
+    button.on_click(run)
+    if autorun:
+        run()
+    boxes = list(controls.values())
+    return W.VBox([W.HBox([W.VBox(boxes[:5]), W.VBox(boxes[5:9]), W.VBox(boxes[9:])]),
+                   button, out])

@@ -51,6 +51,13 @@ _READY_JS = ("() => { const s = (" + _STATE_JS + ")(); return s.math === s.math_
              " && s.figures === s.figures_drawn && s.widgets === s.widgets_rendered; }")
 
 
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves the site without logging every request to the test's output."""
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Log nothing: the test records requests itself."""
+
+
 def _pages(html_dir: Path) -> list[str]:
     return sorted(p.relative_to(html_dir).as_posix() for p in html_dir.rglob("*.html")
                   if not p.relative_to(html_dir).parts[0].startswith("_"))
@@ -60,8 +67,7 @@ def _pages(html_dir: Path) -> list[str]:
 def site(built_book: tuple[Path, str]) -> Iterator[tuple[Path, str]]:
     """The built HTML served on a free local port: (folder, base URL)."""
     html_dir = built_book[0] / "html"
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(html_dir))
-    handler.log_message = lambda *args: None  # type: ignore[method-assign]
+    handler = functools.partial(_QuietHandler, directory=str(html_dir))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield html_dir, f"http://127.0.0.1:{server.server_address[1]}/"
