@@ -190,34 +190,10 @@ def chosen_lr(name: str, root: Path = RESULTS_DIR) -> float:
 
 
 def _pepita_label(root: Path = RESULTS_DIR) -> str:
-    """The PEPITA feedback scale that did better in the scan."""
-    best = {name: chosen_lr(name, root) for name in ("PEPITA", "PEPITA (F x10)")}
+    """The PEPITA feedback scale that did better in the scan (diverged runs left out)."""
     recs = summary([r for r in _complete(feedback_lr(), root, compute=False)
                     if label(r["config"]).startswith("PEPITA")], by=("lr",))
-    return max(best, key=lambda n: max(r["mean"] for r in recs[n]))
-
-
-def initial_cosines(seed: int = 0, batch_size: int = 128) -> dict[str, list[float]]:
-    """Per-layer cosine to BP's update of each type-1 rule on one batch, at initialisation."""
-    from ..models import build_model
-    from ..probes import update_cosine
-    from ..rhm import RHM
-    from ..rules import Batch, get_rule
-
-    rhm = RHM(**REFERENCE, seed=seed)
-    sample = rhm.sample(batch_size, seed=seed)
-    model = build_model("cnn", rhm.v, rhm.s, rhm.L, BUDGET["width"], rhm.n_c, seed=seed)
-    batch = Batch(rhm.one_hot(sample.x), sample.y, sample.x, sample.hidden, rhm,
-                  torch.Generator().manual_seed(seed))
-    bp = get_rule("bp")
-    bp.setup(model, torch.Generator().manual_seed(seed))
-    out = {}
-    for name in TYPE1[1:]:
-        rule_name, options, _ = VARIANTS[name]
-        rule = get_rule(rule_name, **options)
-        rule.setup(model, torch.Generator().manual_seed(seed))
-        out[name] = update_cosine(rule, bp, batch)
-    return out
+    return max(recs, key=lambda n: max(r["mean"] for r in recs[n]))
 
 
 def _register(func: Callable[[], list[dict]]) -> Callable[[], list[dict]]:
