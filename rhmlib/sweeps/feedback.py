@@ -196,6 +196,29 @@ def _pepita_label(root: Path = RESULTS_DIR) -> str:
     return max(recs, key=lambda n: max(r["mean"] for r in recs[n]))
 
 
+def initial_cosines(seed: int = 0, batch_size: int = 128) -> dict[str, list[float]]:
+    """Per-layer cosine to BP's update of each type-1 rule on one batch, at initialisation."""
+    from ..models import build_model
+    from ..probes import update_cosine
+    from ..rhm import RHM
+    from ..rules import Batch, get_rule
+
+    rhm = RHM(**REFERENCE, seed=seed)
+    sample = rhm.sample(batch_size, seed=seed)
+    model = build_model("cnn", rhm.v, rhm.s, rhm.L, BUDGET["width"], rhm.n_c, seed=seed)
+    batch = Batch(rhm.one_hot(sample.x), sample.y, sample.x, sample.hidden, rhm,
+                  torch.Generator().manual_seed(seed))
+    bp = get_rule("bp")
+    bp.setup(model, torch.Generator().manual_seed(seed))
+    out = {}
+    for name in TYPE1[1:]:
+        rule_name, options, _ = VARIANTS[name]
+        rule = get_rule(rule_name, **options)
+        rule.setup(model, torch.Generator().manual_seed(seed))
+        out[name] = update_cosine(rule, bp, batch)
+    return out
+
+
 def _register(func: Callable[[], list[dict]]) -> Callable[[], list[dict]]:
     """Register ``func`` with :mod:`rhmlib.sweeps`, leaving out runs known to diverge."""
 
