@@ -18,6 +18,7 @@ from .rules import Batch, Rule, get_rule
 __all__ = ["TrainConfig", "History", "ExperimentResult", "train", "evaluate", "run_experiment"]
 
 OPTIMIZERS = ("sgd", "adam")
+SCHEDULES = ("constant", "cosine")
 
 
 @dataclass
@@ -31,11 +32,14 @@ class TrainConfig:
     momentum: float = 0.9
     weight_decay: float = 0.0
     eval_points: int = 20
+    schedule: str = "constant"  # "cosine": lr decays to 0 over the steps
 
     def __post_init__(self) -> None:
         check_int("steps", self.steps, 1)
         check_int("batch_size", self.batch_size, 1)
         check_int("eval_points", self.eval_points, 1)
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
         for name, low in (("momentum", 0.0), ("weight_decay", 0.0)):
@@ -130,6 +134,8 @@ def train(
         )
     else:
         opt = torch.optim.AdamW(params, lr=lr, weight_decay=config.weight_decay)
+    scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.steps)
+                 if config.schedule == "cosine" else None)
 
     n = len(train_data)
     batch_size = min(config.batch_size, n)
@@ -155,6 +161,8 @@ def train(
             )
         loss.backward()
         opt.step()
+        if scheduler is not None:
+            scheduler.step()
         running_loss += float(loss.detach()) * len(part)
         running_count += len(part)
         if step in eval_at:

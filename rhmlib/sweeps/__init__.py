@@ -34,7 +34,7 @@ from ..train import run_experiment
 
 __all__ = [
     "SWEEPS", "RESULTS_DIR", "config_key", "load_run", "run_sweep", "missing", "summarize",
-    "sweep", "mean_sem", "crossing",
+    "sweep", "mean_sem", "crossing", "cached", "PendingSweep",
 ]
 
 RESULTS_DIR = Path(
@@ -44,6 +44,18 @@ RESULTS_DIR = Path(
 # Definitions live in the modules of this package, one per chapter.
 SWEEPS: dict[str, Callable[[], list[dict]]] = {}
 REFERENCE = {"v": 16, "n_c": 16, "m": 4, "s": 2, "L": 3}
+
+
+class PendingSweep(LookupError):
+    """A sweep's configs depend on results of another sweep that is not complete yet."""
+
+
+def cached(name: str, root: Path = RESULTS_DIR) -> list[dict]:
+    """Records of a complete sweep, never computing; raises :class:`PendingSweep` if not."""
+    records = [load_run(c, root) for c in configs_of(name)]
+    if any(r is None for r in records):
+        raise PendingSweep(name)
+    return records
 
 
 def sweep(func: Callable[[], list[dict]]) -> Callable[[], list[dict]]:
@@ -213,11 +225,24 @@ def main(argv: list[str] | None = None) -> None:
     names = sorted(SWEEPS) if args.all or args.list else args.names
     if not names:
         parser.error("name a sweep or pass --all")
-    for name in names:
-        todo = missing(name)
-        print(f"{name}: {len(configs_of(name))} runs, {len(todo)} to compute", flush=True)
-        if not args.list:
-            run_sweep(name, jobs=args.jobs, progress=True)
+    pending = list(names)
+    while pending:
+        waiting = []
+        for name in pending:
+            try:
+                todo = missing(name)
+            except PendingSweep as err:  # configs chosen from a sweep not yet complete
+                print(f"{name}: waits for {err}", flush=True)
+                waiting.append(name)
+                continue
+            print(f"{name}: {len(configs_of(name))} runs, {len(todo)} to compute", flush=True)
+            if not args.list:
+                run_sweep(name, jobs=args.jobs, progress=True)
+        if args.list or len(waiting) == len(pending):
+            if waiting and not args.list:
+                raise SystemExit(f"cannot start {waiting}: name the sweeps they wait for")
+            break
+        pending = waiting
 
 
 # Last, once every name above exists: the chapters' modules register their sweeps.
