@@ -7,6 +7,7 @@ the static book shows a meaningful picture even without a kernel.
 from __future__ import annotations
 
 import ipywidgets as W
+import plotly.graph_objects as go
 from IPython.display import display
 
 from . import plots
@@ -20,6 +21,24 @@ __all__ = ["rhm_explorer", "train_live", "masking_live", "ssl_live", "playground
 def _int_slider(description: str, value: int, low: int, high: int) -> W.IntSlider:
     return W.IntSlider(value=value, min=low, max=high, description=description,
                        continuous_update=False, style={"description_width": "initial"})
+
+
+def _slider_over(figures: list[go.Figure], prefix: str) -> go.Figure:
+    """One figure showing one of ``figures`` at a time, chosen by a slider (no kernel needed)."""
+    combined = go.Figure(layout=figures[0].layout)
+    owner = []  # owner[k]: the figure that trace k comes from
+    for i, fig in enumerate(figures):
+        combined.add_traces(fig.data)
+        owner += [i] * len(fig.data)
+    for trace, i in zip(combined.data, owner):
+        trace.visible = i == 0
+    steps = [{"label": str(i), "method": "update",
+              "args": [{"visible": [j == i for j in owner]}, {"title.text": fig.layout.title.text}]}
+             for i, fig in enumerate(figures)]
+    combined.update_layout(sliders=[{"active": 0, "steps": steps, "pad": {"t": 30},
+                                     "currentvalue": {"prefix": prefix}}],
+                           height=(figures[0].layout.height or 450) + 90)
+    return combined
 
 
 def rhm_explorer(v: int = 8, n_c: int = 4, m: int = 2, s: int = 2, L: int = 3,
@@ -44,11 +63,13 @@ def rhm_explorer(v: int = 8, n_c: int = 4, m: int = 2, s: int = 2, L: int = 3,
             except ValueError as err:  # an impossible grammar: say why, draw nothing
                 print(f"Not a valid RHM: {err}")
                 return
-            sample = rhm.sample(1, seed=values["seed"])
+            sample = rhm.sample(8, seed=values["seed"])
             print(f"{rhm}: inputs of {rhm.input_length} tokens; "
                   f"{rhm.n_inputs:.3g} distinct inputs; P* = n_c m^L = {rhm.p_star:,}")
             if rhm.input_length <= 64:
-                display(plots.tree_figure(rhm, sample))
+                # A slider over several inputs: explorable in the static page too.
+                display(_slider_over([plots.tree_figure(rhm, sample, i)
+                                      for i in range(len(sample))], "input "))
             else:
                 print("(tree not drawn: more than 64 leaves)")
             display(plots.rules_figure(rhm, level=0))
