@@ -75,3 +75,13 @@ def test_a_cached_point_recomputes_to_the_same_result() -> None:
             torch.set_num_threads(threads)
         assert fresh["result"]["test_accuracy"] == pytest.approx(
             cached["result"]["test_accuracy"], abs=0.01), name
+
+
+def test_a_sweep_chosen_from_an_incomplete_one_waits(tmp_path, monkeypatch) -> None:
+    """Listing never computes: configs that need another sweep's results raise instead."""
+    monkeypatch.setitem(sweeps.SWEEPS, "tiny_scan", lambda: [{**TINY, "seed": 0}])
+    with pytest.raises(sweeps.PendingSweep, match="tiny_scan"):
+        sweeps.cached("tiny_scan", root=tmp_path)
+    assert not (tmp_path / "runs").exists()
+    run_sweep("tiny_scan", root=tmp_path)
+    assert len(sweeps.cached("tiny_scan", root=tmp_path)) == 1
