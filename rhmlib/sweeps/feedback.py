@@ -44,8 +44,7 @@ VARIANTS: dict[str, tuple[str, dict, tuple[float, ...]]] = {
     "PEPITA (F x10)": ("pepita", {"f_scale": 0.5}, (0.003, 0.01)),
     **{f"own mask: {kind}": ("bp_masked", {"own": kind}, (0.01, 0.03))
        for kind in ("ones", "other", "mean", "random")},
-    # Backprop-like variants: BP's learning rate (our choice, to fit the CPU budget).
-    **{f"downstream masks: {kind}": ("bp_masked", {"down": kind}, (0.2,))
+    **{f"downstream masks: {kind}": ("bp_masked", {"down": kind}, (0.03, 0.2))
        for kind in ("ones", "other", "mean", "random")},
     "DFA + exact transport": ("dfa", {"feedback": "exact"}, (0.03, 0.2)),
     "FA without downstream masks": ("bp_masked", {"transport": "random", "down": "ones"},
