@@ -15,7 +15,7 @@ from .rhm import RHM
 from .rules import rule_names
 from .train import run_experiment
 
-__all__ = ["rhm_explorer", "train_live", "masking_live", "ssl_live", "playground"]
+__all__ = ["rhm_explorer", "train_live", "masking_live", "ssl_live", "playground", "sweep_explorer"]
 
 
 def _int_slider(description: str, value: int, low: int, high: int) -> W.IntSlider:
@@ -23,7 +23,7 @@ def _int_slider(description: str, value: int, low: int, high: int) -> W.IntSlide
                        continuous_update=False, style={"description_width": "initial"})
 
 
-def _slider_over(figures: list[go.Figure], prefix: str) -> go.Figure:
+def _slider_over(figures: list[go.Figure], labels: list[str], prefix: str) -> go.Figure:
     """One figure showing one of ``figures`` at a time, chosen by a slider (no kernel needed)."""
     combined = go.Figure(layout=figures[0].layout)
     owner = []  # owner[k]: the figure that trace k comes from
@@ -32,13 +32,44 @@ def _slider_over(figures: list[go.Figure], prefix: str) -> go.Figure:
         owner += [i] * len(fig.data)
     for trace, i in zip(combined.data, owner):
         trace.visible = i == 0
-    steps = [{"label": str(i), "method": "update",
+    steps = [{"label": labels[i], "method": "update",
               "args": [{"visible": [j == i for j in owner]}, {"title.text": fig.layout.title.text}]}
              for i, fig in enumerate(figures)]
     combined.update_layout(sliders=[{"active": 0, "steps": steps, "pad": {"t": 30},
                                      "currentvalue": {"prefix": prefix}}],
                            height=(figures[0].layout.height or 450) + 90)
     return combined
+
+
+def sweep_explorer(records: list[dict], by: str = "P", title: str = "") -> go.Figure:
+    """Static twin of a training widget: cached learning curves, a slider over ``by``.
+
+    ``records`` come from :func:`rhmlib.sweeps.run_sweep` and may differ only in ``by``
+    and the seed; each slider position shows the mean curve over seeds of one value.
+    """
+    from statistics import fmean
+
+    from .train import History
+
+    def rest(record: dict) -> dict:
+        return {k: v for k, v in record["config"].items() if k not in (by, "seed")}
+
+    if not records or any(rest(r) != rest(records[0]) for r in records):
+        raise ValueError(f"records must be non-empty and differ only in {by!r} and the seed")
+    groups: dict = {}
+    for record in records:
+        groups.setdefault(record["config"][by], []).append(record["result"]["history"])
+    figures, labels = [], []
+    for value in sorted(groups):
+        runs = groups[value]
+        n = min(len(h["step"]) for h in runs)
+        mean = History(step=runs[0]["step"][:n], **{
+            key: [fmean(h[key][k] for h in runs) for k in range(n)]
+            for key in ("train_accuracy", "test_accuracy")})
+        figures.append(plots.learning_curve({f"{by} = {value}, {len(runs)} seeds": mean},
+                                            title=title))
+        labels.append(f"{value:,}" if isinstance(value, int) else str(value))
+    return _slider_over(figures, labels, f"{by} = ")
 
 
 def rhm_explorer(v: int = 8, n_c: int = 4, m: int = 2, s: int = 2, L: int = 3,
@@ -69,7 +100,8 @@ def rhm_explorer(v: int = 8, n_c: int = 4, m: int = 2, s: int = 2, L: int = 3,
             if rhm.input_length <= 64:
                 # A slider over several inputs: explorable in the static page too.
                 display(_slider_over([plots.tree_figure(rhm, sample, i)
-                                      for i in range(len(sample))], "input "))
+                                      for i in range(len(sample))],
+                                     [str(i) for i in range(len(sample))], "input "))
             else:
                 print("(tree not drawn: more than 64 leaves)")
             display(plots.rules_figure(rhm, level=0))
