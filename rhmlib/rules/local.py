@@ -22,7 +22,11 @@ layers' losses end to end.
 After this stage, :func:`rhmlib.train.run_experiment` trains the readout with labels
 on frozen features (:meth:`LocalRule.readout_stage`): ``readout="upper"`` trains the
 layers above the self-supervised ones and the linear readout, ``readout="linear"``
-a linear classifier on the flattened top self-supervised layer only.
+a linear classifier on the flattened top self-supervised layer only. The readout stage
+uses Adam (learning rate 0.003) by default: self-supervised features can be small in
+scale, which left SGD at learning rate 0.2 far from fitting the training set.
+The self-supervised stage takes ``run_experiment``'s optimiser settings; the book uses
+``optimizer="adam", lr=0.02, weight_decay=0.01``.
 """
 
 from __future__ import annotations
@@ -95,8 +99,8 @@ class LocalRule(Rule):
         readout: str = "upper",
         unlabelled: int = 0,
         readout_steps: int | None = None,
-        readout_lr: float = 0.2,
-        readout_optimizer: str = "sgd",
+        readout_lr: float = 3e-3,
+        readout_optimizer: str = "adam",
         detach_context: bool = True,
     ) -> None:
         if pairs not in PAIRS:

@@ -169,3 +169,21 @@ def ssl_width() -> list[dict]:
     out += [{**REFERENCE, "P": 2000, "rule": "bp", "seed": seed, **BP_TRAINING, "width": width}
             for width in (32, 128) for seed in SEEDS]
     return out
+
+
+@sweep
+def ssl_scan() -> list[dict]:
+    """The scan behind our budget choice, at P = 1500 (CLAPP) and 2000 (others), 2 seeds.
+
+    CLAPP: learning rate at temperature 0.25, and temperature at learning rate 0.02.
+    InfoNCE, VICReg, Forward-Forward: learning rate 0.003 against the chosen 0.02.
+    """
+    out = [ssl_config("CLAPP (local)", 1500, seed, lr=lr)
+           for lr in (3e-3, 1e-2, 2e-2, 5e-2) for seed in range(2)]
+    out += [{**ssl_config("CLAPP (local)", 1500, seed),
+             "rule_options": {**READOUT, "temperature": tau}}
+            for tau in (0.15, 0.5) for seed in range(2)]
+    out += [ssl_config(name, 2000, seed, lr=lr)
+            for name in ("InfoNCE (local)", "VICReg (local)", "Forward-Forward (local)")
+            for lr in (3e-3, 2e-2) for seed in range(2)]
+    return out
