@@ -85,3 +85,11 @@ def test_a_sweep_chosen_from_an_incomplete_one_waits(tmp_path, monkeypatch) -> N
     assert not (tmp_path / "runs").exists()
     run_sweep("tiny_scan", root=tmp_path)
     assert len(sweeps.cached("tiny_scan", root=tmp_path)) == 1
+
+
+def test_prune_deletes_only_runs_no_sweep_uses(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(sweeps, "SWEEPS", {"tiny": lambda: [{**TINY, "seed": 0}]})
+    run_sweep([{**TINY, "seed": s} for s in range(2)], root=tmp_path)
+    removed = sweeps.prune(root=tmp_path)
+    assert [p.stem for p in removed] == [config_key({**TINY, "seed": 1})]
+    assert load_run({**TINY, "seed": 0}, root=tmp_path) is not None

@@ -34,7 +34,7 @@ from ..train import run_experiment
 
 __all__ = [
     "SWEEPS", "RESULTS_DIR", "config_key", "load_run", "run_sweep", "missing", "summarize",
-    "sweep", "mean_sem", "crossing", "cached", "PendingSweep",
+    "sweep", "mean_sem", "crossing", "cached", "PendingSweep", "prune",
 ]
 
 RESULTS_DIR = Path(
@@ -213,6 +213,15 @@ def crossing(rows: list[dict], level: float = 0.9, x: str = "P") -> float:
     return math.inf
 
 
+def prune(root: Path = RESULTS_DIR) -> list[Path]:
+    """Delete cached runs that no registered sweep uses any more; returns their paths."""
+    used = {config_key(c) for name in SWEEPS for c in configs_of(name)}
+    orphans = [p for p in sorted((root / "runs").glob("*.json")) if p.stem not in used]
+    for path in orphans:
+        path.unlink()
+    return orphans
+
+
 def main(argv: list[str] | None = None) -> None:
     """Command line: compute (or complete) named sweeps."""
     parser = argparse.ArgumentParser(prog="python -m rhmlib.sweeps", description=__doc__,
@@ -221,7 +230,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--all", action="store_true", help="run every registered sweep")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--list", action="store_true", help="list sweeps and what is missing")
+    parser.add_argument("--prune", action="store_true",
+                        help="delete cached runs that no sweep uses any more")
     args = parser.parse_args(argv)
+    if args.prune:
+        print(f"deleted {len(prune())} cached runs no sweep uses")
+        return
     names = sorted(SWEEPS) if args.all or args.list else args.names
     if not names:
         parser.error("name a sweep or pass --all")
