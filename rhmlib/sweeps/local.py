@@ -7,9 +7,9 @@ steps given there, at the same width. Backprop's reference curve is the sweep
 ``bp_reference`` of :mod:`rhmlib.sweeps.backprop`. Regenerate with::
 
     python -m rhmlib.sweeps ssl_best ssl_rules ssl_global ssl_oracle ssl_semi ssl_variants \
-        ssl_width --jobs 1
+        ssl_width ssl_scan --jobs 1
 
-About 230 runs, 8 to 12 s each on one core (about 40 core-minutes).
+About 250 runs, 8 to 14 s each on one core (about 45 core-minutes).
 """
 
 from __future__ import annotations
