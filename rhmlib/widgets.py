@@ -165,6 +165,8 @@ def masking_live(P: int = 2000, steps: int = 800, own: str = "other", down: str 
                  transport: str = "exact", lr: float = 0.03, seed: int = 0,
                  autorun: bool = True) -> W.VBox:
     """Train backprop with chosen substitute masks and plot its learning curve beside BP's."""
+    import torch
+
     from .rules.masking import MASKS, TRANSPORTS
 
     setting = {"v": 16, "n_c": 16, "m": 4, "s": 2, "L": 3}
@@ -190,6 +192,10 @@ def masking_live(P: int = 2000, steps: int = 800, own: str = "other", down: str 
         out.clear_output()
         try:
             with out:
+                # Networks this small train fastest on one thread; on a busy machine
+                # two threads made them 20 times slower (spinning OpenMP workers).
+                threads = torch.get_num_threads()
+                torch.set_num_threads(1)
                 try:
                     key = (values["P"], values["steps"])
                     if key not in bp_cache:  # BP's curve does not depend on the mask choice
@@ -200,6 +206,8 @@ def masking_live(P: int = 2000, steps: int = 800, own: str = "other", down: str 
                 except (ValueError, TypeError, FloatingPointError) as err:
                     print(f"Cannot train: {err}")
                     return
+                finally:
+                    torch.set_num_threads(threads)
                 name = (f"own: {values['own']}, above: {values['down']}, "
                         f"transport: {values['transport']}")
                 print(f"test accuracy after {values['steps']} steps: BP (lr 0.2) "
