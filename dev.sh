@@ -22,6 +22,10 @@ setup() {
   fi
 }
 
+# The book's networks are small: one thread per process is as fast, and does not
+# collapse when the machine is shared (a busy 2-core box made 2 threads 15x slower).
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
+
 case "${1:-}" in
   book)
     setup
