@@ -19,7 +19,7 @@ def built_book(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """Build the book strictly (-W -n, every page); returns (build folder, build log)."""
     out = tmp_path_factory.mktemp("site")
     proc = subprocess.run(
-        [sys.executable, "-m", "jupyter_book", "build", str(ROOT), "--all", "-W", "-n",
+        [str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT), "--all", "-W", "-n",
          "--keep-going", "--path-output", str(out)],
         capture_output=True, text=True, timeout=1800,
     )
