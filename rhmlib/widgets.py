@@ -6,6 +6,8 @@ the static book shows a meaningful picture even without a kernel.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import ipywidgets as W
 import plotly.graph_objects as go
 from IPython.display import display
@@ -21,6 +23,48 @@ __all__ = ["rhm_explorer", "train_live", "masking_live", "ssl_live", "playground
 def _int_slider(description: str, value: int, low: int, high: int) -> W.IntSlider:
     return W.IntSlider(value=value, min=low, max=high, description=description,
                        continuous_update=False, style={"description_width": "initial"})
+
+
+_TRAINING_ERRORS = (ValueError, TypeError, FloatingPointError)
+
+
+def _panel(controls: dict[str, W.Widget], action: Callable[[dict, W.Output], None],
+           autorun: bool, columns: Sequence[int] = (3,)) -> W.VBox:
+    """Controls, a train button and an output area; ``action(values, out)`` does the work.
+
+    Bad settings (``ValueError``, ``TypeError``) and divergence are reported in the output
+    rather than raised; ``columns`` are the indices where a new column of controls starts.
+    """
+    button = W.Button(description="train", button_style="primary", icon="play")
+    out = W.Output()
+
+    def run(_: object = None) -> None:
+        button.disabled = True
+        out.clear_output()
+        try:
+            action({k: c.value for k, c in controls.items()}, out)
+        except _TRAINING_ERRORS as err:
+            with out:
+                print(f"Cannot train: {err}")
+        finally:
+            button.disabled = False
+
+    button.on_click(run)
+    if autorun:
+        run()
+    boxes = list(controls.values())
+    cuts = [0, *columns, len(boxes)]
+    return W.VBox([W.HBox([W.VBox(boxes[a:b]) for a, b in zip(cuts, cuts[1:])]), button, out])
+
+
+def _grammar_sliders(v: int, n_c: int, m: int, s: int, L: int) -> dict[str, W.IntSlider]:
+    return {
+        "v": _int_slider("v (vocabulary)", v, 2, 32),
+        "n_c": _int_slider("n_c (classes)", n_c, 2, 32),
+        "m": _int_slider("m (synonyms)", m, 1, 16),
+        "s": _int_slider("s (branching)", s, 2, 4),
+        "L": _int_slider("L (depth)", L, 1, 5),
+    }
 
 
 def _slider_over(figures: list[go.Figure], labels: list[str], prefix: str) -> go.Figure:
@@ -76,11 +120,7 @@ def rhm_explorer(v: int = 8, n_c: int = 4, m: int = 2, s: int = 2, L: int = 3,
                  seed: int = 0) -> W.VBox:
     """Sliders over the grammar; shows one sample's hidden tree, the rules and the counts."""
     controls = {
-        "v": _int_slider("v (vocabulary)", v, 2, 32),
-        "n_c": _int_slider("n_c (classes)", n_c, 2, 32),
-        "m": _int_slider("m (synonyms)", m, 1, 16),
-        "s": _int_slider("s (branching)", s, 2, 4),
-        "L": _int_slider("L (depth)", L, 1, 5),
+        **_grammar_sliders(v, n_c, m, s, L),
         "seed": _int_slider("seed", seed, 0, 99),
     }
     out = W.Output()
@@ -128,37 +168,20 @@ def train_live(
         "model": W.Dropdown(options=["cnn", "fcn"], value="cnn", description="model"),
         "seed": W.IntText(value=seed, description="seed"),
     }
-    button = W.Button(description="train", button_style="primary", icon="play")
-    out = W.Output()
+    def action(values: dict, out: W.Output) -> None:
+        result = run_experiment(
+            v, n_c, m, s, L, values["P"], rule=values["rule"], width=values["width"],
+            seed=values["seed"], model=values["model"], steps=values["steps"], n_test=2000,
+            progress=False,
+        )
+        with out:
+            print(f"test accuracy {result.test_accuracy:.3f} after {values['steps']} "
+                  f"steps ({result.seconds:.1f} s)")
+            display(plots.learning_curve({values["rule"]: result.history},
+                                         title=f"RHM(v={v}, n_c={n_c}, m={m}, s={s}, "
+                                               f"L={L}), P={values['P']}"))
 
-    def run(_: object = None) -> None:
-        values = {k: c.value for k, c in controls.items()}
-        button.disabled = True
-        out.clear_output()
-        try:
-            with out:
-                try:
-                    result = run_experiment(
-                        v, n_c, m, s, L, values["P"], rule=values["rule"],
-                        width=values["width"], seed=values["seed"], model=values["model"],
-                        steps=values["steps"], n_test=2000, progress=False,
-                    )
-                except (ValueError, TypeError, FloatingPointError) as err:
-                    print(f"Cannot train: {err}")
-                    return
-                print(f"test accuracy {result.test_accuracy:.3f} after {values['steps']} "
-                      f"steps ({result.seconds:.1f} s)")
-                display(plots.learning_curve({values["rule"]: result.history},
-                                             title=f"RHM(v={v}, n_c={n_c}, m={m}, s={s}, "
-                                                   f"L={L}), P={values['P']}"))
-        finally:
-            button.disabled = False
-
-    button.on_click(run)
-    if autorun:
-        run()
-    return W.VBox([W.HBox([W.VBox(list(controls.values())[:3]),
-                           W.VBox(list(controls.values())[3:])]), button, out])
+    return _panel(controls, action, autorun)
 
 
 def masking_live(P: int = 2000, steps: int = 800, own: str = "other", down: str = "own",
@@ -180,50 +203,35 @@ def masking_live(P: int = 2000, steps: int = 800, own: str = "other", down: str 
         "steps": W.IntSlider(value=steps, min=100, max=5000, step=100, description="steps",
                              continuous_update=False),
     }
-    button = W.Button(description="train", button_style="primary", icon="play")
-    out = W.Output()
     bp_cache: dict[tuple, object] = {}
 
-    def run(_: object = None) -> None:
-        values = {k: c.value for k, c in controls.items()}
+    def action(values: dict, out: W.Output) -> None:
         common = {**setting, "P": values["P"], "steps": values["steps"], "seed": seed,
                   "n_test": 2000, "progress": False}
-        button.disabled = True
-        out.clear_output()
+        # Networks this small train fastest on one thread; on a busy machine
+        # two threads made them 20 times slower (spinning OpenMP workers).
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
         try:
-            with out:
-                # Networks this small train fastest on one thread; on a busy machine
-                # two threads made them 20 times slower (spinning OpenMP workers).
-                threads = torch.get_num_threads()
-                torch.set_num_threads(1)
-                try:
-                    key = (values["P"], values["steps"])
-                    if key not in bp_cache:  # BP's curve does not depend on the mask choice
-                        bp_cache[key] = run_experiment(**common, rule="bp", lr=0.2)
-                    variant = run_experiment(
-                        **common, rule="bp_masked", lr=values["lr"],
-                        rule_options={k: values[k] for k in ("own", "down", "transport")})
-                except (ValueError, TypeError, FloatingPointError) as err:
-                    print(f"Cannot train: {err}")
-                    return
-                finally:
-                    torch.set_num_threads(threads)
-                name = (f"own: {values['own']}, above: {values['down']}, "
-                        f"transport: {values['transport']}")
-                print(f"test accuracy after {values['steps']} steps: BP (lr 0.2) "
-                      f"{bp_cache[key].test_accuracy:.3f}, {name} (lr {values['lr']:.3g}) "
-                      f"{variant.test_accuracy:.3f}")
-                display(plots.learning_curve(
-                    {"BP": bp_cache[key].history, name: variant.history},
-                    title=f"P = {values['P']}, one seed"))
+            key = (values["P"], values["steps"])
+            if key not in bp_cache:  # BP's curve does not depend on the mask choice
+                bp_cache[key] = run_experiment(**common, rule="bp", lr=0.2)
+            variant = run_experiment(
+                **common, rule="bp_masked", lr=values["lr"],
+                rule_options={k: values[k] for k in ("own", "down", "transport")})
         finally:
-            button.disabled = False
+            torch.set_num_threads(threads)
+        name = (f"own: {values['own']}, above: {values['down']}, "
+                f"transport: {values['transport']}")
+        with out:
+            print(f"test accuracy after {values['steps']} steps: BP (lr 0.2) "
+                  f"{bp_cache[key].test_accuracy:.3f}, {name} (lr {values['lr']:.3g}) "
+                  f"{variant.test_accuracy:.3f}")
+            display(plots.learning_curve(
+                {"BP": bp_cache[key].history, name: variant.history},
+                title=f"P = {values['P']}, one seed"))
 
-    button.on_click(run)
-    if autorun:
-        run()
-    return W.VBox([W.HBox([W.VBox(list(controls.values())[:3]),
-                           W.VBox(list(controls.values())[3:])]), button, out])
+    return _panel(controls, action, autorun)
 
 
 def ssl_live(P: int = 2000, rule: str = "clapp", pairs: str = "sibling", width: int = 64,
@@ -249,47 +257,29 @@ def ssl_live(P: int = 2000, rule: str = "clapp", pairs: str = "sibling", width: 
                                description="lr (Adam)", continuous_update=False),
         "width": W.Dropdown(options=[16, 32, 64, 128], value=width, description="width"),
     }
-    button = W.Button(description="train", button_style="primary", icon="play")
-    out = W.Output()
+    def action(values: dict, out: W.Output) -> None:
+        data, _ = rhm.train_test(values["P"], 0, seed=seed)
+        net = build_model("cnn", 16, 2, 3, values["width"], 16, seed=seed)
+        learner = get_rule(values["rule"], pairs=values["pairs"])
+        steps_seen, curve = [0], [synonymic_sensitivity(net, rhm, probe)]
 
-    def run(_: object = None) -> None:
-        values = {k: c.value for k, c in controls.items()}
-        button.disabled = True
-        out.clear_output()
-        try:
-            with out:
-                try:
-                    data, _ = rhm.train_test(values["P"], 0, seed=seed)
-                    net = build_model("cnn", 16, 2, 3, values["width"], 16, seed=seed)
-                    learner = get_rule(values["rule"], pairs=values["pairs"])
-                    steps_seen, curve = [0], [synonymic_sensitivity(net, rhm, probe)]
+        def record(step: int, *_: object) -> None:
+            steps_seen.append(step)
+            curve.append(synonymic_sensitivity(net, rhm, probe))
 
-                    def record(step: int, *_: object) -> None:
-                        steps_seen.append(step)
-                        curve.append(synonymic_sensitivity(net, rhm, probe))
+        config = TrainConfig(steps=values["steps"], optimizer="adam", lr=values["lr"],
+                             weight_decay=1e-2, eval_points=10)
+        train(net, learner, rhm, data, None, config, seed, False, record)
+        where = "uses the generator" if values["pairs"] == "oracle" else "no labels"
+        names = [f"layer {k + 1}" for k in range(learner.n_ssl)]
+        names.append(f"layer {learner.n_ssl + 1} (no signal yet: trained later with labels)")
+        with out:
+            display(plots.layer_curves(
+                steps_seen, curve, names=names,
+                title=f"{values['rule']}, {values['pairs']} pairs ({where}), "
+                      f"P = {values['P']}, one seed: 0 = invariant to synonyms"))
 
-                    config = TrainConfig(steps=values["steps"], optimizer="adam",
-                                         lr=values["lr"], weight_decay=1e-2, eval_points=10)
-                    train(net, learner, rhm, data, None, config, seed, False, record)
-                except (ValueError, TypeError, FloatingPointError) as err:
-                    print(f"Cannot train: {err}")
-                    return
-                where = "uses the generator" if values["pairs"] == "oracle" else "no labels"
-                names = [f"layer {k + 1}" for k in range(learner.n_ssl)]
-                names.append(f"layer {learner.n_ssl + 1} (no signal yet: trained later "
-                             "with labels)")
-                display(plots.layer_curves(
-                    steps_seen, curve, names=names,
-                    title=f"{values['rule']}, {values['pairs']} pairs ({where}), "
-                          f"P = {values['P']}, one seed: 0 = invariant to synonyms"))
-        finally:
-            button.disabled = False
-
-    button.on_click(run)
-    if autorun:
-        run()
-    return W.VBox([W.HBox([W.VBox(list(controls.values())[:3]),
-                           W.VBox(list(controls.values())[3:])]), button, out])
+    return _panel(controls, action, autorun)
 
 
 def playground(
@@ -303,11 +293,7 @@ def playground(
     from .train import History, evaluate
 
     controls = {
-        "v": _int_slider("v (vocabulary)", v, 2, 32),
-        "n_c": _int_slider("n_c (classes)", n_c, 2, 32),
-        "m": _int_slider("m (synonyms)", m, 1, 16),
-        "s": _int_slider("s (branching)", s, 2, 4),
-        "L": _int_slider("L (depth)", L, 1, 5),
+        **_grammar_sliders(v, n_c, m, s, L),
         "model": W.Dropdown(options=[("hierarchical CNN (depth L)", "cnn"),
                                      ("shallow FCN (depth 1)", "fcn")],
                             value=model, description="network"),
@@ -320,16 +306,14 @@ def playground(
                              continuous_update=False),
         "seed": W.IntText(value=seed, description="seed"),
     }
-    button = W.Button(description="train", button_style="primary", icon="play")
-    out = W.Output()
-
-    def run(_: object = None) -> None:
-        c = {k: w.value for k, w in controls.items()}
+    def action(c: dict, out: W.Output) -> None:
         grammar = (c["v"], c["n_c"], c["m"], c["s"], c["L"])
-        button.disabled = True
-        out.clear_output()
         # run_experiment draws the same grammar and test set from the same seed, so the
         # probes below measure exactly the data the network is tested on.
+        rhm = RHM(*grammar, seed=c["seed"])
+        train_data, test_data = rhm.train_test(c["P"], 1000, seed=c["seed"])
+        title = (f"{c['rule']} on RHM(v={c['v']}, n_c={c['n_c']}, m={c['m']}, "
+                 f"s={c['s']}, L={c['L']}), P={c['P']}, P*={rhm.p_star:,}")
         curve = History()
         probe_steps: list[int] = []
         probe: list[list[float]] = []
@@ -356,30 +340,15 @@ def playground(
                 else:
                     print("(per-layer probe: needs the CNN, one layer per level of the tree)")
 
-        try:
-            with out:
-                rhm = RHM(*grammar, seed=c["seed"])
-                train_data, test_data = rhm.train_test(c["P"], 1000, seed=c["seed"])
-                title = (f"{c['rule']} on RHM(v={c['v']}, n_c={c['n_c']}, m={c['m']}, "
-                         f"s={c['s']}, L={c['L']}), P={c['P']}, P*={rhm.p_star:,}")
-                print("training...")
-            result = run_experiment(
-                *grammar, c["P"], rule=c["rule"], width=c["width"], seed=c["seed"],
-                model=c["model"], n_test=1000, progress=False, callback=redraw,
-                steps=c["steps"], eval_points=10, lr=c["lr"] or None,
-            )
-            with out:
-                print(f"done: test accuracy {result.test_accuracy:.3f} "
-                      f"({result.seconds:.1f} s, lr {result.config['lr']:g})")
-        except (ValueError, TypeError, FloatingPointError) as err:
-            with out:
-                print(f"Cannot train: {err}")
-        finally:
-            button.disabled = False
+        with out:
+            print("training...")
+        result = run_experiment(
+            *grammar, c["P"], rule=c["rule"], width=c["width"], seed=c["seed"],
+            model=c["model"], n_test=1000, progress=False, callback=redraw,
+            steps=c["steps"], eval_points=10, lr=c["lr"] or None,
+        )
+        with out:
+            print(f"done: test accuracy {result.test_accuracy:.3f} "
+                  f"({result.seconds:.1f} s, lr {result.config['lr']:g})")
 
-    button.on_click(run)
-    if autorun:
-        run()
-    boxes = list(controls.values())
-    return W.VBox([W.HBox([W.VBox(boxes[:5]), W.VBox(boxes[5:9]), W.VBox(boxes[9:])]),
-                   button, out])
+    return _panel(controls, action, autorun, columns=(5, 9))
