@@ -264,15 +264,21 @@ def feedback_width() -> list[dict]:
             for name in _headline_rules()[3:] for seed in SEEDS_SCAN]
 
 
+# At L = 4 the rates chosen at L = 3 left BP at chance for 2 of 3 seeds: scan again there.
+DEPTH_LRS = {"BP": (0.2, 0.3), "DFA": (0.01, 0.03, 0.1)}
+
+
 @_register
 def feedback_depth() -> list[dict]:
-    """BP and DFA at L = 3..5 with P = 1000 * 4^(L-2) (about 3.9 n_c m^L), chosen lr, 3 seeds.
+    """BP and DFA at L = 3 (chosen lr) and L = 4 (lr scanned again), P = 1000 * 4^(L-2), 3 seeds.
 
-    L = 2 is left out: that grammar has only n_c m^3 = 1024 distinct inputs, too few for
-    a disjoint test set.
+    P is about 3.9 n_c m^L. L = 2 is left out: that grammar has only n_c m^3 = 1024
+    distinct inputs, too few for a disjoint test set.
     """
-    return [_config(name, 1000 * 4 ** (L - 2), seed, chosen_lr(name), L=L)
-            for name in ("BP", "DFA") for L in (3, 4, 5) for seed in SEEDS_SCAN]
+    return [_config(name, P_SCAN, seed, chosen_lr(name)) for name in DEPTH_LRS
+            for seed in SEEDS_SCAN] + [
+        _config(name, 16000, seed, lr, L=4) for name, lrs in DEPTH_LRS.items()
+        for lr in lrs for seed in SEEDS_SCAN]
 
 
 @_register
