@@ -157,7 +157,8 @@ def train(
         loss = rule.loss(batch)
         if not torch.isfinite(loss):
             raise FloatingPointError(
-                f"rule {rule.name!r} diverged at step {step} (loss {float(loss)}); lower lr={lr}"
+                f"rule {rule.name!r} diverged at step {step} "
+                f"(loss {float(loss.detach())}); lower lr={lr}"
             )
         loss.backward()
         opt.step()

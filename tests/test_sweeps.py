@@ -25,8 +25,9 @@ def test_cache_roundtrip_corrupt_and_stale(tmp_path, monkeypatch) -> None:
     record = first[1]
     record["version"] = "0.0.0"
     (tmp_path / "runs" / f"{config_key(configs[1])}.json").write_text(json.dumps(record))
-    with pytest.warns(UserWarning, match="stale cache"):
+    with pytest.warns(UserWarning) as caught:
         redone = run_sweep(configs, root=tmp_path)
+    assert sorted(str(w.message).split()[0] for w in caught) == ["corrupt", "stale"]
     assert [r["result"]["test_accuracy"] for r in redone] == [
         r["result"]["test_accuracy"] for r in first]
     assert config_key({**TINY, "seed": 0}) != config_key({**TINY, "seed": 1})
