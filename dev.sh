@@ -38,6 +38,14 @@ case "${1:-}" in
     ;;
   test)
     setup
+    # tests/test_browser.py opens every page in Debian's Chromium (or $CHROMIUM).
+    if [ -z "${CHROMIUM:-}" ] && ! command -v chromium >/dev/null; then
+      if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+      else
+        echo "the browser test needs Chromium: apt-get install chromium, or set CHROMIUM" >&2
+      fi
+    fi
     .venv/bin/ruff check rhmlib tests benchmarks
     .venv/bin/python -m pytest --nbval-lax tests book
     ;;
