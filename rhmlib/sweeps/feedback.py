@@ -22,7 +22,16 @@ import torch
 
 from ..probes import AngleRecorder
 from ..train import run_experiment
-from . import REFERENCE, RESULTS_DIR, _save, config_key, load_run, mean_sem, sweep
+from . import (
+    REFERENCE,
+    RESULTS_DIR,
+    PendingSweep,
+    _save,
+    config_key,
+    load_run,
+    mean_sem,
+    sweep,
+)
 
 __all__ = [
     "BUDGET", "TYPE1", "VARIANTS", "label", "records", "diverged", "angles", "chosen_lr",
@@ -219,8 +228,8 @@ def _register(func: Callable[[], list[dict]]) -> Callable[[], list[dict]]:
     def live() -> list[dict]:
         try:
             return [c for c in func() if not _is_diverged(c, RESULTS_DIR)]
-        except ValueError:  # its learning-rate scan is not complete: nothing to run yet
-            return []
+        except ValueError as err:  # its learning-rate scan is not complete yet
+            raise PendingSweep(f"its learning-rate scan ({err})") from None
 
     live.__name__, live.__doc__ = func.__name__, func.__doc__
     sweep(live)
