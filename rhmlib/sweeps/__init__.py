@@ -110,12 +110,16 @@ def _compute(config: dict) -> dict:
     }
 
 
-def _save(record: dict, root: Path) -> None:
-    path = _path(record["config"], root)
+def write_json(path: Path, record: dict) -> None:
+    """Write ``record`` to ``path`` atomically: an interrupted write never leaves half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(record, indent=1))
-    tmp.replace(path)  # atomic: an interrupted write never leaves a half file
+    tmp.replace(path)
+
+
+def _save(record: dict, root: Path) -> None:
+    write_json(_path(record["config"], root), record)
 
 
 def _load_definitions() -> None:

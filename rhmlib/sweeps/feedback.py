@@ -29,8 +29,9 @@ from . import (
     _save,
     config_key,
     load_run,
-    mean_sem,
+    summarize,
     sweep,
+    write_json,
 )
 
 __all__ = [
@@ -84,13 +85,6 @@ def _path(kind: str, config: dict, root: Path) -> Path:
     return root / kind / f"{config_key(config)}.json"
 
 
-def _write(path: Path, record: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record, indent=1))
-    tmp.replace(path)
-
-
 def _is_diverged(config: dict, root: Path) -> bool:
     return _path("diverged", config, root).exists()
 
@@ -107,7 +101,7 @@ def _compute(config: dict, root: Path) -> None:
     try:
         result = run_experiment(**config, progress=False, callback=recorder)
     except FloatingPointError as err:
-        _write(_path("diverged", config, root),
+        write_json(_path("diverged", config, root),
                {"key": config_key(config), "config": config, "error": str(err)})
         return
     from .. import __version__
@@ -116,7 +110,7 @@ def _compute(config: dict, root: Path) -> None:
     _save({"key": config_key(config), "version": __version__, "config": config,
            "result": result.to_dict()}, root)
     if recorder is not None:
-        _write(_path("angles", config, root),
+        write_json(_path("angles", config, root),
                {"key": config_key(config), "config": config, "steps": recorder.steps,
                 "cosines": recorder.cosines})
 
@@ -167,18 +161,9 @@ def angles(name: str, root: Path = RESULTS_DIR) -> list[dict]:
 def summary(recs: list[dict], by: tuple[str, ...] = ("P",),
             metric: str = "test_accuracy") -> dict[str, list[dict]]:
     """Per variant label: rows of mean, sem and count of ``metric`` grouped by ``by``."""
-    groups: dict[str, dict[tuple, list[float]]] = {}
-    for record in recs:
-        key = tuple(record["config"][k] for k in by)
-        groups.setdefault(label(record["config"]), {}).setdefault(key, []).append(
-            record["result"][metric])
-    out = {}
-    for name, cells in groups.items():
-        out[name] = []
-        for key in sorted(cells):
-            mean, sem, n = mean_sem(cells[key])
-            out[name].append({**dict(zip(by, key)), "mean": mean, "sem": sem, "n": n})
-    return out
+    labels = dict.fromkeys(label(r["config"]) for r in recs)  # first-seen order
+    return {name: summarize([r for r in recs if label(r["config"]) == name], by, metric)
+            for name in labels}
 
 
 def chosen_lr(name: str, root: Path = RESULTS_DIR) -> float:
