@@ -115,6 +115,10 @@ class AngleRecorder:
         self.steps.append(step)
         self.cosines.append(update_cosine(rule, ref, probe))
 
+    def to_dict(self) -> dict:
+        """JSON-ready record: ``steps`` and per-step ``cosines``."""
+        return {"steps": self.steps, "cosines": self.cosines}
+
 
 @torch.no_grad()
 def synonymic_sensitivity(

@@ -74,8 +74,10 @@ def test_a_cached_point_recomputes_to_the_same_result() -> None:
             fresh = sweeps._compute(config)
         finally:
             torch.set_num_threads(threads)
-        assert fresh["result"]["test_accuracy"] == pytest.approx(
-            cached["result"]["test_accuracy"], abs=0.01), name
+        assert ("diverged" in fresh) == ("diverged" in cached), name
+        if "result" in cached:
+            assert fresh["result"]["test_accuracy"] == pytest.approx(
+                cached["result"]["test_accuracy"], abs=0.01), name
 
 
 def test_a_sweep_chosen_from_an_incomplete_one_waits(tmp_path, monkeypatch) -> None:
@@ -94,3 +96,33 @@ def test_prune_deletes_only_runs_no_sweep_uses(tmp_path, monkeypatch) -> None:
     removed = sweeps.prune(root=tmp_path)
     assert [p.stem for p in removed] == [config_key({**TINY, "seed": 1})]
     assert load_run({**TINY, "seed": 0}, root=tmp_path) is not None
+
+
+def test_a_diverged_run_is_recorded_not_raised(tmp_path) -> None:
+    configs = [{**TINY, "L": 3, "P": 40, "width": 16, "steps": 200, "seed": 0, "lr": lr}
+               for lr in (1e6, 0.1)]
+    records = run_sweep(configs, root=tmp_path)
+    assert "diverged" in sweeps.diverged(records)[0] and "diverged at step" in records[0]["diverged"]
+    assert sweeps.finished(records) == records[1:]
+    assert missing(configs, root=tmp_path) == []  # a diverged run is not retried
+    rows = summarize(records, by=("lr",))
+    assert [r["lr"] for r in rows] == [0.1]
+
+
+def test_a_sweep_records_its_probes(tmp_path, monkeypatch) -> None:
+    configs = [{**TINY, "seed": s} for s in range(2)]
+    before = run_sweep(configs, root=tmp_path)  # no probes yet
+    monkeypatch.setitem(sweeps.SWEEPS, "tiny_probed", lambda: configs)
+    monkeypatch.setitem(sweeps._PROBED, "tiny_probed",
+                        lambda c: ("angles",) if c["seed"] == 1 else ())
+    assert missing("tiny_probed", root=tmp_path) == configs[1:]
+    records = run_sweep("tiny_probed", root=tmp_path)
+    assert "probes" not in records[0]
+    angles = records[1]["probes"]["angles"]
+    assert len(angles["steps"]) == len(angles["cosines"]) >= 1
+    # BP's update against BP's own: cosine 1 at every layer and step.
+    assert all(c == pytest.approx(1, abs=1e-5) for step in angles["cosines"] for c in step)
+    # The probe only observes: the run is the same as without it.
+    assert records[1]["result"]["history"] == before[1]["result"]["history"]
+    with pytest.raises(ValueError, match="probes must be among"):
+        sweeps._compute(configs[0], ("nope",))

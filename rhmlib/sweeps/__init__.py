@@ -3,6 +3,9 @@
 Each run is one file ``results/runs/<key>.json`` where ``key`` hashes the config and
 the library version, so a run shared by two sweeps is computed once, an interrupted
 sweep resumes where it stopped, and a corrupt or stale file is recomputed, never used.
+A run whose training diverges is recorded as such (``"diverged"``: the error) rather
+than stopping its sweep, and a sweep can ask for probes recorded beside the result
+(``"probes"``: e.g. the update angles to backprop over training).
 
 Regenerate every cached result the book uses with::
 
@@ -30,11 +33,13 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .. import __version__
+from ..probes import AngleRecorder
 from ..train import run_experiment
 
 __all__ = [
-    "SWEEPS", "RESULTS_DIR", "config_key", "load_run", "run_sweep", "missing", "summarize",
-    "sweep", "mean_sem", "crossing", "cached", "PendingSweep", "prune",
+    "SWEEPS", "PROBES", "RESULTS_DIR", "config_key", "load_run", "run_sweep", "missing",
+    "summarize", "sweep", "mean_sem", "crossing", "cached", "PendingSweep", "prune",
+    "finished", "diverged",
 ]
 
 RESULTS_DIR = Path(
@@ -43,6 +48,11 @@ RESULTS_DIR = Path(
 # Registered sweeps: name -> function returning the list of run_experiment configs.
 # Definitions live in the modules of this package, one per chapter.
 SWEEPS: dict[str, Callable[[], list[dict]]] = {}
+# Probes a run can record beside its result: name -> training callback with ``to_dict()``.
+# A probe only observes (its own random stream), so it never changes the run or its key.
+PROBES: dict[str, Callable[[], object]] = {"angles": AngleRecorder}
+# Sweep name -> which probes (names in PROBES) each of its configs records.
+_PROBED: dict[str, Callable[[dict], tuple[str, ...]]] = {}
 REFERENCE = {"v": 16, "n_c": 16, "m": 4, "s": 2, "L": 3}
 
 
@@ -52,16 +62,45 @@ class PendingSweep(LookupError):
 
 def cached(name: str, root: Path = RESULTS_DIR) -> list[dict]:
     """Records of a complete sweep, never computing; raises :class:`PendingSweep` if not."""
-    records = [load_run(c, root) for c in configs_of(name)]
+    records = [load_run(c, root, _probes_of(name, c)) for c in configs_of(name)]
     if any(r is None for r in records):
         raise PendingSweep(name)
     return records
 
 
-def sweep(func: Callable[[], list[dict]]) -> Callable[[], list[dict]]:
-    """Register a function returning a sweep's configs under the function's name."""
-    SWEEPS[func.__name__] = func
-    return func
+def sweep(
+    func: Callable[[], list[dict]] | None = None,
+    *,
+    probes: Callable[[dict], tuple[str, ...]] | None = None,
+) -> Callable:
+    """Register a function returning a sweep's configs under the function's name.
+
+    ``probes(config)`` names the :data:`PROBES` a run of this sweep records.
+    """
+
+    def register(f: Callable[[], list[dict]]) -> Callable[[], list[dict]]:
+        SWEEPS[f.__name__] = f
+        if probes is not None:
+            _PROBED[f.__name__] = probes
+        return f
+
+    return register if func is None else register(func)
+
+
+def _probes_of(name_or_configs: str | Iterable[dict], config: dict) -> tuple[str, ...]:
+    if isinstance(name_or_configs, str) and name_or_configs in _PROBED:
+        return tuple(_PROBED[name_or_configs](config))
+    return ()
+
+
+def finished(records: Iterable[dict]) -> list[dict]:
+    """The records whose training finished (those with a result)."""
+    return [r for r in records if "result" in r]
+
+
+def diverged(records: Iterable[dict]) -> list[dict]:
+    """The records whose training diverged; ``record["diverged"]`` holds the error."""
+    return [r for r in records if "diverged" in r]
 
 
 def config_key(config: dict) -> str:
@@ -74,18 +113,27 @@ def _path(config: dict, root: Path) -> Path:
     return root / "runs" / f"{config_key(config)}.json"
 
 
-def load_run(config: dict, root: Path = RESULTS_DIR) -> dict | None:
-    """The cached record of ``config``, or None when missing, corrupt or stale."""
+def load_run(
+    config: dict, root: Path = RESULTS_DIR, probes: Iterable[str] = ()
+) -> dict | None:
+    """The cached record of ``config``; None when missing, corrupt, stale or lacking ``probes``.
+
+    A finished run has ``"result"``; a diverged one has ``"diverged"`` (the error) instead.
+    """
     path = _path(config, root)
     if not path.exists():
         return None
     try:
         record = json.loads(path.read_text())
+        outcome = (
+            isinstance(record["diverged"], str) if "diverged" in record
+            else 0.0 <= record["result"]["test_accuracy"] <= 1.0
+        )
         valid = (
             record["key"] == config_key(config)
             and record["version"] == __version__
             and record["config"] == json.loads(json.dumps(config))
-            and 0.0 <= record["result"]["test_accuracy"] <= 1.0
+            and outcome
         )
     except (ValueError, KeyError, TypeError) as err:
         warnings.warn(f"corrupt cache {path} ({err}); it will be recomputed", stacklevel=2)
@@ -93,21 +141,36 @@ def load_run(config: dict, root: Path = RESULTS_DIR) -> dict | None:
     if not valid:
         warnings.warn(f"stale cache {path}; it will be recomputed", stacklevel=2)
         return None
+    # A diverged run has nothing to probe: it counts as complete.
+    if "result" in record and not set(probes) <= set(record.get("probes", {})):
+        return None
     return record
 
 
-def _compute(config: dict) -> dict:
+def _compute(config: dict, probes: tuple[str, ...] = ()) -> dict:
     """Run one config single-threaded (parallelism comes from running several)."""
     import torch
 
     torch.set_num_threads(1)
-    result = run_experiment(**config, progress=False)
-    return {
-        "key": config_key(config),
-        "version": __version__,
-        "config": config,
-        "result": result.to_dict(),
-    }
+    unknown = set(probes) - set(PROBES)
+    if unknown:
+        raise ValueError(f"probes must be among {sorted(PROBES)}, got {sorted(unknown)}")
+    recorders = {name: PROBES[name]() for name in probes}
+
+    def callback(*args: object) -> None:
+        for recorder in recorders.values():
+            recorder(*args)
+
+    record = {"key": config_key(config), "version": __version__, "config": config}
+    try:
+        result = run_experiment(**config, progress=False,
+                                callback=callback if recorders else None)
+    except FloatingPointError as err:
+        return {**record, "diverged": str(err)}
+    record["result"] = result.to_dict()
+    if recorders:
+        record["probes"] = {name: r.to_dict() for name, r in recorders.items()}
+    return record
 
 
 def write_json(path: Path, record: dict) -> None:
@@ -138,8 +201,9 @@ def configs_of(name_or_configs: str | Iterable[dict]) -> list[dict]:
 
 
 def missing(name_or_configs: str | Iterable[dict], root: Path = RESULTS_DIR) -> list[dict]:
-    """Configs of a sweep without a valid cached result."""
-    return [c for c in configs_of(name_or_configs) if load_run(c, root) is None]
+    """Configs of a sweep without a valid cached result (or without a probe it records)."""
+    return [c for c in configs_of(name_or_configs)
+            if load_run(c, root, _probes_of(name_or_configs, c)) is None]
 
 
 def run_sweep(
@@ -148,22 +212,26 @@ def run_sweep(
     jobs: int = 1,
     progress: bool | None = None,
 ) -> list[dict]:
-    """Records of every config, computing (in ``jobs`` processes) only what is not cached."""
+    """Records of every config, computing (in ``jobs`` processes) only what is not cached.
+
+    Diverged runs are among the records (see :func:`finished` and :func:`diverged`).
+    """
     configs = configs_of(name_or_configs)
-    records = {config_key(c): load_run(c, root) for c in configs}
+    records = {config_key(c): load_run(c, root, _probes_of(name_or_configs, c))
+               for c in configs}
     todo = [c for c in configs if records[config_key(c)] is None]
     todo = list({config_key(c): c for c in todo}.values())
     show = sys.stderr.isatty() if progress is None else progress
     bar = tqdm(total=len(todo), disable=not show or not todo, desc="sweep")
     if jobs <= 1 or len(todo) <= 1:
         for config in todo:
-            record = _compute(config)
+            record = _compute(config, _probes_of(name_or_configs, config))
             _save(record, root)
             records[record["key"]] = record
             bar.update()
     else:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(_compute, c) for c in todo]
+            futures = [pool.submit(_compute, c, _probes_of(name_or_configs, c)) for c in todo]
             for future in as_completed(futures):
                 record = future.result()
                 _save(record, root)
@@ -190,9 +258,12 @@ def _sort_key(group: tuple) -> tuple:
 def summarize(
     records: list[dict], by: tuple[str, ...], metric: str = "test_accuracy"
 ) -> list[dict]:
-    """Group records by config fields ``by``; mean, sem and count of ``metric`` per group."""
+    """Group records by config fields ``by``; mean, sem and count of ``metric`` per group.
+
+    Diverged runs have no ``metric`` and are left out (count them with :func:`diverged`).
+    """
     groups: dict[tuple, list[float]] = {}
-    for record in records:
+    for record in finished(records):
         group = tuple(record["config"].get(k) for k in by)
         groups.setdefault(group, []).append(record["result"][metric])
     rows = []

@@ -4,41 +4,29 @@ Every rule gets the same budget (:data:`BUDGET`, 5,000 steps) and its own learni
 rate, chosen by :func:`chosen_lr` as the best mean test accuracy of its scan at
 ``P = 4000`` (:func:`feedback_lr`, :func:`masking_lr`); the other sweeps use that
 choice. Runs at the scan point also record the per-layer cosine between the rule's
-update and backprop's over training (:class:`rhmlib.probes.AngleRecorder`), in
-``results/angles/``. A run that diverges (non-finite loss) is recorded as such in
-``results/diverged/`` instead of stopping the sweep. Regenerate with::
+update and backprop's over training (the probe ``"angles"``,
+:class:`rhmlib.probes.AngleRecorder`). A run that diverges (non-finite loss) is
+recorded as diverged, not retried. The depth and m sweeps (``grammar_*``) scan the
+learning rate per grammar. Regenerate with (about 8 core-hours on this CPU)::
 
-    python -m rhmlib.sweeps.feedback
+    python -m rhmlib.sweeps feedback_lr masking_lr grammar_lr feedback_P feedback_width \
+        masking_P grammar_P --jobs 2
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
-from ..probes import AngleRecorder
-from ..train import run_experiment
-from . import (
-    REFERENCE,
-    RESULTS_DIR,
-    PendingSweep,
-    _save,
-    config_key,
-    load_run,
-    summarize,
-    sweep,
-    write_json,
-)
+from . import REFERENCE, RESULTS_DIR, SWEEPS, cached, finished, run_sweep, summarize, sweep
+from . import diverged as _diverged
 
 __all__ = [
     "BUDGET", "TYPE1", "VARIANTS", "label", "records", "diverged", "angles", "chosen_lr",
     "initial_cosines",
-    "summary", "feedback_lr", "feedback_P", "feedback_width", "feedback_depth",
-    "masking_lr",
+    "summary", "feedback_lr", "feedback_P", "feedback_width", "masking_lr", "masking_P",
+    "GRAMMARS", "p_star", "grammar_factors", "grammar_lr", "grammar_chosen_lr", "grammar_P",
 ]
 
 BUDGET = {"steps": 5000, "width": 64, "n_test": 2000, "eval_points": 10}
@@ -52,13 +40,13 @@ VARIANTS: dict[str, tuple[str, dict, tuple[float, ...]]] = {
     "DRTP": ("drtp", {}, (0.001, 0.01, 0.1)),
     "PEPITA": ("pepita", {"f_scale": 0.05}, (0.01, 0.03, 0.1)),
     "PEPITA (F x10)": ("pepita", {"f_scale": 0.5}, (0.003, 0.01)),
-    **{f"own mask: {kind}": ("bp_masked", {"own": kind}, (0.01, 0.03))
+    **{f"own mask: {kind}": ("bp_masked", {"own": kind}, (0.003, 0.01, 0.03, 0.1))
        for kind in ("ones", "other", "mean", "random")},
-    **{f"downstream masks: {kind}": ("bp_masked", {"down": kind}, (0.03, 0.2))
+    **{f"downstream masks: {kind}": ("bp_masked", {"down": kind}, (0.03, 0.1, 0.2))
        for kind in ("ones", "other", "mean", "random")},
-    "DFA + exact transport": ("dfa", {"feedback": "exact"}, (0.03, 0.2)),
+    "DFA + exact transport": ("dfa", {"feedback": "exact"}, (0.01, 0.03, 0.1, 0.2)),
     "FA without downstream masks": ("bp_masked", {"transport": "random", "down": "ones"},
-                                    (0.03, 0.2)),
+                                    (0.03, 0.1, 0.2, 0.5)),
 }
 MASKING = tuple(k for k in VARIANTS if k not in TYPE1 and not k.startswith("PEPITA"))
 # 10 seeds for the headline curves of BP, FA and DFA; 3 for scans and variants.
@@ -81,81 +69,29 @@ def _config(name: str, P: int, seed: int, lr: float, **changes: object) -> dict:
     return config
 
 
-def _path(kind: str, config: dict, root: Path) -> Path:
-    return root / kind / f"{config_key(config)}.json"
-
-
-def _is_diverged(config: dict, root: Path) -> bool:
-    return _path("diverged", config, root).exists()
-
-
-def _wants_angles(config: dict) -> bool:
-    return config["P"] == P_SCAN and config["width"] == BUDGET["width"] and (
+def _probes(config: dict) -> tuple[str, ...]:
+    """Runs at the scan point of the reference setting record their update angles to BP."""
+    at_scan = config["P"] == P_SCAN and config["width"] == BUDGET["width"] and (
         {k: config[k] for k in REFERENCE} == REFERENCE)
-
-
-def _compute(config: dict, root: Path) -> None:
-    """Run one config; save its record (and angles), or record that it diverged."""
-    torch.set_num_threads(1)
-    recorder = AngleRecorder() if _wants_angles(config) else None
-    try:
-        result = run_experiment(**config, progress=False, callback=recorder)
-    except FloatingPointError as err:
-        write_json(_path("diverged", config, root),
-               {"key": config_key(config), "config": config, "error": str(err)})
-        return
-    from .. import __version__
-
-    # The same record rhmlib.sweeps.run_sweep writes: the probe does not alter training.
-    _save({"key": config_key(config), "version": __version__, "config": config,
-           "result": result.to_dict()}, root)
-    if recorder is not None:
-        write_json(_path("angles", config, root),
-               {"key": config_key(config), "config": config, "steps": recorder.steps,
-                "cosines": recorder.cosines})
-
-
-def _complete(configs: list[dict], root: Path, compute: bool = True) -> list[dict]:
-    """Records of the runs that did not diverge, computing missing ones if ``compute``."""
-    out = []
-    for config in configs:
-        if _is_diverged(config, root):
-            continue
-        record = load_run(config, root)
-        if compute and (record is None or (_wants_angles(config)
-                                           and not _path("angles", config, root).exists())):
-            _compute(config, root)
-            if _is_diverged(config, root):
-                continue
-            record = load_run(config, root)
-        if record is None:
-            raise ValueError(f"run {config_key(config)} of this sweep is not computed yet; "
-                             "run `python -m rhmlib.sweeps.feedback` first")
-        out.append(record)
-    return out
-
-
-def _configs(name: str) -> list[dict]:
-    return _DEFINITIONS[name]()
+    return ("angles",) if at_scan else ()
 
 
 def records(name: str, root: Path = RESULTS_DIR) -> list[dict]:
-    """Cached records of sweep ``name`` (computing any missing run), diverged runs left out."""
-    if name not in _DEFINITIONS:
-        raise ValueError(f"name must be one of {sorted(_DEFINITIONS)}, got {name!r}")
-    return _complete(_configs(name), root)
+    """Finished records of sweep ``name`` (computing any missing run), diverged ones left out."""
+    if name not in SWEEPS:
+        raise ValueError(f"name must be one of {sorted(SWEEPS)}, got {name!r}")
+    return finished(run_sweep(name, root))
 
 
 def diverged(name: str, root: Path = RESULTS_DIR) -> list[dict]:
-    """Configs of sweep ``name`` whose training diverged, with the error message."""
-    return [json.loads(_path("diverged", c, root).read_text())
-            for c in _configs(name) if _is_diverged(c, root)]
+    """Records of sweep ``name`` whose training diverged; ``"diverged"`` holds the error."""
+    return _diverged(cached(name, root))
 
 
 def angles(name: str, root: Path = RESULTS_DIR) -> list[dict]:
-    """Recorded update cosines to BP (``steps``, ``cosines`` per layer) of sweep ``name``."""
-    return [json.loads(_path("angles", c, root).read_text()) for c in _configs(name)
-            if _path("angles", c, root).exists()]
+    """Recorded update cosines to BP (``config``, ``steps``, ``cosines`` per layer)."""
+    return [{"config": r["config"], **r["probes"]["angles"]} for r in cached(name, root)
+            if "angles" in r.get("probes", {})]
 
 
 def summary(recs: list[dict], by: tuple[str, ...] = ("P",),
@@ -166,20 +102,23 @@ def summary(recs: list[dict], by: tuple[str, ...] = ("P",),
             for name in labels}
 
 
+def _best_lr(recs: list[dict], what: str) -> float:
+    if not recs:
+        raise ValueError(f"no finished scan runs for {what}")
+    return max(summarize(recs, by=("lr",)), key=lambda r: r["mean"])["lr"]
+
+
 def chosen_lr(name: str, root: Path = RESULTS_DIR) -> float:
     """The learning rate of variant ``name`` with the best mean accuracy in its scan."""
-    scan = masking_lr if name in MASKING else feedback_lr
+    scan = "masking_lr" if name in MASKING else "feedback_lr"
     # Cached runs only: defining (or listing) a sweep never starts a computation.
-    recs = [r for r in _complete(scan(), root, compute=False) if label(r["config"]) == name]
-    if not recs:
-        raise ValueError(f"no finished scan runs for {name!r}")
-    rows = summary(recs, by=("lr",))[name]
-    return max(rows, key=lambda r: r["mean"])["lr"]
+    return _best_lr([r for r in finished(cached(scan, root)) if label(r["config"]) == name],
+                    repr(name))
 
 
 def _pepita_label(root: Path = RESULTS_DIR) -> str:
     """The PEPITA feedback scale that did better in the scan (diverged runs left out)."""
-    recs = summary([r for r in _complete(feedback_lr(), root, compute=False)
+    recs = summary([r for r in finished(cached("feedback_lr", root))
                     if label(r["config"]).startswith("PEPITA")], by=("lr",))
     return max(recs, key=lambda n: max(r["mean"] for r in recs[n]))
 
@@ -207,32 +146,18 @@ def initial_cosines(seed: int = 0, batch_size: int = 128) -> dict[str, list[floa
     return out
 
 
-def _register(func: Callable[[], list[dict]]) -> Callable[[], list[dict]]:
-    """Register ``func`` with :mod:`rhmlib.sweeps`, leaving out runs known to diverge."""
-
-    def live() -> list[dict]:
-        try:
-            return [c for c in func() if not _is_diverged(c, RESULTS_DIR)]
-        except ValueError as err:  # its learning-rate scan is not complete yet
-            raise PendingSweep(f"its learning-rate scan ({err})") from None
-
-    live.__name__, live.__doc__ = func.__name__, func.__doc__
-    sweep(live)
-    return func
-
-
 def _headline_rules() -> list[str]:
     return ["BP", "FA", "DFA", "DRTP", _pepita_label()]
 
 
-@_register
+@sweep(probes=_probes)
 def feedback_lr() -> list[dict]:
     """Learning-rate scan of every type-1 rule and BP at P = 4000, 3 seeds."""
     return [_config(name, P_SCAN, seed, lr) for name in (*TYPE1, "PEPITA (F x10)")
             for lr in VARIANTS[name][2] for seed in SEEDS_SCAN]
 
 
-@_register
+@sweep
 def feedback_P() -> list[dict]:
     """Accuracy against P at each rule's chosen lr: 10 seeds (BP, FA, DFA), 3 for the rest.
 
@@ -251,53 +176,80 @@ def feedback_P() -> list[dict]:
     return out
 
 
-@_register
+@sweep
 def feedback_width() -> list[dict]:
-    """Width 128 against the reference 64 at P = 4000, chosen lr, 3 seeds (DRTP, PEPITA)."""
+    """Width 128 against the reference 64 at P = 4000, chosen lr, 3 seeds, every rule."""
     return [_config(name, P_SCAN, seed, chosen_lr(name), width=128)
-            for name in _headline_rules()[3:] for seed in SEEDS_SCAN]
+            for name in _headline_rules() for seed in SEEDS_SCAN]
 
 
-# At L = 4 the rates chosen at L = 3 left BP at chance for 2 of 3 seeds: scan again there.
-DEPTH_LRS = {"BP": (0.2, 0.3), "DFA": (0.01, 0.03, 0.1)}
+# Depth and m: the grammars (m, L) at v = n_c = 16, s = 2, each with P in units of its
+# P* = n_c m^L. Our choices: a cosine-decaying lr (with a constant one BP collapsed late
+# at L = 4), scanned per rule and grammar at P = 2 P*; 3 seeds per point.
+GRAMMARS = ((4, 2), (4, 3), (4, 4), (4, 5), (3, 3), (8, 3), (6, 3))
+GRAMMAR_LRS = {"BP": (0.1, 0.3), "FA": (0.1, 0.3, 1.0), "DFA": (0.01, 0.03, 0.1)}
+GRAMMAR_SCAN_SEEDS = range(2)
 
 
-@_register
-def feedback_depth() -> list[dict]:
-    """BP and DFA at L = 3 (chosen lr) and L = 4 (lr scanned again), P = 1000 * 4^(L-2), 3 seeds.
-
-    P is about 3.9 n_c m^L. L = 2 is left out: that grammar has only n_c m^3 = 1024
-    distinct inputs, too few for a disjoint test set.
-    """
-    return [_config(name, P_SCAN, seed, chosen_lr(name)) for name in DEPTH_LRS
-            for seed in SEEDS_SCAN] + [
-        _config(name, 16000, seed, lr, L=4) for name, lrs in DEPTH_LRS.items()
-        for lr in lrs for seed in SEEDS_SCAN]
+def p_star(m: int, L: int) -> int:
+    """Backprop's sample complexity scale ``n_c m^L`` of a grammar of the depth/m sweeps."""
+    return REFERENCE["n_c"] * m**L
 
 
-@_register
+def grammar_factors(name: str, L: int) -> tuple[float, ...]:
+    """The multiples of P* of the grammar sweeps: L = 2 has only 1,024 inputs in all."""
+    if L == 2:
+        return (1, 2, 3)
+    if name == "BP" or L == 5:
+        return (1, 2, 4)
+    return (1, 2, 4, 8)
+
+
+def _grammar_config(name: str, m: int, L: int, factor: float, seed: int, lr: float) -> dict:
+    # At L = 2 the test set is the 256 inputs left after the largest training set.
+    n_test = 256 if L == 2 else BUDGET["n_test"]
+    return _config(name, round(factor * p_star(m, L)), seed, lr, m=m, L=L,
+                   schedule="cosine", n_test=n_test)
+
+
+@sweep
+def grammar_lr() -> list[dict]:
+    """Learning-rate scan of BP, FA and DFA at P = 2 P* for every grammar, 2 seeds, cosine lr."""
+    return [_grammar_config(name, m, L, 2, seed, lr) for m, L in GRAMMARS
+            for name, lrs in GRAMMAR_LRS.items() for lr in lrs for seed in GRAMMAR_SCAN_SEEDS]
+
+
+def grammar_chosen_lr(name: str, m: int, L: int, root: Path = RESULTS_DIR) -> float:
+    """The lr of ``name`` with the best mean accuracy in ``grammar_lr`` at grammar (m, L)."""
+    recs = [r for r in finished(cached("grammar_lr", root))
+            if label(r["config"]) == name and (r["config"]["m"], r["config"]["L"]) == (m, L)]
+    return _best_lr(recs, f"{name!r} at m={m}, L={L}")
+
+
+@sweep
+def grammar_P() -> list[dict]:
+    """BP, FA and DFA against P / P* for every grammar at the chosen lr, 3 seeds."""
+    return [_grammar_config(name, m, L, f, seed, grammar_chosen_lr(name, m, L))
+            for m, L in GRAMMARS for name in GRAMMAR_LRS for f in grammar_factors(name, L)
+            for seed in SEEDS_SCAN]
+
+
+@sweep(probes=_probes)
 def masking_lr() -> list[dict]:
     """Learning-rate scan of every masking variant and hybrid at P = 4000, 3 seeds."""
     return [_config(name, P_SCAN, seed, lr) for name in MASKING
             for lr in VARIANTS[name][2] for seed in SEEDS_SCAN]
 
 
-# Order matters: later sweeps use the learning rates chosen by the scans.
-_DEFINITIONS = {f.__name__: f for f in (feedback_lr, masking_lr, feedback_P, feedback_depth,
-                                        feedback_width)}
+@sweep
+def masking_P() -> list[dict]:
+    """Every masking variant and hybrid against P at its chosen lr, 3 seeds.
 
-
-def main(argv: list[str] | None = None) -> None:
-    """Command line: compute (or complete) this chapter's sweeps, in dependency order."""
-    parser = argparse.ArgumentParser(prog="python -m rhmlib.sweeps.feedback")
-    parser.add_argument("names", nargs="*", help=f"default: all of {list(_DEFINITIONS)}")
-    args = parser.parse_args(argv)
-    for name in args.names or list(_DEFINITIONS):
-        configs = _configs(name)
-        print(f"{name}: {len(configs)} runs", flush=True)
-        done = records(name)
-        print(f"{name}: {len(done)} finished, {len(configs) - len(done)} diverged", flush=True)
-
-
-if __name__ == "__main__":
-    main()
+    P = 4000 is the scan's; the variants that stay below 90% there also get P = 16000.
+    """
+    out = []
+    for name in MASKING:
+        lr = chosen_lr(name)
+        sizes = (2000, 8000, 16000) if name.startswith(("own", "FA without")) else (2000, 8000)
+        out += [_config(name, P, seed, lr) for P in sizes for seed in SEEDS_SCAN]
+    return out
