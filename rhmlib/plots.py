@@ -24,7 +24,7 @@ from .rhm import RHM, Sample
 __all__ = [
     "angles_figure", "error_paths_figure", "mean_learning_curves",
     "accuracy_vs_P", "collapse_figure", "learning_curve", "tree_figure", "rules_figure", "COLORS",
-    "layer_curves", "per_layer",
+    "layer_curves", "per_layer", "panels",
 ]
 
 COLORS = (
@@ -116,6 +116,47 @@ def collapse_figure(
     fig.update_xaxes(type="log")
     fig.update_xaxes(title_text="P", row=1, col=1)
     fig.update_xaxes(title_text="P / P*", row=1, col=2)
+    fig.update_yaxes(title_text="test accuracy", range=[0, 1.02], row=1, col=1)
+    fig.update_layout(title=title, legend_title_text="")
+    return fig
+
+
+def panels(
+    groups: dict[str, dict[str, list[dict]]],
+    x: str = "P",
+    x_titles: Sequence[str] | str = "training points P",
+    title: str = "",
+    log_x: bool = True,
+    chance: float | None = None,
+    target: float | None = 0.9,
+) -> go.Figure:
+    """One panel per group, side by side, each like :func:`accuracy_vs_P`.
+
+    ``groups`` maps a panel title to named curves (rows with keys ``x``, ``mean``,
+    ``sem``, ``n``); a curve name keeps its colour in every panel and appears once in
+    the legend.
+    """
+    from plotly.subplots import make_subplots
+
+    titles = [x_titles] * len(groups) if isinstance(x_titles, str) else list(x_titles)
+    if len(titles) != len(groups):
+        raise ValueError(f"x_titles must name {len(groups)} axes, got {len(titles)}")
+    fig = make_subplots(rows=1, cols=len(groups), shared_yaxes=True,
+                        horizontal_spacing=0.04, subplot_titles=list(groups))
+    colors: dict[str, str] = {}
+    for col, curves in enumerate(groups.values(), start=1):
+        for name, rows in curves.items():
+            first = name not in colors
+            color = colors.setdefault(name, COLORS[len(colors) % len(COLORS)])
+            trace = _line(rows, x, name, color)
+            trace.showlegend, trace.legendgroup = first, name
+            fig.add_trace(trace, row=1, col=col)
+        fig.update_xaxes(title_text=titles[col - 1], type="log" if log_x else "linear",
+                         row=1, col=col)
+        for level, dash in ((chance, "dot"), (target, "dash")):
+            if level is not None:
+                fig.add_hline(y=level, line_dash=dash, line_color="lightgray",
+                              row=1, col=col)
     fig.update_yaxes(title_text="test accuracy", range=[0, 1.02], row=1, col=1)
     fig.update_layout(title=title, legend_title_text="")
     return fig

@@ -102,7 +102,8 @@ def test_a_diverged_run_is_recorded_not_raised(tmp_path) -> None:
     configs = [{**TINY, "L": 3, "P": 40, "width": 16, "steps": 200, "seed": 0, "lr": lr}
                for lr in (1e6, 0.1)]
     records = run_sweep(configs, root=tmp_path)
-    assert "diverged" in sweeps.diverged(records)[0] and "diverged at step" in records[0]["diverged"]
+    assert sweeps.diverged(records) == records[:1]
+    assert "diverged at step" in records[0]["diverged"]
     assert sweeps.finished(records) == records[1:]
     assert missing(configs, root=tmp_path) == []  # a diverged run is not retried
     rows = summarize(records, by=("lr",))
@@ -126,3 +127,41 @@ def test_a_sweep_records_its_probes(tmp_path, monkeypatch) -> None:
     assert records[1]["result"]["history"] == before[1]["result"]["history"]
     with pytest.raises(ValueError, match="probes must be among"):
         sweeps._compute(configs[0], ("nope",))
+
+
+def test_grammar_sweeps_fit_their_grammars() -> None:
+    """Every depth/m config draws P + n_test distinct inputs its grammar actually has."""
+    from rhmlib.rhm import RHM
+    from rhmlib.sweeps import feedback as fb
+
+    assert fb.p_star(4, 3) == 1024 and fb.grammar_factors("FA", 2) == (1, 2, 3)
+    for config in fb.grammar_lr():
+        for name in fb.GRAMMAR_LRS:
+            for factor in fb.grammar_factors(name, config["L"]):
+                rhm = RHM(**{k: config[k] for k in ("v", "n_c", "m", "s", "L")})
+                P = round(factor * fb.p_star(config["m"], config["L"]))
+                assert P + config["n_test"] <= rhm.n_inputs, (config, factor)
+
+
+def test_grammar_gaps_reads_each_rule_at_2_p_star() -> None:
+    from rhmlib.sweeps import feedback as fb
+
+    rows = [{"P": 1024, "ratio": 1, "mean": 0.5, "sem": 0.1, "n": 3},
+            {"P": 2048, "ratio": 2, "mean": 0.8, "sem": 0.05, "n": 3},
+            {"P": 4096, "ratio": 4, "mean": 0.95, "sem": 0.01, "n": 3}]
+    gaps = fb.grammar_gaps({(4, 3): {"DFA": rows}, (4, 4): {"DFA": rows[:2]}})
+    depth = gaps["depth L (m = 4)"]["DFA"]
+    assert [r["x"] for r in depth] == [3, 4] and depth[0]["mean"] == 0.8
+    assert 2 < depth[0]["p90"] < 4 and depth[1]["p90"] == float("inf")
+    assert gaps["m (L = 3)"]["DFA"][0]["x"] == 4
+
+
+def test_panels_keeps_one_colour_and_legend_entry_per_curve() -> None:
+    from rhmlib import plots
+
+    rows = [{"P": 10, "mean": 0.5, "sem": 0.1, "n": 2}, {"P": 20, "mean": 0.7, "sem": 0.0, "n": 2}]
+    fig = plots.panels({"a": {"BP": rows, "DFA": rows}, "b": {"DFA": rows}})
+    assert len(fig.data) == 3 and [t.showlegend for t in fig.data] == [True, True, False]
+    assert fig.data[1].line.color == fig.data[2].line.color
+    with pytest.raises(ValueError, match="x_titles must name 2 axes"):
+        plots.panels({"a": {}, "b": {}}, x_titles=("only one",))

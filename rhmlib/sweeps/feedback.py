@@ -19,7 +19,17 @@ from pathlib import Path
 
 import torch
 
-from . import REFERENCE, RESULTS_DIR, SWEEPS, cached, finished, run_sweep, summarize, sweep
+from . import (
+    REFERENCE,
+    RESULTS_DIR,
+    SWEEPS,
+    cached,
+    crossing,
+    finished,
+    run_sweep,
+    summarize,
+    sweep,
+)
 from . import diverged as _diverged
 
 __all__ = [
@@ -27,6 +37,7 @@ __all__ = [
     "initial_cosines",
     "summary", "feedback_lr", "feedback_P", "feedback_width", "masking_lr", "masking_P",
     "GRAMMARS", "p_star", "grammar_factors", "grammar_lr", "grammar_chosen_lr", "grammar_P",
+    "grammar_curves", "grammar_gaps",
 ]
 
 BUDGET = {"steps": 5000, "width": 64, "n_test": 2000, "eval_points": 10}
@@ -253,3 +264,35 @@ def masking_P() -> list[dict]:
         sizes = (2000, 8000, 16000) if name.startswith(("own", "FA without")) else (2000, 8000)
         out += [_config(name, P, seed, lr) for P in sizes for seed in SEEDS_SCAN]
     return out
+
+
+def grammar_curves(root: Path = RESULTS_DIR) -> dict[tuple[int, int], dict[str, list[dict]]]:
+    """Per grammar ``(m, L)``: per rule, accuracy rows against ``ratio = P / P*``."""
+    recs = records("grammar_P", root)
+    out = {}
+    for m, L in GRAMMARS:
+        mine = [r for r in recs if (r["config"]["m"], r["config"]["L"]) == (m, L)]
+        out[(m, L)] = {name: [{**row, "ratio": row["P"] / p_star(m, L)} for row in rows]
+                       for name, rows in summary(mine).items()}
+    return out
+
+
+def grammar_gaps(
+    curves: dict[tuple[int, int], dict[str, list[dict]]], at: int = 2
+) -> dict[str, dict[str, list[dict]]]:
+    """The depth and m dependence: per rule, the accuracy at ``P = at * P*`` and ``P_90 / P*``.
+
+    Two groups of rows (key ``x``: L at m = 4, or m at L = 3), each row also carrying
+    ``p90`` (P_90 / P*, inf where the grid never reaches 90%).
+    """
+    groups: dict[str, dict[str, list[dict]]] = {"depth L (m = 4)": {}, "m (L = 3)": {}}
+    for (m, L), by_rule in sorted(curves.items()):
+        for name, rows in by_rule.items():
+            point = next(r for r in rows if r["ratio"] == at)
+            row = {"m": m, "L": L, "mean": point["mean"], "sem": point["sem"], "n": point["n"],
+                   "p90": crossing(rows, 0.9, x="ratio")}
+            if m == 4:
+                groups["depth L (m = 4)"].setdefault(name, []).append({**row, "x": L})
+            if L == 3:
+                groups["m (L = 3)"].setdefault(name, []).append({**row, "x": m})
+    return groups
