@@ -323,12 +323,20 @@ def layer_curves(
 def per_layer(
     values: dict[str, Sequence[float]], y_title: str, title: str = "",
     errors: dict[str, Sequence[float]] | None = None, x_title: str = "layer",
+    x_labels: Sequence[str] | None = None,
 ) -> go.Figure:
-    """Grouped bars of a per-layer measure, one group per layer, one bar per named model."""
+    """Grouped bars of a per-layer measure, one group per layer, one bar per named model.
+
+    ``x_labels`` names the groups (default ``layer 1``, ``layer 2``, ...).
+    """
     fig = go.Figure()
     for i, (name, ys) in enumerate(values.items()):
         err = (errors or {}).get(name)
-        fig.add_bar(x=[f"layer {k + 1}" for k in range(len(ys))], y=list(ys), name=name,
+        labels = list(x_labels) if x_labels is not None else [
+            f"layer {k + 1}" for k in range(len(ys))]
+        if len(labels) != len(ys):
+            raise ValueError(f"x_labels must name {len(ys)} groups, got {len(labels)}")
+        fig.add_bar(x=labels, y=list(ys), name=name,
                     marker_color=COLORS[i % len(COLORS)],
                     error_y={"type": "data", "array": list(err), "visible": True} if err else None)
     fig.update_layout(title=title, xaxis_title=x_title, yaxis_title=y_title, barmode="group")

@@ -165,3 +165,12 @@ def test_panels_keeps_one_colour_and_legend_entry_per_curve() -> None:
     assert fig.data[1].line.color == fig.data[2].line.color
     with pytest.raises(ValueError, match="x_titles must name 2 axes"):
         plots.panels({"a": {}, "b": {}}, x_titles=("only one",))
+
+
+def test_per_layer_bars_take_group_labels() -> None:
+    from rhmlib import plots
+
+    fig = plots.per_layer({"BP": [0.9, 0.8]}, "accuracy", x_labels=["L = 4", "L = 5"])
+    assert list(fig.data[0].x) == ["L = 4", "L = 5"]
+    with pytest.raises(ValueError, match="x_labels must name 2 groups"):
+        plots.per_layer({"BP": [0.9, 0.8]}, "accuracy", x_labels=["L = 4"])
