@@ -34,10 +34,10 @@ from . import diverged as _diverged
 
 __all__ = [
     "BUDGET", "TYPE1", "VARIANTS", "label", "records", "diverged", "angles", "chosen_lr",
-    "initial_cosines",
+    "initial_cosines", "error_growth",
     "summary", "feedback_lr", "feedback_P", "feedback_width", "masking_lr", "masking_P",
     "GRAMMARS", "p_star", "grammar_factors", "grammar_lr", "grammar_chosen_lr", "grammar_P",
-    "grammar_curves", "grammar_gaps", "masking_grammar", "masking_grammar_table",
+    "grammar_curves", "grammar_gaps", "grammar_budget", "masking_grammar", "masking_grammar_table",
 ]
 
 BUDGET = {"steps": 5000, "width": 64, "n_test": 2000, "eval_points": 10}
@@ -134,26 +134,57 @@ def _pepita_label(root: Path = RESULTS_DIR) -> str:
     return max(recs, key=lambda n: max(r["mean"] for r in recs[n]))
 
 
-def initial_cosines(seed: int = 0, batch_size: int = 128) -> dict[str, list[float]]:
-    """Per-layer cosine to BP's update of each type-1 rule on one batch, at initialisation."""
+def _fresh(seed: int, batch_size: int, **grammar: int) -> tuple:
+    """A fresh network of the reference setting (or ``grammar``) and one batch of it."""
     from ..models import build_model
-    from ..probes import update_cosine
     from ..rhm import RHM
-    from ..rules import Batch, get_rule
+    from ..rules import Batch
 
-    rhm = RHM(**REFERENCE, seed=seed)
+    rhm = RHM(**{**REFERENCE, **grammar}, seed=seed)
     sample = rhm.sample(batch_size, seed=seed)
     model = build_model("cnn", rhm.v, rhm.s, rhm.L, BUDGET["width"], rhm.n_c, seed=seed)
     batch = Batch(rhm.one_hot(sample.x), sample.y, sample.x, sample.hidden, rhm,
                   torch.Generator().manual_seed(seed))
-    bp = get_rule("bp")
-    bp.setup(model, torch.Generator().manual_seed(seed))
+    return model, batch
+
+
+def _set_up(name: str, model: torch.nn.Module, seed: int) -> object:
+    from ..rules import get_rule
+
+    rule_name, options, _ = VARIANTS[name]
+    rule = get_rule(rule_name, **options)
+    rule.setup(model, torch.Generator().manual_seed(seed))
+    return rule
+
+
+def initial_cosines(seed: int = 0, batch_size: int = 128) -> dict[str, list[float]]:
+    """Per-layer cosine to BP's update of each type-1 rule on one batch, at initialisation."""
+    from ..probes import update_cosine
+
+    model, batch = _fresh(seed, batch_size)
+    bp = _set_up("BP", model, seed)
+    return {name: update_cosine(_set_up(name, model, seed), bp, batch) for name in TYPE1[1:]}
+
+
+def error_growth(
+    name: str = "DFA + exact transport", depths: tuple[int, ...] = (3, 4, 5),
+    seeds: tuple[int, ...] = (0, 1, 2), batch_size: int = 128,
+) -> dict[int, list[float]]:
+    """Per depth ``L`` (m = 4): per hidden layer, the norm of variant ``name``'s error over BP's.
+
+    Measured on one batch at initialisation, averaged over ``seeds``; 1 means the same
+    size as backprop's error, 2 twice as large.
+    """
+    from ..probes import layer_errors
+
     out = {}
-    for name in TYPE1[1:]:
-        rule_name, options, _ = VARIANTS[name]
-        rule = get_rule(rule_name, **options)
-        rule.setup(model, torch.Generator().manual_seed(seed))
-        out[name] = update_cosine(rule, bp, batch)
+    for L in depths:
+        ratios = []
+        for seed in seeds:
+            model, batch = _fresh(seed, batch_size, L=L)
+            errors = [layer_errors(_set_up(n, model, seed), batch) for n in (name, "BP")]
+            ratios.append([float(d.norm() / b.norm()) for d, b in zip(*errors)])
+        out[L] = [sum(r[k] for r in ratios) / len(ratios) for k in range(L)]
     return out
 
 
@@ -267,16 +298,24 @@ def masking_P() -> list[dict]:
     return out
 
 
+@sweep
+def grammar_budget() -> list[dict]:
+    """FA and DFA with four times the steps (20,000) at P = 2 P* where they fail, 3 seeds."""
+    return [{**_grammar_config(name, m, L, 2, seed, grammar_chosen_lr(name, m, L)),
+             "steps": 20000} for m, L in ((4, 4), (8, 3)) for name in ("FA", "DFA")
+            for seed in SEEDS_SCAN]
+
+
 # The masking ablation on the grammars where DFA falls furthest behind: does exact
 # transport without downstream masks still learn there? Same protocol as grammar_P.
 MASKING_GRAMMARS = ((4, 4), (4, 5), (8, 3))
 MASKING_GRAMMAR_VARIANTS = ("DFA + exact transport", "downstream masks: other")
-MASKING_GRAMMAR_LRS = (0.01, 0.03, 0.1)
+MASKING_GRAMMAR_LRS = (0.01, 0.03, 0.1, 0.3)
 
 
 @sweep
 def masking_grammar() -> list[dict]:
-    """Two downstream-mask variants at P = 2 P* on the harder grammars, 3 lrs, 3 seeds."""
+    """Two downstream-mask variants at P = 2 P* on the harder grammars, 4 lrs, 3 seeds."""
     return [_grammar_config(name, m, L, 2, seed, lr) for m, L in MASKING_GRAMMARS
             for name in MASKING_GRAMMAR_VARIANTS for lr in MASKING_GRAMMAR_LRS
             for seed in SEEDS_SCAN]
@@ -305,14 +344,16 @@ def masking_grammar_table(root: Path = RESULTS_DIR) -> list[dict]:
     return rows
 
 
-def grammar_curves(root: Path = RESULTS_DIR) -> dict[tuple[int, int], dict[str, list[dict]]]:
-    """Per grammar ``(m, L)``: per rule, accuracy rows against ``ratio = P / P*``."""
+def grammar_curves(
+    root: Path = RESULTS_DIR, metric: str = "test_accuracy"
+) -> dict[tuple[int, int], dict[str, list[dict]]]:
+    """Per grammar ``(m, L)``: per rule, rows of ``metric`` against ``ratio = P / P*``."""
     recs = records("grammar_P", root)
     out = {}
     for m, L in GRAMMARS:
         mine = [r for r in recs if (r["config"]["m"], r["config"]["L"]) == (m, L)]
         out[(m, L)] = {name: [{**row, "ratio": row["P"] / p_star(m, L)} for row in rows]
-                       for name, rows in summary(mine).items()}
+                       for name, rows in summary(mine, metric=metric).items()}
     return out
 
 
