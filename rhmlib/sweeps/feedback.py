@@ -7,7 +7,7 @@ choice. Runs at the scan point also record the per-layer cosine between the rule
 update and backprop's over training (the probe ``"angles"``,
 :class:`rhmlib.probes.AngleRecorder`). A run that diverges (non-finite loss) is
 recorded as diverged, not retried. The depth and m sweeps (``grammar_*``) scan the
-learning rate per grammar. Regenerate with (about 8 core-hours on this CPU)::
+learning rate per grammar. Regenerate with (about 3.4 core-hours on this 2-core CPU)::
 
     python -m rhmlib.sweeps feedback_lr masking_lr grammar_lr feedback_P feedback_width \
         masking_P grammar_P --jobs 2
