@@ -10,7 +10,9 @@ recorded as diverged, not retried. The depth and m sweeps (``grammar_*``) scan t
 learning rate per grammar. Regenerate with (about 3.4 core-hours on this 2-core CPU)::
 
     python -m rhmlib.sweeps feedback_lr masking_lr grammar_lr feedback_P feedback_width \
-        masking_P grammar_P --jobs 2
+        masking_P grammar_P grammar_budget masking_grammar --jobs 2
+
+(``--all`` does the same for every chapter; sweeps wait for the scans they read.)
 """
 
 from __future__ import annotations
