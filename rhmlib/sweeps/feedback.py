@@ -274,7 +274,9 @@ def grammar_chosen_lr(name: str, m: int, L: int, root: Path = RESULTS_DIR) -> fl
 @sweep
 def grammar_P() -> list[dict]:
     """BP, FA and DFA against P / P* for every grammar at the chosen lr, 3 seeds."""
-    return [_grammar_config(name, m, L, f, seed, grammar_chosen_lr(name, m, L))
+    lrs = {(name, m, L): grammar_chosen_lr(name, m, L) for m, L in GRAMMARS
+           for name in GRAMMAR_LRS}  # read the scan once per rule and grammar
+    return [_grammar_config(name, m, L, f, seed, lrs[(name, m, L)])
             for m, L in GRAMMARS for name in GRAMMAR_LRS for f in grammar_factors(name, L)
             for seed in SEEDS_SCAN]
 
