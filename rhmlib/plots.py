@@ -151,8 +151,10 @@ def panels(
             trace = _line(rows, x, name, color)
             trace.showlegend, trace.legendgroup = first, name
             fig.add_trace(trace, row=1, col=col)
+        # Tick exactly the measured x values: a log axis would otherwise label 2..9 in between.
+        ticks = sorted({r[x] for rows in curves.values() for r in rows})
         fig.update_xaxes(title_text=titles[col - 1], type="log" if log_x else "linear",
-                         row=1, col=col)
+                         tickvals=ticks, row=1, col=col)
         for level, dash in ((chance, "dot"), (target, "dash")):
             if level is not None:
                 fig.add_hline(y=level, line_dash=dash, line_color="lightgray",
