@@ -143,13 +143,15 @@ def panels(
         raise ValueError(f"x_titles must name {len(groups)} axes, got {len(titles)}")
     fig = make_subplots(rows=1, cols=len(groups), shared_yaxes=True,
                         horizontal_spacing=0.04, subplot_titles=list(groups))
-    colors: dict[str, str] = {}
+    colors: dict[str, int] = {}  # curve name -> its index, hence its colour
     for col, curves in enumerate(groups.values(), start=1):
         for name, rows in curves.items():
             first = name not in colors
-            color = colors.setdefault(name, COLORS[len(colors) % len(COLORS)])
-            trace = _line(rows, x, name, color)
+            index = colors.setdefault(name, len(colors))
+            trace = _line(rows, x, name, COLORS[index % len(COLORS)])
             trace.showlegend, trace.legendgroup = first, name
+            if index >= len(COLORS):  # colours ran out: the next round is dashed
+                trace.line.dash = "dash"
             fig.add_trace(trace, row=1, col=col)
         # Tick exactly the measured x values: a log axis would otherwise label 2..9 in between.
         ticks = sorted({r[x] for rows in curves.values() for r in rows})
@@ -161,6 +163,10 @@ def panels(
                               row=1, col=col)
     fig.update_yaxes(title_text="test accuracy", range=[0, 1.02], row=1, col=1)
     fig.update_layout(title=title, legend_title_text="")
+    if len(colors) > 4:  # a long legend beside the panels would squeeze them: put it below
+        rows = -(-len(colors) // 3)
+        fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.22},
+                          height=450 + 22 * rows, margin={"b": 90 + 22 * rows})
     return fig
 
 
