@@ -170,3 +170,10 @@ def test_per_layer_bars_take_group_labels() -> None:
     assert list(fig.data[0].x) == ["L = 4", "L = 5"]
     with pytest.raises(ValueError, match="x_labels must name 2 groups"):
         plots.per_layer({"BP": [0.9, 0.8]}, "accuracy", x_labels=["L = 4"])
+
+
+def test_final_cosines_average_the_last_point_of_each_run() -> None:
+    from rhmlib.sweeps import feedback as fb
+
+    runs = [{"cosines": [[0.0, 0.0], [0.2, 1.0]]}, {"cosines": [[0.5, 0.5], [0.4, 0.0]]}]
+    assert fb.final_cosines({"DFA": runs}) == {"DFA": [pytest.approx(0.3), 0.5]}

@@ -24,7 +24,6 @@ import torch
 from . import (
     REFERENCE,
     RESULTS_DIR,
-    SWEEPS,
     cached,
     crossing,
     finished,
@@ -36,9 +35,10 @@ from . import diverged as _diverged
 
 __all__ = [
     "BUDGET", "TYPE1", "VARIANTS", "label", "records", "diverged", "angles", "chosen_lr",
+    "chosen_lrs", "angles_at_chosen_lr", "final_cosines",
     "initial_cosines", "error_growth",
     "summary", "feedback_lr", "feedback_P", "feedback_width", "masking_lr", "masking_P",
-    "GRAMMARS", "p_star", "grammar_factors", "grammar_lr", "grammar_chosen_lr", "grammar_P",
+    "GRAMMARS", "p_star", "grammar_factors", "grammar_lr", "grammar_chosen_lrs", "grammar_P",
     "grammar_curves", "grammar_gaps", "grammar_budget", "masking_grammar", "masking_grammar_table",
 ]
 
@@ -91,8 +91,6 @@ def _probes(config: dict) -> tuple[str, ...]:
 
 def records(name: str, root: Path = RESULTS_DIR) -> list[dict]:
     """Finished records of sweep ``name`` (computing any missing run), diverged ones left out."""
-    if name not in SWEEPS:
-        raise ValueError(f"name must be one of {sorted(SWEEPS)}, got {name!r}")
     return finished(run_sweep(name, root))
 
 
@@ -107,6 +105,24 @@ def angles(name: str, root: Path = RESULTS_DIR) -> list[dict]:
             if "angles" in r.get("probes", {})]
 
 
+def angles_at_chosen_lr(scan: str, root: Path = RESULTS_DIR) -> dict[str, list[dict]]:
+    """Per variant of ``scan``: its :func:`angles` records at its chosen learning rate."""
+    lrs = chosen_lrs(scan, root)
+    out: dict[str, list[dict]] = {}
+    for rec in angles(scan, root):
+        name = label(rec["config"])
+        if rec["config"]["lr"] == lrs.get(name):
+            out.setdefault(name, []).append(rec)
+    return out
+
+
+def final_cosines(angle_sets: dict[str, list[dict]]) -> dict[str, list[float]]:
+    """Per variant: the last recorded cosine to BP of each layer, averaged over its runs."""
+    return {name: [sum(r["cosines"][-1][k] for r in recs) / len(recs)
+                   for k in range(len(recs[0]["cosines"][-1]))]
+            for name, recs in angle_sets.items()}
+
+
 def summary(recs: list[dict], by: tuple[str, ...] = ("P",),
             metric: str = "test_accuracy") -> dict[str, list[dict]]:
     """Per variant label: rows of mean, sem and count of ``metric`` grouped by ``by``."""
@@ -115,18 +131,33 @@ def summary(recs: list[dict], by: tuple[str, ...] = ("P",),
             for name in labels}
 
 
-def _best_lr(recs: list[dict], what: str) -> float:
+def _best_row(recs: list[dict], what: str) -> dict:
+    """The :func:`summarize` row (by lr) of ``recs`` with the best mean accuracy."""
     if not recs:
         raise ValueError(f"no finished scan runs for {what}")
-    return max(summarize(recs, by=("lr",)), key=lambda r: r["mean"])["lr"]
+    return max(summarize(recs, by=("lr",)), key=lambda r: r["mean"])
+
+
+def _in_grammar(recs: list[dict], m: int, L: int) -> list[dict]:
+    return [r for r in recs if (r["config"]["m"], r["config"]["L"]) == (m, L)]
+
+
+def chosen_lrs(scan: str, root: Path = RESULTS_DIR) -> dict[str, float]:
+    """Per variant of ``scan`` (``feedback_lr`` or ``masking_lr``): its best learning rate.
+
+    Variants whose every run diverged have none. Cached runs only: defining (or
+    listing) a sweep never starts a computation.
+    """
+    return {name: max(rows, key=lambda r: r["mean"])["lr"]
+            for name, rows in summary(finished(cached(scan, root)), by=("lr",)).items()}
 
 
 def chosen_lr(name: str, root: Path = RESULTS_DIR) -> float:
     """The learning rate of variant ``name`` with the best mean accuracy in its scan."""
-    scan = "masking_lr" if name in MASKING else "feedback_lr"
-    # Cached runs only: defining (or listing) a sweep never starts a computation.
-    return _best_lr([r for r in finished(cached(scan, root)) if label(r["config"]) == name],
-                    repr(name))
+    lrs = chosen_lrs("masking_lr" if name in MASKING else "feedback_lr", root)
+    if name not in lrs:
+        raise ValueError(f"no finished scan runs for {name!r}")
+    return lrs[name]
 
 
 def _pepita_label(root: Path = RESULTS_DIR) -> str:
@@ -208,8 +239,9 @@ def feedback_P() -> list[dict]:
     BP at P = 4000 and DRTP and PEPITA at every P but 16000 are the scan's 3 seeds.
     """
     out = []
+    lrs = chosen_lrs("feedback_lr")
     for name in _headline_rules():
-        lr = chosen_lr(name)
+        lr = lrs[name]
         if name == "BP":
             cells = [(P, SEEDS_HEADLINE) for P in (1000, 2000)] + [(P_SCAN, SEEDS_SCAN)]
         elif name in ("FA", "DFA"):
@@ -223,7 +255,8 @@ def feedback_P() -> list[dict]:
 @sweep
 def feedback_width() -> list[dict]:
     """Width 128 against the reference 64 at P = 4000, chosen lr, 3 seeds, every rule."""
-    return [_config(name, P_SCAN, seed, chosen_lr(name), width=128)
+    lrs = chosen_lrs("feedback_lr")
+    return [_config(name, P_SCAN, seed, lrs[name], width=128)
             for name in _headline_rules() for seed in SEEDS_SCAN]
 
 
@@ -264,18 +297,18 @@ def grammar_lr() -> list[dict]:
             for name, lrs in GRAMMAR_LRS.items() for lr in lrs for seed in GRAMMAR_SCAN_SEEDS]
 
 
-def grammar_chosen_lr(name: str, m: int, L: int, root: Path = RESULTS_DIR) -> float:
-    """The lr of ``name`` with the best mean accuracy in ``grammar_lr`` at grammar (m, L)."""
-    recs = [r for r in finished(cached("grammar_lr", root))
-            if label(r["config"]) == name and (r["config"]["m"], r["config"]["L"]) == (m, L)]
-    return _best_lr(recs, f"{name!r} at m={m}, L={L}")
+def grammar_chosen_lrs(root: Path = RESULTS_DIR) -> dict[tuple[str, int, int], float]:
+    """Per ``(rule, m, L)``: the lr with the best mean accuracy in ``grammar_lr``."""
+    recs = finished(cached("grammar_lr", root))
+    return {(name, m, L): _best_row(_in_grammar([r for r in recs if label(r["config"]) == name],
+                                                m, L), f"{name!r} at m={m}, L={L}")["lr"]
+            for m, L in GRAMMARS for name in GRAMMAR_LRS}
 
 
 @sweep
 def grammar_P() -> list[dict]:
     """BP, FA and DFA against P / P* for every grammar at the chosen lr, 3 seeds."""
-    lrs = {(name, m, L): grammar_chosen_lr(name, m, L) for m, L in GRAMMARS
-           for name in GRAMMAR_LRS}  # read the scan once per rule and grammar
+    lrs = grammar_chosen_lrs()
     return [_grammar_config(name, m, L, f, seed, lrs[(name, m, L)])
             for m, L in GRAMMARS for name in GRAMMAR_LRS for f in grammar_factors(name, L)
             for seed in SEEDS_SCAN]
@@ -295,8 +328,9 @@ def masking_P() -> list[dict]:
     P = 4000 is the scan's; the variants that stay below 90% there also get P = 16000.
     """
     out = []
+    lrs = chosen_lrs("masking_lr")
     for name in MASKING:
-        lr = chosen_lr(name)
+        lr = lrs[name]
         sizes = (2000, 8000, 16000) if name.startswith(("own", "FA without")) else (2000, 8000)
         out += [_config(name, P, seed, lr) for P in sizes for seed in SEEDS_SCAN]
     return out
@@ -305,9 +339,9 @@ def masking_P() -> list[dict]:
 @sweep
 def grammar_budget() -> list[dict]:
     """FA and DFA with four times the steps (20,000) at P = 2 P* where they fail, 3 seeds."""
-    return [{**_grammar_config(name, m, L, 2, seed, grammar_chosen_lr(name, m, L)),
-             "steps": 20000} for m, L in ((4, 4), (8, 3)) for name in ("FA", "DFA")
-            for seed in SEEDS_SCAN]
+    lrs = grammar_chosen_lrs()
+    return [{**_grammar_config(name, m, L, 2, seed, lrs[(name, m, L)]), "steps": 20000}
+            for m, L in ((4, 4), (8, 3)) for name in ("FA", "DFA") for seed in SEEDS_SCAN]
 
 
 # The masking ablation on the grammars where DFA falls furthest behind: does exact
@@ -332,17 +366,16 @@ def masking_grammar_table(root: Path = RESULTS_DIR) -> list[dict]:
     of ``masking_grammar`` from its best lr there (chosen on the same 3 seeds).
     """
     variants = finished(cached("masking_grammar", root))
-    reference = grammar_curves(root)
+    reference, lrs = grammar_curves(root), grammar_chosen_lrs(root)
     rows = []
     for m, L in MASKING_GRAMMARS:
         for name, curve in reference[(m, L)].items():
             point = next(r for r in curve if r["ratio"] == 2)
-            rows.append({"m": m, "L": L, "name": name, "lr": grammar_chosen_lr(name, m, L),
+            rows.append({"m": m, "L": L, "name": name, "lr": lrs[(name, m, L)],
                          **{k: point[k] for k in ("mean", "sem", "n")}})
         for name in MASKING_GRAMMAR_VARIANTS:
-            mine = [r for r in variants if label(r["config"]) == name
-                    and (r["config"]["m"], r["config"]["L"]) == (m, L)]
-            best = max(summarize(mine, by=("lr",)), key=lambda r: r["mean"])
+            mine = _in_grammar([r for r in variants if label(r["config"]) == name], m, L)
+            best = _best_row(mine, f"{name!r} at m={m}, L={L}")
             rows.append({"m": m, "L": L, "name": name,
                          **{k: best[k] for k in ("lr", "mean", "sem", "n")}})
     return rows
@@ -355,9 +388,8 @@ def grammar_curves(
     recs = records("grammar_P", root)
     out = {}
     for m, L in GRAMMARS:
-        mine = [r for r in recs if (r["config"]["m"], r["config"]["L"]) == (m, L)]
         out[(m, L)] = {name: [{**row, "ratio": row["P"] / p_star(m, L)} for row in rows]
-                       for name, rows in summary(mine, metric=metric).items()}
+                       for name, rows in summary(_in_grammar(recs, m, L), metric=metric).items()}
     return out
 
 
