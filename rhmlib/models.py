@@ -1,9 +1,13 @@
 """Networks: the hierarchical CNN matched to the RHM tree, and a shallow contrast.
 
-Both expose the same small structure that learning rules rely on: ``layers`` (the
-linear maps ``a_l = W_l h_{l-1}``), an activation applied after each of them, and a
-linear ``readout``. ``forward`` takes an optional ``act(l, a)`` so that a rule can
-change what flows backward through a layer without touching the forward values.
+Activations are *channels-last*, ``[n, positions, channels]``: the one-hot input is
+``[n, s**L, v]`` and layer ``l`` of the hierarchical CNN gives ``[n, s**(L-l), width]``.
+Both networks expose the same small structure that learning rules rely on: ``layers``
+(the linear maps ``a_l = W_l h_{l-1}``), a ReLU after each of them, and a linear
+``readout``. :meth:`LayeredNet.features` takes an optional ``step(l, layer, h)`` that
+replaces "ReLU of the layer" at every layer: the hook point through which a learning
+rule changes what flows backward (detached inputs, substitute masks, a second pass)
+while the forward pass stays the network's own.
 """
 
 from __future__ import annotations
@@ -15,14 +19,34 @@ from torch import nn
 
 from .rhm import check_int
 
-__all__ = ["HierarchicalCNN", "ShallowFCN", "build_model", "MODELS", "Activation"]
+__all__ = ["HierarchicalCNN", "ShallowFCN", "TreeLayer", "LayeredNet", "build_model", "MODELS",
+           "Step"]
 
-Activation = Callable[[int, torch.Tensor], torch.Tensor]
+# step(l, layer, h_{l-1}) -> h_l, the post-activation output of hidden layer l (0-based).
+Step = Callable[[int, nn.Module, torch.Tensor], torch.Tensor]
 
 
-def relu(_: int, a: torch.Tensor) -> torch.Tensor:
-    """The default activation, the same at every layer."""
-    return torch.relu(a)
+def relu_step(_: int, layer: nn.Module, h: torch.Tensor) -> torch.Tensor:
+    """The network's own layer: ReLU of the linear map."""
+    return torch.relu(layer(h))
+
+
+class TreeLayer(nn.Linear):
+    """A convolution whose kernel equals its stride ``s``, as a reshape and a matmul.
+
+    Input ``[n, t, c_in]`` -> output ``[n, t / s, c_out]``: each output position sees one
+    tree node's ``s`` children. The weight is ``[c_out, s * c_in]`` (child-major), drawn
+    like ``Conv1d``'s (same fan-in); on channels-last data this is 2-3x faster than Conv1d.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, s: int, bias: bool = False) -> None:
+        super().__init__(s * in_channels, out_channels, bias=bias)
+        self.in_channels, self.out_channels, self.s = in_channels, out_channels, s
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        """Group every ``s`` consecutive positions and map them to one."""
+        n, t, c = h.shape
+        return super().forward(h.reshape(n, t // self.s, self.s * c))
 
 
 class LayeredNet(nn.Module):
@@ -31,22 +55,33 @@ class LayeredNet(nn.Module):
     layers: nn.ModuleList
     readout: nn.Linear
 
-    def forward(self, x: torch.Tensor, act: Activation = relu) -> torch.Tensor:
-        """Logits ``[n, n_classes]`` of one-hot inputs ``[n, v, s**L]``."""
-        return self.readout(self.features(x, act)[-1].flatten(1))
+    def forward(self, x: torch.Tensor, step: Step = relu_step) -> torch.Tensor:
+        """Logits ``[n, n_classes]`` of one-hot inputs ``[n, s**L, v]``."""
+        return self.head(self.features(x, step)[-1])
 
-    def features(self, x: torch.Tensor, act: Activation = relu) -> list[torch.Tensor]:
-        """Hidden representations ``h_1 .. h_depth`` (post-activation)."""
-        hs = []
-        for index, layer in enumerate(self.layers):
-            x = act(index, layer(x))
-            hs.append(x)
+    def features(
+        self, x: torch.Tensor, step: Step = relu_step, depth: int | None = None
+    ) -> list[torch.Tensor]:
+        """Hidden representations ``h_1 .. h_depth`` (post-activation), through ``step``."""
+        hs, h = [], x
+        for index, layer in enumerate(self.layers[:depth]):
+            h = step(index, layer, h)
+            hs.append(h)
         return hs
+
+    def head(self, h: torch.Tensor) -> torch.Tensor:
+        """The readout of the top hidden representation."""
+        return self.readout(h.flatten(1))
 
     @property
     def depth(self) -> int:
         """Number of hidden layers."""
         return len(self.layers)
+
+    @property
+    def width(self) -> int:
+        """Number of channels of every hidden layer."""
+        return self.readout.in_features if self.depth == 0 else self.layers[0].out_features
 
 
 def _check_shape(v: int, s: int, L: int, width: int, n_classes: int) -> tuple[int, ...]:
@@ -55,16 +90,16 @@ def _check_shape(v: int, s: int, L: int, width: int, n_classes: int) -> tuple[in
 
 
 class HierarchicalCNN(LayeredNet):
-    """Conv1d layers with kernel = stride = ``s``: layer ``l`` sees one tree node per unit."""
+    """Tree layers with kernel = stride = ``s``: layer ``l`` sees one tree node per unit."""
 
     def __init__(
         self, v: int, s: int, L: int, width: int, n_classes: int, bias: bool = False
     ) -> None:
         super().__init__()
         v, s, L, width, n_classes = _check_shape(v, s, L, width, n_classes)
+        self.s = s
         self.layers = nn.ModuleList(
-            nn.Conv1d(v if i == 0 else width, width, kernel_size=s, stride=s, bias=bias)
-            for i in range(L)
+            TreeLayer(v if i == 0 else width, width, s, bias=bias) for i in range(L)
         )
         self.readout = nn.Linear(width, n_classes)
 
@@ -77,9 +112,9 @@ class ShallowFCN(LayeredNet):
     ) -> None:
         super().__init__()
         v, s, L, width, n_classes = _check_shape(v, s, L, width, n_classes)
-        self.layers = nn.ModuleList(
-            [nn.Sequential(nn.Flatten(), nn.Linear(v * s**L, width, bias=bias))]
-        )
+        self.s = s
+        # A tree layer whose single node is the whole input: flatten, then Linear.
+        self.layers = nn.ModuleList([TreeLayer(v, width, s**L, bias=bias)])
         self.readout = nn.Linear(width, n_classes)
 
 
@@ -92,7 +127,7 @@ def build_model(
     """Build a model by name with initial weights fixed by ``seed`` (global RNG untouched)."""
     if name not in MODELS:
         raise ValueError(f"model must be one of {sorted(MODELS)}, got {name!r}")
-    seed = check_int("seed", seed, 0)
+    seed = check_int("seed", seed, 0, 2**63 - 1)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return MODELS[name](v, s, L, width, n_classes)

@@ -25,8 +25,7 @@ __all__ = ["rule_update", "update_cosine", "synonymic_sensitivity", "AngleRecord
 
 def _weights(model: LayeredNet) -> list[torch.Tensor]:
     """The hidden layers' weights, then the readout's."""
-    return [layer.weight if hasattr(layer, "weight") else layer[-1].weight
-            for layer in model.layers] + [model.readout.weight]
+    return [layer.weight for layer in model.layers] + [model.readout.weight]
 
 
 def rule_update(rule: Rule, batch: Batch) -> list[torch.Tensor]:
@@ -179,7 +178,7 @@ def linear_decodability(
     result = []
     for layer in range(1, rhm.L + 1):
         level = rhm.L - layer
-        h = features[layer - 1].transpose(1, 2)  # [n, nodes, width]
+        h = features[layer - 1]  # [n, nodes, width]
         h = torch.cat([h, torch.ones_like(h[..., :1])], dim=-1)  # an intercept
         row = [math.nan] * (rhm.L + 1)
         for k in range(level + 1):

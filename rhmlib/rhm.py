@@ -11,10 +11,12 @@ so depths whose number of distinct inputs exceeds int64 work as well.
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 
 import torch
+
+from .checks import check_int
+from .streams import derive
 
 __all__ = ["RHM", "Sample", "check_int"]
 
@@ -22,19 +24,11 @@ __all__ = ["RHM", "Sample", "check_int"]
 _MAX_TUPLE_SPACE = 2**62
 # randperm over the tuple space is fastest when it fits in memory comfortably.
 _RANDPERM_LIMIT = 2**24
+# Grammars with at most this many inputs are enumerated when a draw asks for a large
+# share of them (rejecting repeats would take ever longer near the full input space).
+_ENUMERATE_LIMIT = 2**22
 # Inputs longer than this would not fit a one-hot batch in memory anyway.
 _MAX_INPUT_LENGTH = 2**16
-
-
-def check_int(name: str, value: object, low: int, high: int | None = None) -> int:
-    """Return ``value`` as an int, or raise naming ``name`` and the allowed range."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
-    value = int(value)
-    if value < low or (high is not None and value > high):
-        allowed = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise ValueError(f"{name} must be {allowed}, got {value}")
-    return value
 
 
 def _generator(seed: int) -> torch.Generator:
@@ -190,6 +184,9 @@ class RHM:
             )
         gen = _generator(check_int("seed", seed, 0, 2**63 - 1))
         excluded = _row_keys(exclude.x if exclude is not None else self.sample(0).x)
+        if self.n_inputs <= _ENUMERATE_LIMIT and 4 * (n + n_excluded) > self.n_inputs:
+            every = self._enumerate(torch.randperm(self.n_inputs, generator=gen))
+            return every[~torch.isin(_row_keys(every.x), excluded)][:n]
         sample = self._draw(n, gen)
         keys = _row_keys(sample.x)
         # Redraw repeats in place: fast when n is well below n_inputs, as in practice.
@@ -201,6 +198,21 @@ class RHM:
             for level, values in zip(sample.hidden, fresh.hidden):
                 level[redo] = values
             keys[redo] = _row_keys(fresh.x)
+
+    def _enumerate(self, index: torch.Tensor) -> Sample:
+        """The inputs numbered ``index`` (in ``[0, n_inputs)``): the class, then one rule
+        choice per internal node, as the digits of the number."""
+        parents = (index % self.n_c)[:, None]
+        rest = index // self.n_c
+        hidden = [parents]
+        for level in range(self.L):
+            k = parents.shape[1]
+            choice = (rest[:, None] // self.m ** torch.arange(k)) % self.m
+            rest = rest // self.m**k
+            flat = self.rules[level].reshape(-1, self.s)
+            parents = flat[(parents * self.m + choice).view(-1)].view(len(index), k * self.s)
+            hidden.append(parents)
+        return Sample(hidden)
 
     def _draw(self, n: int, gen: torch.Generator) -> Sample:
         root = torch.randint(0, self.n_c, (n, 1), generator=gen)
@@ -243,14 +255,14 @@ class RHM:
         return hidden
 
     def one_hot(self, x: torch.Tensor) -> torch.Tensor:
-        """One-hot encoding of tokens ``[n, s**L]`` as float ``[n, v, s**L]``."""
-        return torch.nn.functional.one_hot(x, self.v).transpose(1, 2).float()
+        """One-hot encoding of tokens ``[n, s**L]`` as float ``[n, s**L, v]`` (channels last)."""
+        return torch.nn.functional.one_hot(x, self.v).float()
 
 
 def _derive(seed: int, stream: int) -> int:
-    """An independent seed for a named sub-stream of ``seed``."""
-    gen = _generator(check_int("seed", seed, 0, 2**63 - 1) * 7919 + stream)
-    return int(torch.randint(0, 2**62, (1,), generator=gen))
+    """An independent seed for a named sub-stream of ``seed`` (a hash: any seed works)."""
+    seed = check_int("seed", seed, 0, 2**63 - 1)
+    return derive(seed, "data") ^ stream
 
 
 # Fixed odd multipliers of a 64-bit hash of token rows. Equal rows always get equal

@@ -1,68 +1,92 @@
-"""The one training loop every rule shares, and ``run_experiment``, the one-call API."""
+"""The one training loop every rule shares, and ``run_experiment``, the one-call API.
+
+The loop knows no rule family: it asks the rule for its stages (:meth:`Rule.stages`)
+and trains each on what the stage needs. Every default of a run comes from the rule's
+tuned recipe (:attr:`Rule.defaults`) and then :data:`BASE`, so
+``run_experiment(v, n_c, m, s, L, P, rule=name)`` runs the recipe the book reports.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field, fields, replace
 
 import torch
 from tqdm.auto import tqdm
 
+from .checks import check_choice, check_float, check_int
 from .models import MODELS, LayeredNet, build_model
-from .rhm import RHM, Sample, check_int
-from .rules import Batch, Rule, get_rule
+from .rhm import RHM, Sample
+from .rules import RULES, Batch, Rule, get_rule
+from .streams import derive, generator
 
-__all__ = ["TrainConfig", "History", "ExperimentResult", "train", "evaluate", "run_experiment"]
+__all__ = ["TrainConfig", "History", "ExperimentResult", "Diverged", "train", "evaluate",
+           "run_experiment", "resolve", "BASE", "flush_denormal"]
 
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("constant", "cosine")
+# Weights of these networks are of order 1; past this bound a run has blown up even
+# when no NaN appeared yet (backprop at lr 1e3 reaches 1e22 at chance accuracy).
+WEIGHT_BOUND = 1e6
+# Train accuracy at intermediate evaluation points is measured on a fixed random
+# subset of this many training inputs (on all of them at the last point).
+EVAL_SUBSET = 2048
+
+
+class Diverged(FloatingPointError):
+    """Training blew up: non-finite loss, runaway weights or a collapse to one class."""
 
 
 @dataclass
 class TrainConfig:
-    """Optimisation settings; the budget is in steps so every rule gets the same one."""
+    """Optimisation settings of one stage; the budget is in steps, as every rule's."""
 
-    steps: int = 5000
+    steps: int
+    lr: float
     batch_size: int = 128
-    lr: float | None = None  # None: the rule's own default_lr
     optimizer: str = "sgd"
     momentum: float = 0.9
     weight_decay: float = 0.0
-    eval_points: int = 20
+    eval_points: int = 10
     schedule: str = "constant"  # "cosine": lr decays to 0 over the steps
 
     def __post_init__(self) -> None:
-        check_int("steps", self.steps, 1)
-        check_int("batch_size", self.batch_size, 1)
-        check_int("eval_points", self.eval_points, 1)
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
-        for name, low in (("momentum", 0.0), ("weight_decay", 0.0)):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not low <= value < math.inf:
-                raise ValueError(f"{name} must be a finite number >= {low}, got {value!r}")
-        if self.momentum >= 1:
-            raise ValueError(f"momentum must be in [0, 1), got {self.momentum}")
-        if self.lr is not None and (
-            not isinstance(self.lr, (int, float)) or not 0 < self.lr < math.inf
-        ):
-            raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
+        self.steps = check_int("steps", self.steps, 1, 10**7)
+        self.batch_size = check_int("batch_size", self.batch_size, 1, 2**16)
+        self.eval_points = check_int("eval_points", self.eval_points, 1, 1000)
+        self.schedule = check_choice("schedule", self.schedule, SCHEDULES)
+        self.optimizer = check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        self.momentum = check_float("momentum", self.momentum, 0.0, 1.0)
+        self.weight_decay = check_float("weight_decay", self.weight_decay, 0.0, 1e3)
+        self.lr = check_float("lr", self.lr, 0.0, 1e6, low_open=True)
+
+
+# Settings every rule shares unless its recipe says otherwise.
+BASE = {"steps": 5000, "batch_size": 128, "optimizer": "sgd", "momentum": 0.9,
+        "weight_decay": 0.0, "eval_points": 10, "schedule": "constant"}
+TRAIN_FIELDS = tuple(f.name for f in fields(TrainConfig))
 
 
 @dataclass
 class History:
-    """Learning curve: one entry per evaluation point."""
+    """Learning curve: one entry per evaluation point (None where a stage has no readout)."""
 
     step: list[int] = field(default_factory=list)
     epoch: list[float] = field(default_factory=list)
     loss: list[float] = field(default_factory=list)
-    train_accuracy: list[float] = field(default_factory=list)
-    test_accuracy: list[float] = field(default_factory=list)
+    train_accuracy: list[float | None] = field(default_factory=list)
+    test_accuracy: list[float | None] = field(default_factory=list)
+
+    def extend(self, other: History) -> None:
+        """Append ``other``'s points, its steps counted after this curve's last one."""
+        offset = self.step[-1] if self.step else 0
+        self.step += [offset + step for step in other.step]
+        for key in ("epoch", "loss", "train_accuracy", "test_accuracy"):
+            getattr(self, key).extend(getattr(other, key))
 
 
 @dataclass
@@ -70,7 +94,7 @@ class ExperimentResult:
     """What ``run_experiment`` returns: final accuracies, curve, config and the model."""
 
     config: dict
-    test_accuracy: float
+    test_accuracy: float | None
     train_accuracy: float
     history: History
     seconds: float
@@ -87,20 +111,45 @@ class ExperimentResult:
         }
 
 
-@torch.no_grad()
-def evaluate(model: LayeredNet, rhm: RHM, data: Sample, batch_size: int = 4096) -> float:
-    """Fraction of ``data`` that ``model`` classifies correctly."""
-    if len(data) == 0:
-        return math.nan
-    correct = 0
-    for start in range(0, len(data), batch_size):
-        part = data[start : start + batch_size]
-        correct += int((model(rhm.one_hot(part.x)).argmax(1) == part.y).sum())
-    return correct / len(data)
+@contextlib.contextmanager
+def flush_denormal() -> Iterator[None]:
+    """Flush denormals to zero inside the block, restoring the previous setting after.
+
+    Weight decay drives weights into denormals, which are 5-12x slower on CPU.
+    """
+    previous = _denormal_state()
+    torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(bool(previous))
+
+
+def _denormal_state() -> bool:
+    """Whether denormals are flushed now (torch has no getter: test a tiny number)."""
+    tiny = torch.tensor([1e-40], dtype=torch.float32)
+    return bool((tiny * 1.0 == 0).item())
+
+
+@torch.inference_mode()
+def evaluate(model: LayeredNet, x: torch.Tensor, y: torch.Tensor,
+             batch_size: int = 8192) -> tuple[float, int]:
+    """Accuracy of ``model`` on one-hot inputs ``x`` and the number of classes it predicts."""
+    predicted = torch.cat([model(x[i : i + batch_size]).argmax(1)
+                           for i in range(0, len(x), batch_size)])
+    return int((predicted == y).sum()) / len(y), int(predicted.unique().numel())
 
 
 def _show_progress(progress: bool | None) -> bool:
     return sys.stderr.isatty() if progress is None else bool(progress)
+
+
+def _check_weights(rule: Rule, model: LayeredNet, step: int, lr: float) -> None:
+    for name, p in model.named_parameters():
+        size = float(p.detach().abs().max())
+        if not size <= WEIGHT_BOUND:  # also catches NaN
+            raise Diverged(f"rule {rule.name!r} diverged at step {step}: weights {name} reached "
+                           f"{size:.3g} (bound {WEIGHT_BOUND:g}); lower lr={lr}")
 
 
 def train(
@@ -113,84 +162,133 @@ def train(
     seed: int = 0,
     progress: bool | None = None,
     callback: Callable[[int, Rule, Batch], None] | None = None,
+    needs: frozenset[str] | None = None,
 ) -> History:
-    """Train ``model`` with ``rule`` on ``train_data``; returns the learning curve.
+    """Train ``model`` with ``rule`` (one stage) on ``train_data``; returns the learning curve.
 
-    ``callback(step, rule, batch)`` runs at every evaluation point, for probes that
-    follow training (update angles, sensitivities).
+    ``seed`` fixes the batch order and the rule's own random stream; ``needs`` (default:
+    the rule's) says what the batches carry. A stage without labels records only its
+    loss. ``callback(step, rule, batch)`` runs at every evaluation point, for probes that
+    follow training (update angles, sensitivities). Raises :class:`Diverged` when the
+    loss is not finite, the weights run away or accuracy collapses to one class.
     """
-    config = config or TrainConfig()
-    if len(train_data) == 0:
+    config = config or TrainConfig(**{**BASE, **rule.defaults})
+    needs = rule.needs if needs is None else frozenset(needs)
+    n = len(train_data)
+    if n == 0:
         raise ValueError("train_data must not be empty")
-    # Weight decay drives weights into denormals, which are 5-12x slower on CPU.
-    torch.set_flush_denormal(True)
-    gen = torch.Generator().manual_seed(check_int("seed", seed, 0))
-    rule.setup(model, gen)
-    params = rule.parameters()
-    lr = rule.default_lr if config.lr is None else config.lr
+    labelled = "labels" in needs
+    order_gen, rule_gen = generator(seed, "order"), generator(seed, "rule")
+    rule.setup(model, rule_gen)
+    lr = config.lr
     if config.optimizer == "sgd":
-        opt = torch.optim.SGD(
-            params, lr=lr, momentum=config.momentum, weight_decay=config.weight_decay
-        )
+        opt = torch.optim.SGD(rule.parameters(), lr=lr, momentum=config.momentum,
+                              weight_decay=config.weight_decay)
     else:
-        opt = torch.optim.AdamW(params, lr=lr, weight_decay=config.weight_decay)
+        opt = torch.optim.AdamW(rule.parameters(), lr=lr, weight_decay=config.weight_decay)
     scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.steps)
                  if config.schedule == "cosine" else None)
 
-    n = len(train_data)
     batch_size = min(config.batch_size, n)
-    eval_at = {
-        round(config.steps * (k + 1) / config.eval_points) for k in range(config.eval_points)
-    }
-    history = History()
-    order = torch.randperm(n, generator=gen)
+    eval_at = {round(config.steps * (k + 1) / config.eval_points)
+               for k in range(config.eval_points)}
+    # Evaluation sets are encoded once; intermediate train accuracy uses a fixed subset.
+    subset = torch.randperm(n, generator=generator(seed, "probe"))[:EVAL_SUBSET]
+    sets = {}
+    if labelled:
+        sets["train_part"] = (rhm.one_hot(train_data.x[subset]), train_data.y[subset])
+        sets["train"] = (rhm.one_hot(train_data.x), train_data.y)
+        if test_data is not None and len(test_data):
+            sets["test"] = (rhm.one_hot(test_data.x), test_data.y)
+    history, best = History(), 0.0
+    order = torch.randperm(n, generator=order_gen)
     cursor, running_loss, running_count = 0, 0.0, 0
     model.train()
-    for step in tqdm(range(1, config.steps + 1), disable=not _show_progress(progress),
-                     desc=f"train {rule.name}", leave=False):
-        if cursor + batch_size > n:  # a new epoch: reshuffle, drop the ragged end
-            order, cursor = torch.randperm(n, generator=gen), 0
-        part = train_data[order[cursor : cursor + batch_size]]
-        cursor += batch_size
-        batch = Batch(rhm.one_hot(part.x), part.y, part.x, part.hidden, rhm, gen)
-        opt.zero_grad(set_to_none=True)
-        loss = rule.loss(batch)
-        if not torch.isfinite(loss):
-            raise FloatingPointError(
-                f"rule {rule.name!r} diverged at step {step} "
-                f"(loss {float(loss.detach())}); lower lr={lr}"
-            )
-        loss.backward()
-        opt.step()
-        if scheduler is not None:
-            scheduler.step()
-        running_loss += float(loss.detach()) * len(part)
-        running_count += len(part)
-        if step in eval_at:
+    with flush_denormal():
+        for step in tqdm(range(1, config.steps + 1), disable=not _show_progress(progress),
+                         desc=f"train {rule.name}", leave=False):
+            if cursor + batch_size > n:  # a new epoch: reshuffle, drop the ragged end
+                order, cursor = torch.randperm(n, generator=order_gen), 0
+            part = train_data[order[cursor : cursor + batch_size]]
+            cursor += batch_size
+            batch = Batch.of(part, rhm, rule_gen, needs)
+            opt.zero_grad(set_to_none=True)
+            loss = rule.loss(batch)
+            value = float(loss.detach())
+            if not math.isfinite(value):
+                raise Diverged(f"rule {rule.name!r} diverged at step {step} "
+                               f"(loss {value}); lower lr={lr}")
+            loss.backward()
+            opt.step()
+            if scheduler is not None:
+                scheduler.step()
+            running_loss += value * len(part)
+            running_count += len(part)
+            if step not in eval_at:
+                continue
+            _check_weights(rule, model, step, lr)
             history.step.append(step)
             history.epoch.append(step * batch_size / n)
             history.loss.append(running_loss / running_count)
+            running_loss, running_count = 0.0, 0
             model.eval()
-            history.train_accuracy.append(evaluate(model, rhm, train_data))
-            history.test_accuracy.append(
-                evaluate(model, rhm, test_data) if test_data is not None else math.nan
-            )
+            if labelled:
+                final = step == config.steps
+                train_acc, classes = evaluate(model, *sets["train" if final else "train_part"])
+                test_acc = evaluate(model, *sets["test"])[0] if "test" in sets else None
+                history.train_accuracy.append(train_acc)
+                history.test_accuracy.append(test_acc)
+                n_classes = model.readout.out_features
+                if classes == 1 and best >= 2 / n_classes:
+                    raise Diverged(f"rule {rule.name!r} diverged at step {step}: every input "
+                                   f"is given one class after a train accuracy of {best:.2f}; "
+                                   f"lower lr={lr}")
+                best = max(best, train_acc)
+            else:
+                history.train_accuracy.append(None)
+                history.test_accuracy.append(None)
             if callback is not None:
                 callback(step, rule, batch)
             model.train()
-            running_loss, running_count = 0.0, 0
     model.eval()
     return history
 
 
-def _chain(first: History, second: History) -> History:
-    """One learning curve from two stages, the second's steps counted after the first's."""
-    offset = first.step[-1] if first.step else 0
-    chained = History(**{k: list(v) for k, v in asdict(first).items()})
-    chained.step += [offset + step for step in second.step]
-    for key in ("epoch", "loss", "train_accuracy", "test_accuracy"):
-        getattr(chained, key).extend(getattr(second, key))
-    return chained
+def _rule_class(rule: object) -> type[Rule]:
+    if not isinstance(rule, str) or rule not in RULES:
+        raise ValueError(f"rule must be one of {sorted(RULES)}, got {rule!r}")
+    return RULES[rule]
+
+
+def resolve(config: dict) -> dict:
+    """The full config of a run: every setting ``config`` leaves out, from the rule's recipe.
+
+    ``config`` holds ``run_experiment``'s arguments; the result is what the run's record
+    stores (``run_experiment(**config).config == resolve(config)``), JSON-ready.
+    """
+    config = dict(config)
+    rule = config.pop("rule", "bp")
+    cls = _rule_class(rule)
+    grammar = {k: check_int(k, config.pop(k), 1) for k in ("v", "n_c", "m", "s", "L")}
+    P = check_int("P", config.pop("P"), 1)
+    seed = check_int("seed", config.pop("seed", 0), 0, 2**63 - 1)
+    grammar_seed = config.pop("grammar_seed", None)
+    grammar_seed = seed if grammar_seed is None else check_int(
+        "grammar_seed", grammar_seed, 0, 2**63 - 1)
+    width = check_int("width", config.pop("width", 64), 1, 4096)
+    model = check_choice("model", config.pop("model", "cnn"), tuple(MODELS))
+    n_test = check_int("n_test", config.pop("n_test", 4000), 0)
+    options = config.pop("rule_options", None) or {}
+    if not isinstance(options, dict):
+        raise TypeError(f"rule_options must be a dict, got {options!r}")
+    unknown = set(config) - set(TRAIN_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown option(s) {sorted(unknown)}; allowed: {sorted(TRAIN_FIELDS)}, "
+                        "or rule_options={...} for the rule's own")
+    settings = asdict(TrainConfig(**{**BASE, **cls.defaults, **config}))
+    return {**grammar, "P": P, "rule": rule, "width": width, "seed": seed,
+            "grammar_seed": grammar_seed, "model": model, "n_test": n_test,
+            "rule_options": get_rule(rule, **options).options(), **settings}
 
 
 def run_experiment(
@@ -210,51 +308,42 @@ def run_experiment(
     progress: bool | None = None,
     rule_options: dict | None = None,
     callback: Callable[[int, Rule, Batch], None] | None = None,
+    device: str = "cpu",
     **train_options: object,
 ) -> ExperimentResult:
     """Draw an RHM, train a model on ``P`` points with ``rule``, test on a disjoint set.
 
-    ``seed`` fixes the data, the initial weights and the batches; ``grammar_seed``
-    (default: ``seed``) fixes the production rules. ``train_options`` are the fields
-    of :class:`TrainConfig` (``steps``, ``lr``, ``batch_size``, ``optimizer``, ...).
+    Every setting left out comes from the rule's tuned recipe (:func:`resolve`).
+    ``seed`` fixes the data, the initial weights, the batches and the rule's own draws,
+    each from its own stream (:mod:`rhmlib.streams`); ``grammar_seed`` (default:
+    ``seed``) fixes the production rules. ``train_options`` are the fields of
+    :class:`TrainConfig` (``steps``, ``lr``, ``optimizer``, ...). ``device="cpu"``
+    only for now.
     """
     start = time.perf_counter()
-    grammar_seed = seed if grammar_seed is None else grammar_seed
-    rhm = RHM(v, n_c, m, s, L, seed=grammar_seed)
-    if model not in MODELS:
-        raise ValueError(f"model must be one of {sorted(MODELS)}, got {model!r}")
-    unknown = set(train_options) - set(TrainConfig.__dataclass_fields__)
-    if unknown:
-        raise TypeError(
-            f"unknown option(s) {sorted(unknown)}; allowed: "
-            f"{sorted(TrainConfig.__dataclass_fields__)} or rule_options={{...}}"
-        )
-    config = TrainConfig(**train_options)  # type: ignore[arg-type]
-    train_data, test_data = rhm.train_test(P, n_test, seed=seed)
-    net = build_model(model, v, s, L, width, n_c, seed=seed)
-    learning_rule = get_rule(rule, **(rule_options or {}))
-    if learning_rule.uses_labels:
-        history = train(
-            net, learning_rule, rhm, train_data, test_data, config, seed, progress, callback
-        )
-    else:
-        # Self-supervised rules: their layers learn without labels, then the readout
-        # stage learns from the P labels on frozen features (see rules/local.py).
-        ssl_data = learning_rule.ssl_data(rhm, train_data, test_data, seed)
-        first = train(net, learning_rule, rhm, ssl_data, None, config, seed, progress, callback)
-        net, readout_rule, overrides = learning_rule.readout_stage(net)
-        second = train(net, readout_rule, rhm, train_data, test_data,
-                       replace(config, **overrides), seed, progress, callback)
-        history = _chain(first, second)
-    record = {
-        "v": rhm.v, "n_c": rhm.n_c, "m": rhm.m, "s": rhm.s, "L": rhm.L, "P": P,
-        "rule": rule, "width": width, "seed": seed, "grammar_seed": grammar_seed,
-        "model": model, "n_test": n_test, "rule_options": learning_rule.options(),
-        **asdict(config),
-    }
-    record["lr"] = learning_rule.default_lr if config.lr is None else config.lr
+    if device not in ("cpu", "auto"):
+        raise ValueError(f"device must be 'cpu' or 'auto', got {device!r}")
+    config = resolve({"v": v, "n_c": n_c, "m": m, "s": s, "L": L, "P": P, "rule": rule,
+                      "width": width, "seed": seed, "grammar_seed": grammar_seed,
+                      "model": model, "n_test": n_test, "rule_options": rule_options,
+                      **train_options})
+    rhm = RHM(v, n_c, m, s, L, seed=config["grammar_seed"])
+    train_data, test_data = rhm.train_test(P, config["n_test"], seed=seed)
+    net = build_model(model, v, s, L, config["width"], n_c, seed=derive(seed, "init"))
+    settings = TrainConfig(**{k: config[k] for k in TRAIN_FIELDS})
+    history = History()
+    for stage in get_rule(rule, **config["rule_options"]).stages(net):
+        data = train_data
+        if stage.unlabelled:
+            extra = rhm.sample_distinct(stage.unlabelled, seed=derive(seed, "unlabelled"),
+                                        exclude=Sample.cat([test_data, train_data]))
+            data = Sample.cat([train_data, extra])
+        history.extend(train(stage.model, stage.rule, rhm, data, test_data,
+                             replace(settings, **stage.settings), seed, progress, callback,
+                             stage.needs))
+        net = stage.model
     return ExperimentResult(
-        config=record,
+        config=config,
         test_accuracy=history.test_accuracy[-1],
         train_accuracy=history.train_accuracy[-1],
         history=history,

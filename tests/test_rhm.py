@@ -108,8 +108,8 @@ def test_one_hot() -> None:
     rhm = RHM(5, 3, 2, 2, 2)
     x = rhm.sample(7).x
     oh = rhm.one_hot(x)
-    assert oh.shape == (7, 5, 4) and oh.dtype == torch.float32
-    assert torch.equal(oh.argmax(1), x) and torch.equal(oh.sum(1), torch.ones(7, 4))
+    assert oh.shape == (7, 4, 5) and oh.dtype == torch.float32
+    assert torch.equal(oh.argmax(2), x) and torch.equal(oh.sum(2), torch.ones(7, 4))
 
 
 def test_deep_grammar_beyond_int64() -> None:

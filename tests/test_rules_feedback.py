@@ -15,18 +15,19 @@ V, S, L, WIDTH, N_C, N = 3, 2, 2, 4, 3, 6
 
 
 def conv(w: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-    """a[n,c,p] = sum_{i,k} w[c,i,k] h[n,i,p*s+k] (kernel = stride = s)."""
-    return torch.einsum("cik,nipk->ncp", w, h.reshape(h.shape[0], h.shape[1], -1, S))
+    """a[n,p,c] = sum_q w[c,q] h[n,p,q]; q runs over the s children of node p."""
+    return torch.einsum("cq,npq->npc", w, h.reshape(h.shape[0], -1, w.shape[1]))
 
 
 def weight_grad(delta: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-    """dW[c,i,k] = sum_{n,p} delta[n,c,p] h[n,i,p*s+k]."""
-    return torch.einsum("ncp,nipk->cik", delta, h.reshape(h.shape[0], h.shape[1], -1, S))
+    """dW[c,q] = sum_{n,p} delta[n,p,c] h[n,p,q]."""
+    return torch.einsum("npc,npq->cq", delta, h.reshape(h.shape[0], delta.shape[1], -1))
 
 
 def transpose(w: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
     """W^T delta back onto the layer's input positions."""
-    return torch.einsum("cik,ncp->nipk", w, delta).flatten(2)
+    g = torch.einsum("cq,npc->npq", w, delta)
+    return g.reshape(g.shape[0], g.shape[1] * S, -1)
 
 
 @pytest.fixture
@@ -34,7 +35,7 @@ def setting() -> tuple[HierarchicalCNN, Batch]:
     torch.manual_seed(0)
     net = HierarchicalCNN(V, S, L, WIDTH, N_C)
     tokens = torch.randint(0, V, (N, S**L))
-    x = F.one_hot(tokens, V).transpose(1, 2).float()
+    x = F.one_hot(tokens, V).float()
     y = torch.randint(0, N_C, (N,))
     return net, Batch(x, y, tokens, [], None, torch.Generator().manual_seed(1))
 
@@ -113,7 +114,7 @@ def test_feedback_is_not_the_initial_weights() -> None:
         rule = get_rule(name)
         rule.setup(net, torch.Generator().manual_seed(0))
         tokens = torch.randint(0, V, (N, S**L), generator=torch.Generator().manual_seed(3))
-        x = F.one_hot(tokens, V).transpose(1, 2).float()
+        x = F.one_hot(tokens, V).float()
         batch = Batch(x, tokens[:, 0] % N_C, tokens, [], None, torch.Generator())
         _, bp = updates("bp", net, batch)
         cosines = [float(torch.nn.functional.cosine_similarity(a.flatten(), b.flatten(), 0))

@@ -17,9 +17,9 @@ def test_backprop_learns_a_small_grammar() -> None:
     assert result.train_accuracy == 1.0
     assert result.test_accuracy > 0.5  # chance is 0.25
     h = result.history
-    assert len(h.step) == 20 and h.step[-1] == 300
+    assert len(h.step) == 10 and h.step[-1] == 300
     assert h.loss[-1] < h.loss[0]
-    assert result.config["lr"] == get_rule("bp").default_lr
+    assert result.config["lr"] == get_rule("bp").defaults["lr"]
 
 
 def test_run_experiment_is_deterministic() -> None:
@@ -47,7 +47,7 @@ def test_global_rng_is_untouched() -> None:
 
 def test_divergence_is_reported() -> None:
     with pytest.raises(FloatingPointError, match="diverged"):
-        run_experiment(**TINY, P=40, width=16, steps=200, n_test=10, lr=1e6)
+        run_experiment(**TINY, P=40, width=16, steps=200, n_test=10, lr=1e5)
 
 
 @pytest.mark.parametrize(
@@ -55,15 +55,16 @@ def test_divergence_is_reported() -> None:
     [
         ({"rule": "nope"}, ValueError, "rule must be one of"),
         ({"model": "rnn"}, ValueError, "model must be one of"),
-        ({"steps": 0}, ValueError, "steps must be >= 1"),
-        ({"lr": -1.0}, ValueError, "lr must be a finite number > 0"),
-        ({"momentum": 1.0}, ValueError, "momentum must be in"),
+        ({"steps": 0}, ValueError, "steps must be in"),
+        ({"lr": -1.0}, ValueError, "lr must be a finite number in"),
+        ({"lr": True}, TypeError, "lr must be a number"),
+        ({"momentum": 1.0}, ValueError, "momentum must be a finite number in"),
         ({"optimizer": "lbfgs"}, ValueError, "optimizer must be one of"),
-        ({"width": 0}, ValueError, "width must be >= 1"),
+        ({"width": 0}, ValueError, "width must be in"),
         ({"P": 0}, ValueError, "P must be >= 1"),
         ({"P": 10**6}, ValueError, "n must be <="),
         ({"stepz": 3}, TypeError, "unknown option"),
-        ({"rule_options": {"bogus": 1}}, TypeError, "invalid option for rule 'bp'"),
+        ({"rule_options": {"bogus": 1}}, TypeError, "unknown option.*for rule 'bp'"),
     ],
 )
 def test_run_experiment_validates(kwargs: dict, error: type, match: str) -> None:
@@ -74,8 +75,8 @@ def test_run_experiment_validates(kwargs: dict, error: type, match: str) -> None
 
 def test_cnn_shapes_follow_the_tree() -> None:
     model = build_model("cnn", v=8, s=3, L=3, width=5, n_classes=4)
-    x = torch.zeros(2, 8, 27)
-    assert [h.shape[-1] for h in model.features(x)] == [9, 3, 1]
+    x = torch.zeros(2, 27, 8)
+    assert [h.shape[1] for h in model.features(x)] == [9, 3, 1]
     assert model(x).shape == (2, 4)
     assert "bp" in rule_names()
 

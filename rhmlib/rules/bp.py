@@ -18,7 +18,7 @@ class Backprop(Rule):
     """Plain backpropagation of the cross-entropy loss."""
 
     name = "bp"
-    default_lr = 0.2
+    defaults = {"lr": 0.2}
 
     def loss(self, batch: Batch) -> torch.Tensor:
         """Cross-entropy of the model's logits."""

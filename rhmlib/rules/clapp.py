@@ -11,7 +11,8 @@ negative pair, as in the original rule (the sign is the global third factor).
 
 Because the context is detached and the layer's input too, the update of one layer is
 three-factor Hebbian (:func:`hebbian_update` writes it explicitly):
-``dW_jck = sum over samples of  M * f'(a_j) * (du/dz)_j * h_in[c, k]``, with the
+``dW_jq = sum over samples and nodes of  M * f'(a_j) * (du/dz)_j * h_in[q]`` (``q``: a
+child and its channel), with the
 modulator ``M = -1/N`` on an active positive hinge, ``+1/N`` on an active negative one
 and 0 otherwise, ``du/dz = W_pred c`` for the dot score.
 """
@@ -110,10 +111,9 @@ def hebbian_update(rule: CLAPP, batch: Batch) -> list[tuple[torch.Tensor, torch.
         # Third factor: the sign of the pair, gated by whether its hinge is active.
         m_pos = (-g_pos * (u_pos < 1).float() / (n * t))[..., None]
         m_neg = (g_neg * (u_neg > -1).float() / (n * t))[..., None]
-        post = (p.a.transpose(1, 2) > 0).float() * (m_pos * dz_pos + m_neg * dz_neg)
-        k = rule.model.layers[i].kernel_size[0]
-        pre = p.h_in.reshape(n, p.h_in.shape[1], t, k).permute(0, 2, 1, 3)
-        d_weight = torch.einsum("ntj,ntck->jck", post, pre)
+        post = (p.a > 0).float() * (m_pos * dz_pos + m_neg * dz_neg)
+        pre = p.h_in.reshape(n, t, -1)  # each node's s children, as the layer sees them
+        d_weight = torch.einsum("ntj,ntq->jq", post, pre)
         d_predictor = (torch.einsum("ntj,ntk->jk", m_pos * dp_pos, p.c)
                        + torch.einsum("ntj,ntk->jk", m_neg * dp_neg, p.c_neg))
         updates.append((d_weight, d_predictor))

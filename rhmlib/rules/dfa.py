@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .base import Batch, Rule, register
+from .base import Batch, Rule, detached_step, register
 
 FEEDBACKS = ("random", "exact")
 
@@ -26,7 +26,7 @@ class DirectFeedbackAlignment(Rule):
     """The output error sent to every hidden layer through its own fixed random matrix."""
 
     name = "dfa"
-    default_lr = 0.01
+    defaults = {"lr": 0.03}
 
     def __init__(self, feedback: str = "random") -> None:
         if feedback not in FEEDBACKS:
@@ -63,17 +63,13 @@ class DirectFeedbackAlignment(Rule):
         out = z
         for layer in self.model.layers[index + 1:]:
             out = layer(out)
-        logits = self.model.readout(out.flatten(1))
-        (grad,) = torch.autograd.grad(logits, z, grad_outputs=signal)
+        (grad,) = torch.autograd.grad(self.model.head(out), z, grad_outputs=signal)
         return grad
 
     def loss(self, batch: Batch) -> torch.Tensor:
         """Cross-entropy in value; its backward writes the direct-feedback updates."""
-        hs, h = [], batch.x
-        for layer in self.model.layers:
-            h = torch.relu(layer(h.detach()))  # detached input: no error crosses layers
-            hs.append(h)
-        logits = self.model.readout(h.flatten(1).detach())
+        hs = self.model.features(batch.x, detached_step)  # no error crosses layers
+        logits = self.model.head(hs[-1].detach())
         ce = F.cross_entropy(logits, batch.y)
         signal = self.signal(batch, logits.detach())
         surrogate = sum((h * p.detach()).sum() for h, p in zip(hs, self._project(signal, hs)))

@@ -21,7 +21,7 @@ class DirectRandomTargetProjection(DirectFeedbackAlignment):
     """DFA with the one-hot target in place of the output error."""
 
     name = "drtp"
-    default_lr = 0.01
+    defaults = {"lr": 0.001}
 
     def __init__(self) -> None:
         super().__init__(feedback="random")

@@ -17,7 +17,7 @@ class FeedbackAlignment(MaskedBackprop):
     """Backprop with random fixed transport, masks untouched."""
 
     name = "fa"
-    default_lr = 0.1
+    defaults = {"lr": 0.3}
 
     def __init__(self) -> None:
         super().__init__(transport="random")

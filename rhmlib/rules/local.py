@@ -19,19 +19,20 @@ The context is always detached, so the layer learns only through ``z``. With
 only and backpropagates it end to end; ``locality="sum"`` backpropagates the sum of all
 layers' losses end to end.
 
-After this stage, :func:`rhmlib.train.run_experiment` trains the readout with labels
-on frozen features (:meth:`LocalRule.readout_stage`): ``readout="upper"`` trains the
-layers above the self-supervised ones and the linear readout, ``readout="linear"``
-a linear classifier on the flattened top self-supervised layer only. The readout stage
-uses Adam (learning rate 0.003) by default: self-supervised features can be small in
-scale, which left SGD at learning rate 0.2 far from fitting the training set.
-The self-supervised stage takes ``run_experiment``'s optimiser settings; the book uses
-``optimizer="adam", lr=0.02, weight_decay=0.01``.
+The protocol has two stages (:meth:`LocalRule.stages`): the self-supervised stage,
+which sees no label, and then a readout trained with labels on frozen features:
+``readout="upper"`` trains the layers above the self-supervised ones and the linear
+readout, ``readout="linear"`` a linear classifier on the flattened top self-supervised
+layer only. The recipe (:attr:`LocalRule.defaults`, chosen by the scans of the data
+efficiency chapter): Adam with decoupled weight decay for the self-supervised stage,
+Adam at learning rate 0.003 for the readout (self-supervised features can be small in
+scale, which left SGD at learning rate 0.2 far from fitting the training set).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -39,9 +40,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..checks import check_choice, check_float, check_int
 from ..models import HierarchicalCNN, LayeredNet
-from ..rhm import RHM, Sample, check_int
-from .base import Batch, Rule, register
+from ..rhm import RHM, Sample
+from .base import Batch, Rule, Stage, register
 
 __all__ = ["LocalRule", "Pairs", "Readout", "LinearProbeNet", "PAIRS", "LOCALITIES", "READOUTS",
            "global_twin", "derangement"]
@@ -76,11 +78,6 @@ class Pairs:
     a: torch.Tensor
 
 
-def _positions_last(h: torch.Tensor) -> torch.Tensor:
-    """``[n, width, positions]`` -> ``[n, positions, width]``."""
-    return h.transpose(1, 2)
-
-
 class LocalRule(Rule):
     """Base class of self-supervised rules: pairs, locality, readout and data options.
 
@@ -88,8 +85,8 @@ class LocalRule(Rule):
     layer (predictors, thresholds) created in :meth:`make_heads`.
     """
 
-    uses_labels: ClassVar[bool] = False
-    default_lr: ClassVar[float] = 1e-3
+    defaults = {"lr": 0.02, "optimizer": "adam", "weight_decay": 0.01, "steps": 1000,
+                "eval_points": 4}
     default_locality: ClassVar[str] = "local"
 
     def __init__(
@@ -98,34 +95,23 @@ class LocalRule(Rule):
         locality: str | None = None,
         readout: str = "upper",
         unlabelled: int = 0,
-        readout_steps: int | None = None,
+        readout_steps: int = 1000,
         readout_lr: float = 3e-3,
         readout_optimizer: str = "adam",
         detach_context: bool = True,
     ) -> None:
-        if pairs not in PAIRS:
-            raise ValueError(f"pairs must be one of {PAIRS}, got {pairs!r}")
-        locality = self.default_locality if locality is None else locality
-        if locality not in LOCALITIES:
-            raise ValueError(f"locality must be one of {LOCALITIES}, got {locality!r}")
-        if readout not in READOUTS:
-            raise ValueError(f"readout must be one of {READOUTS}, got {readout!r}")
-        if readout_steps is not None:
-            check_int("readout_steps", readout_steps, 1)
-        if not isinstance(readout_lr, (int, float)) or not 0 < readout_lr < math.inf:
-            raise ValueError(f"readout_lr must be a finite number > 0, got {readout_lr!r}")
-        if readout_optimizer not in ("sgd", "adam"):
-            raise ValueError(
-                f"readout_optimizer must be 'sgd' or 'adam', got {readout_optimizer!r}"
-            )
-        self.readout_optimizer = readout_optimizer
-        self.detach_context = bool(detach_context)
-        self.pairs = pairs
-        self.locality = locality
-        self.readout = readout
-        self.unlabelled = check_int("unlabelled", unlabelled, 0)
-        self.readout_steps = readout_steps
-        self.readout_lr = float(readout_lr)
+        self.pairs = check_choice("pairs", pairs, PAIRS)
+        self.locality = check_choice(
+            "locality", self.default_locality if locality is None else locality, LOCALITIES)
+        self.readout = check_choice("readout", readout, READOUTS)
+        self.unlabelled = check_int("unlabelled", unlabelled, 0, 10**7)
+        self.readout_steps = check_int("readout_steps", readout_steps, 1, 10**7)
+        self.readout_lr = check_float("readout_lr", readout_lr, 0.0, 1e6, low_open=True)
+        self.readout_optimizer = check_choice("readout_optimizer", readout_optimizer,
+                                              ("sgd", "adam"))
+        if not isinstance(detach_context, bool):
+            raise TypeError(f"detach_context must be True or False, got {detach_context!r}")
+        self.detach_context = detach_context
 
     # -- set-up ---------------------------------------------------------------------
     def setup(self, model: LayeredNet, generator: torch.Generator) -> None:
@@ -137,7 +123,7 @@ class LocalRule(Rule):
             )
         self.model = model
         self.n_ssl = model.depth - 1
-        self.width = model.layers[0].out_channels
+        self.width = model.width
         # Heads are drawn from their own stream so that a rule and its global twin set
         # up with the same seed own identical heads (update comparisons need that).
         head_gen = torch.Generator().manual_seed(int(generator.initial_seed()) + 1)
@@ -156,29 +142,30 @@ class LocalRule(Rule):
         """Hyper-parameters common to all self-supervised rules."""
         return {"pairs": self.pairs, "locality": self.locality, "readout": self.readout,
                 "unlabelled": self.unlabelled, "readout_steps": self.readout_steps,
-                "readout_lr": self.readout_lr, "readout_optimizer": self.readout_optimizer}
+                "readout_lr": self.readout_lr, "readout_optimizer": self.readout_optimizer,
+                "detach_context": self.detach_context}
 
     # -- pairs ----------------------------------------------------------------------
     def layer_pairs(self, batch: Batch) -> list[Pairs]:
         """Anchors, positive and negative contexts of every self-supervised layer."""
-        layers = self.model.layers
-        detach = self.locality == "local"
-        h, out = batch.x, []
-        for i in range(self.n_ssl):
-            h_in = h.detach() if detach else h
-            a = layers[i](h_in)
-            h = torch.relu(a)
+        out: list[Pairs] = []
+        s = self.model.s
+
+        def step(i: int, layer: nn.Module, h: torch.Tensor) -> torch.Tensor:
+            h_in = h.detach() if self.locality == "local" else h
+            a = layer(h_in)
+            z = torch.relu(a)
             if self.pairs == "sibling":
-                n, w, t = h.shape
-                s = layers[i + 1].kernel_size[0]
+                n, t, w = z.shape
                 # Each child's context is the next child of the same parent.
-                c = h.detach() if self.detach_context else h
-                c = c.view(n, w, t // s, s).roll(1, dims=-1).reshape(n, w, t)
+                c = z.detach() if self.detach_context else z
+                c = c.view(n, t // s, s, w).roll(1, dims=2).reshape(n, t, w)
             else:
                 c = self._oracle_view(batch, i)
-            c = _positions_last(c)
-            c_neg = c[derangement(len(c), batch.generator)]
-            out.append(Pairs(_positions_last(h), c, c_neg, h_in, a))
+            out.append(Pairs(z, c, c[derangement(len(c), batch.generator)], h_in, a))
+            return z
+
+        self.model.features(batch.x, step, depth=self.n_ssl)
         return out
 
     @torch.no_grad()
@@ -188,10 +175,7 @@ class LocalRule(Rule):
         seed = int(torch.randint(0, 2**62, (1,), generator=batch.generator))
         # Layer i (0-based) represents nodes of level L - 1 - i.
         syn = rhm.resample(Sample(batch.hidden), rhm.L - 1 - i, seed=seed)
-        h = rhm.one_hot(syn.x)
-        for layer in self.model.layers[: i + 1]:
-            h = torch.relu(layer(h))
-        return h
+        return self.model.features(rhm.one_hot(syn.x), depth=i + 1)[-1]
 
     # -- loss -----------------------------------------------------------------------
     def pair_loss(self, i: int, pairs: Pairs, gen: torch.Generator) -> torch.Tensor:
@@ -208,38 +192,30 @@ class LocalRule(Rule):
         losses = self.layer_losses(batch)
         return losses[-1] if self.locality == "top" else torch.stack(losses).sum()
 
-    # -- data and readout stage -----------------------------------------------------
-    def ssl_data(self, rhm: RHM, train_data: Sample, test_data: Sample, seed: int) -> Sample:
-        """The inputs of the self-supervised stage: the P training inputs plus unlabelled."""
-        if self.unlabelled == 0:
-            return train_data
-        extra = rhm.sample_distinct(self.unlabelled, seed=seed * 7919 + 3,
-                                    exclude=Sample.cat([test_data, train_data]))
-        return Sample.cat([train_data, extra])
-
-    def readout_stage(self, model: LayeredNet) -> tuple[LayeredNet, Rule, dict]:
-        """The model, supervised rule and config overrides of the labelled stage."""
+    # -- protocol -------------------------------------------------------------------
+    def stages(self, model: LayeredNet) -> Iterator[Stage]:
+        """Self-supervised stage without labels, then the readout on frozen features."""
+        needs = frozenset({"tree"}) if self.pairs == "oracle" else frozenset()
+        yield Stage(model, self, needs, unlabelled=self.unlabelled)
+        n_ssl = model.depth - 1
         if self.readout == "upper":
             net: LayeredNet = model
-        else:
-            top = model.layers[self.n_ssl - 1]
-            n_pos = model.layers[self.n_ssl].kernel_size[0]  # positions left at the top
-            net = LinearProbeNet(model.layers[: self.n_ssl], top.out_channels * n_pos,
+        else:  # the top self-supervised layer has s positions left
+            net = LinearProbeNet(model.layers[:n_ssl], model.width * model.s, model.s,
                                  model.readout.out_features)
-        overrides = {"lr": self.readout_lr, "optimizer": self.readout_optimizer,
-                     "weight_decay": 0.0}
-        if self.readout_steps is not None:
-            overrides["steps"] = self.readout_steps
-        return net, Readout(frozen=self.n_ssl), overrides
+        settings = {"lr": self.readout_lr, "optimizer": self.readout_optimizer,
+                    "weight_decay": 0.0, "steps": self.readout_steps}
+        yield Stage(net, Readout(frozen=n_ssl), frozenset({"labels"}), settings)
 
 
 class LinearProbeNet(LayeredNet):
     """Frozen lower layers of a trained net and a fresh linear classifier on their output."""
 
-    def __init__(self, layers: nn.ModuleList | list[nn.Module], n_features: int,
+    def __init__(self, layers: nn.ModuleList | list[nn.Module], n_features: int, s: int,
                  n_classes: int, seed: int = 0) -> None:
         super().__init__()
         self.layers = nn.ModuleList(layers)
+        self.s = s
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(check_int("seed", seed, 0))
             self.readout = nn.Linear(check_int("n_features", n_features, 1),
@@ -251,7 +227,7 @@ class Readout(Rule):
     """Cross-entropy by backprop on the layers above ``frozen`` and the readout only."""
 
     name = "readout"
-    default_lr = 0.2
+    defaults = {"lr": 3e-3, "optimizer": "adam"}
 
     def __init__(self, frozen: int = 0) -> None:
         self.frozen = check_int("frozen", frozen, 0)
@@ -269,13 +245,14 @@ class Readout(Rule):
 
     def loss(self, batch: Batch) -> torch.Tensor:
         """Cross-entropy of the logits, with no gradient into the frozen layers."""
-        h = batch.x
-        with torch.no_grad():
-            for layer in self.model.layers[: self.frozen]:
-                h = torch.relu(layer(h))
-        for layer in self.model.layers[self.frozen:]:
-            h = torch.relu(layer(h))
-        return F.cross_entropy(self.model.readout(h.flatten(1)), batch.y)
+
+        def step(i: int, layer: nn.Module, h: torch.Tensor) -> torch.Tensor:
+            if i < self.frozen:
+                with torch.no_grad():
+                    return torch.relu(layer(h))
+            return torch.relu(layer(h))
+
+        return F.cross_entropy(self.model(batch.x, step), batch.y)
 
     def options(self) -> dict:
         """The number of frozen layers."""

@@ -76,7 +76,7 @@ class MaskedBackprop(Rule):
     """Backprop with substitute masks (own / downstream) and exact or random transport."""
 
     name = "bp_masked"
-    default_lr = 0.2
+    defaults = {"lr": 0.2}
 
     def __init__(self, own: str = "own", down: str = "own", transport: str = "exact") -> None:
         for label, value, allowed in (("own", own, MASKS), ("down", down, MASKS),
@@ -107,8 +107,8 @@ class MaskedBackprop(Rule):
 
     def loss(self, batch: Batch) -> torch.Tensor:
         """Cross-entropy; its backward carries the error through the substituted path."""
-        h = batch.x
-        for index, layer in enumerate(self.model.layers):
+
+        def step(index: int, layer: nn.Module, h: torch.Tensor) -> torch.Tensor:
             a_w = layer(h.detach())  # reaches W_l only
             a = a_w.detach()
             mask = (a > 0).to(a.dtype)
@@ -116,8 +116,9 @@ class MaskedBackprop(Rule):
             if h.requires_grad:  # the input layer has nothing below to send the error to
                 a_t = self._transported(index, layer, h)
                 out = out + through(a_t, substitute_mask(self.down, mask, batch.generator))
-            h = out
-        flat = h.flatten(1)
+            return out
+
+        flat = self.model.features(batch.x, step)[-1].flatten(1)
         readout = self.model.readout
         logits = readout(flat.detach()) + through(
             self._transported(len(self.model.layers), readout, flat), 1.0

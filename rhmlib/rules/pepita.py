@@ -26,7 +26,7 @@ class Pepita(Rule):
     """Error-modulated second forward pass; updates from the activity differences."""
 
     name = "pepita"
-    default_lr = 0.01
+    defaults = {"lr": 0.03}
 
     def __init__(self, f_scale: float = 0.05) -> None:
         if isinstance(f_scale, bool) or not isinstance(f_scale, (int, float)) or not (
@@ -54,21 +54,20 @@ class Pepita(Rule):
     def loss(self, batch: Batch) -> torch.Tensor:
         """Cross-entropy of the first pass in value; backward writes the PEPITA updates."""
         with torch.no_grad():
-            hs, h = [], batch.x
-            for layer in self.model.layers:
-                h = torch.relu(layer(h))
-                hs.append(h)
-            logits = self.model.readout(h.flatten(1))
+            hs = self.model.features(batch.x)
+            logits = self.model.head(hs[-1])
             ce = F.cross_entropy(logits, batch.y)
             e = torch.softmax(logits, 1) - F.one_hot(batch.y, logits.shape[1]).to(logits.dtype)
         n = len(batch.y)
-        h_mod = batch.x + self._modulation(batch.x, e)
-        surrogate = 0.0
-        for layer, h in zip(self.model.layers, hs):
+        terms = []
+
+        def modulated(index: int, layer: nn.Module, h_mod: torch.Tensor) -> torch.Tensor:
             a_mod = layer(h_mod)  # h_mod carries no graph: only W_l receives this update
-            surrogate = surrogate + (a_mod * (h - torch.relu(a_mod.detach()))).sum() / n
-            h_mod = torch.relu(a_mod.detach())
-        surrogate = surrogate + (self.model.readout(h_mod.flatten(1)) * e).sum() / n
+            terms.append((a_mod * (hs[index] - torch.relu(a_mod.detach()))).sum() / n)
+            return torch.relu(a_mod.detach())
+
+        h_mod = self.model.features(batch.x + self._modulation(batch.x, e), modulated)[-1]
+        surrogate = sum(terms) + (self.model.head(h_mod) * e).sum() / n
         return ce + surrogate - surrogate.detach()
 
     def options(self) -> dict:
