@@ -252,7 +252,7 @@ def angles_figure(records: dict[str, list[dict]], title: str = "") -> go.Figure:
     """
     from plotly.subplots import make_subplots
 
-    from .sweeps import mean_sem
+    from .sweeps.stats import mean_sem
 
     n_panels = max(len(r["cosines"][0]) for recs in records.values() for r in recs)
     names = [f"layer {k + 1}" for k in range(n_panels - 1)] + ["readout"]
@@ -356,7 +356,7 @@ def mean_learning_curves(records: dict[str, list[dict]], title: str = "") -> go.
 
     ``records`` maps a name to cached sweep records (each with ``result.history``).
     """
-    from .sweeps import mean_sem
+    from .sweeps.stats import mean_sem
 
     fig = go.Figure()
     for i, (name, recs) in enumerate(records.items()):

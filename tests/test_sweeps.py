@@ -1,50 +1,90 @@
-"""The sweep cache: keys, resumption, corrupt and stale files, and the committed results."""
+"""Sweeps: statistics, definitions, diverged runs and probes, and the committed results."""
 
 import json
+import math
 import random
+import subprocess
+from pathlib import Path
 
 import pytest
 
 import rhmlib.sweeps as sweeps
-from rhmlib.sweeps import config_key, crossing, load_run, missing, run_sweep, summarize
+from rhmlib.sweeps import load_run, missing, run_sweep
+from rhmlib.sweeps.execute import ProcessExecutor, compute, cost, execute
+from rhmlib.sweeps.stats import best_lr, best_row, p90, p90_interval, p_star, summarize
 
-TINY = {"v": 8, "n_c": 4, "m": 2, "s": 2, "L": 2, "P": 20, "n_test": 10, "steps": 5,
-        "width": 8}
-
-
-def test_cache_roundtrip_corrupt_and_stale(tmp_path, monkeypatch) -> None:
-    configs = [{**TINY, "seed": s} for s in range(2)]
-    first = run_sweep(configs, root=tmp_path)
-    assert missing(configs, root=tmp_path) == []
-    again = run_sweep(configs, root=tmp_path)
-    assert [r["result"] for r in again] == [r["result"] for r in first]
-    path = tmp_path / "runs" / f"{config_key(configs[0])}.json"
-    path.write_text("{not json")
-    with pytest.warns(UserWarning, match="corrupt cache"):
-        assert load_run(configs[0], root=tmp_path) is None
-    record = first[1]
-    record["version"] = "0.0.0"
-    (tmp_path / "runs" / f"{config_key(configs[1])}.json").write_text(json.dumps(record))
-    with pytest.warns(UserWarning) as caught:
-        redone = run_sweep(configs, root=tmp_path)
-    assert sorted(str(w.message).split()[0] for w in caught) == ["corrupt", "stale"]
-    assert [r["result"]["test_accuracy"] for r in redone] == [
-        r["result"]["test_accuracy"] for r in first]
-    assert config_key({**TINY, "seed": 0}) != config_key({**TINY, "seed": 1})
-    monkeypatch.setattr(sweeps, "__version__", "9.9.9")
-    assert config_key(configs[0]) != first[0]["key"]
+ROOT = Path(__file__).resolve().parents[1]
+TINY = {"v": 8, "n_c": 4, "m": 2, "s": 2, "L": 2, "P": 20, "n_test": 10, "steps": 10,
+        "eval_points": 2, "width": 8}
+# Fields that may differ between two computations of the same run.
+UNCOMPARED = {"seconds", "device"}
 
 
-def test_summarize_and_crossing() -> None:
-    records = [{"config": {"P": P}, "result": {"test_accuracy": acc}}
-               for P, acc in [(100, 0.5), (100, 0.7), (1000, 0.95), (1000, 0.97)]]
+def assert_same_record(new: object, old: object, where: str = "record") -> None:
+    """Whole records equal: every field but :data:`UNCOMPARED`, numbers to rel 1e-6/abs 1e-9."""
+    new, old = json.loads(json.dumps(new)), json.loads(json.dumps(old))  # as stored
+    if isinstance(old, dict):
+        assert isinstance(new, dict), where
+        assert new.keys() - UNCOMPARED == old.keys() - UNCOMPARED, where
+        for key in old.keys() - UNCOMPARED:
+            assert_same_record(new[key], old[key], f"{where}[{key!r}]")
+    elif isinstance(old, list):
+        assert isinstance(new, list) and len(new) == len(old), where
+        for i, (a, b) in enumerate(zip(new, old)):
+            assert_same_record(a, b, f"{where}[{i}]")
+    elif isinstance(old, float) or isinstance(new, float):
+        assert (math.isnan(new) and math.isnan(old)) or math.isclose(
+            new, old, rel_tol=1e-6, abs_tol=1e-9), f"{where}: {new} != {old}"
+    else:
+        assert new == old, f"{where}: {new!r} != {old!r}"
+
+
+def _rows(points: list[tuple[float, float]]) -> list[dict]:
+    return [{"config": {"P": P, "lr": 0.1}, "result": {"test_accuracy": acc}}
+            for P, acc in points]
+
+
+def test_summarize_and_p90() -> None:
+    records = _rows([(100, 0.5), (100, 0.7), (1000, 0.95), (1000, 0.97)])
     rows = summarize(records, by=("P",))
     assert [r["n"] for r in rows] == [2, 2]
     assert rows[0]["mean"] == pytest.approx(0.6) and rows[0]["sem"] == pytest.approx(0.1)
-    p90 = crossing(rows, 0.9)
-    assert 100 < p90 < 1000
-    assert crossing(rows, 0.99) == float("inf")
-    assert crossing(rows, 0.1) == 100
+    assert 100 < p90(rows) < 1000
+    # Log-linear interpolation: 0.9 is 5/6 of the way from 0.6 to 0.96 in log P.
+    assert p90(rows) == pytest.approx(10 ** (2 + 5 / 6))
+    assert p90(rows, 0.99) == math.inf
+    assert p90(rows, 0.1) == 100
+    assert p90(list(reversed(rows))) == p90(rows)
+
+
+def test_p90_interval_brackets_the_estimate() -> None:
+    records = _rows([(100, a) for a in (0.5, 0.6, 0.7)] + [(1000, a) for a in (0.9, 0.95, 1.0)]
+                    + [(10000, 1.0)] * 3)
+    point, low, high = p90_interval(records, n_boot=200)
+    assert point == p90(summarize(records, by=("P",)))
+    assert 100 < low <= point <= high <= 1000
+    assert p90_interval(records, n_boot=200) == (point, low, high)  # seeded
+    never = _rows([(100, 0.5), (1000, 0.6)])
+    assert p90_interval(never, n_boot=20) == (math.inf, math.inf, math.inf)
+    with pytest.raises(ValueError, match="finished records"):
+        p90_interval([{"config": {"P": 1}, "diverged": "boom"}])
+
+
+def test_best_lr_is_the_best_mean_over_seeds_and_skips_diverged_runs() -> None:
+    records = [{"config": {"lr": lr}, "result": {"test_accuracy": acc}}
+               for lr, acc in [(0.1, 0.8), (0.1, 0.6), (0.3, 0.75), (0.3, 0.75)]]
+    records.append({"config": {"lr": 1.0}, "diverged": "boom"})
+    assert best_lr(records) == 0.3
+    assert best_row(records)["n"] == 2
+    with pytest.raises(ValueError, match="no finished runs"):
+        best_lr(records[-1:])
+
+
+def test_p_star_matches_the_grammar() -> None:
+    from rhmlib.rhm import RHM
+
+    rhm = RHM(v=16, n_c=16, m=4, s=2, L=3)
+    assert p_star(16, 4, 3) == rhm.p_star == 1024
 
 
 def test_unknown_sweep() -> None:
@@ -58,63 +98,78 @@ def test_committed_sweeps_are_complete(name: str) -> None:
     assert missing(name) == []
 
 
-def test_a_cached_point_recomputes_to_the_same_result(tmp_path) -> None:
-    """Recompute one randomly chosen cached run of every sweep (two at a time) and compare."""
-    rng = random.Random(2026)
+def _commit_seed() -> int:
+    """A seed that changes with every commit: the runs recomputed differ from commit to commit."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                              text=True, check=True, timeout=30).stdout.strip()
+        return int(head[:16], 16)
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return 2026
+
+
+def test_a_cached_run_of_every_sweep_recomputes_to_the_same_record(tmp_path) -> None:
+    """Recompute one cached run of every sweep, two at a time, and compare whole records.
+
+    Each sweep's run is drawn among its cheapest quarter, by a generator seeded from the
+    current commit, so that over commits every cheap run gets checked.
+    """
+    seed = _commit_seed()
+    rng = random.Random(seed)
     chosen = {}
     for name in sorted(sweeps.SWEEPS):
-        configs = sweeps.configs_of(name)
-        # The cheapest runs of the sweep, so the test stays fast.
-        cheap = sorted(configs, key=lambda c: (c.get("steps", 5000), c["P"]))[:5]
-        chosen[name] = rng.choice(cheap)
-    fresh = run_sweep(list(chosen.values()), root=tmp_path, jobs=2)
-    for (name, config), new in zip(chosen.items(), fresh):
-        cached = load_run(config)
-        assert ("diverged" in new) == ("diverged" in cached), name
-        if "result" in cached:
-            assert new["result"]["test_accuracy"] == pytest.approx(
-                cached["result"]["test_accuracy"], abs=0.01), name
+        runs = sorted(sweeps.runs_of(name), key=lambda run: cost(run.config))
+        chosen[name] = rng.choice(runs[:max(1, len(runs) // 4)])
+    print(f"recomputing with seed {seed}:")
+    for name, run in chosen.items():
+        print(f"  {name}: {run.config}, probes {run.probes}")
+    cached = {name: load_run(run.config, probes=run.probes) for name, run in chosen.items()}
+    absent = sorted(name for name, record in cached.items() if record is None)
+    assert not absent, f"no valid cached record to compare with for {absent}"
+    fresh = {record["key"]: record for record in execute(
+        chosen.values(), root=tmp_path, executor=ProcessExecutor(2))}
+    for name, run in chosen.items():
+        assert_same_record(fresh[run.key], cached[name], name)
 
 
 def test_a_sweep_chosen_from_an_incomplete_one_waits(tmp_path, monkeypatch) -> None:
     """Listing never computes: configs that need another sweep's results raise instead."""
     monkeypatch.setitem(sweeps.SWEEPS, "tiny_scan", lambda: [{**TINY, "seed": 0}])
-    with pytest.raises(sweeps.PendingSweep, match="tiny_scan"):
-        sweeps.cached("tiny_scan", root=tmp_path)
+    monkeypatch.setitem(sweeps.SWEEPS, "tiny_chosen", lambda: [
+        {**TINY, "seed": 1, "lr": best_lr(sweeps.load_sweep("tiny_scan", tmp_path))}])
+    with pytest.raises(sweeps.MissingResults, match="tiny_scan") as caught:
+        sweeps.runs_of("tiny_chosen")
+    assert caught.value.sweep == "tiny_scan"
+    with pytest.raises(sweeps.MissingResults) as caught:
+        sweeps.load_sweep("tiny_chosen", tmp_path)
+    assert "python -m rhmlib.sweeps tiny_scan tiny_chosen --jobs 2" in str(caught.value)
+    assert "needed by 'tiny_chosen'" in str(caught.value)
     assert not (tmp_path / "runs").exists()
     run_sweep("tiny_scan", root=tmp_path)
-    assert len(sweeps.cached("tiny_scan", root=tmp_path)) == 1
-
-
-def test_prune_deletes_only_runs_no_sweep_uses(tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr(sweeps, "SWEEPS", {"tiny": lambda: [{**TINY, "seed": 0}]})
-    run_sweep([{**TINY, "seed": s} for s in range(2)], root=tmp_path)
-    removed = sweeps.prune(root=tmp_path)
-    assert [p.stem for p in removed] == [config_key({**TINY, "seed": 1})]
-    assert load_run({**TINY, "seed": 0}, root=tmp_path) is not None
+    assert len(run_sweep("tiny_chosen", root=tmp_path)) == 1
 
 
 def test_a_diverged_run_is_recorded_not_raised(tmp_path) -> None:
     configs = [{**TINY, "L": 3, "P": 40, "width": 16, "steps": 200, "seed": 0, "lr": lr}
-               for lr in (1e6, 0.1)]
+               for lr in (1e5, 0.1)]
     records = run_sweep(configs, root=tmp_path)
-    assert sweeps.diverged(records) == records[:1]
+    assert sweeps.stats.diverged(records) == records[:1]
     assert "diverged at step" in records[0]["diverged"]
-    assert sweeps.finished(records) == records[1:]
+    assert sweeps.stats.finished(records) == records[1:]
     assert missing(configs, root=tmp_path) == []  # a diverged run is not retried
-    rows = summarize(records, by=("lr",))
-    assert [r["lr"] for r in rows] == [0.1]
+    assert [r["lr"] for r in summarize(records, by=("lr",))] == [0.1]
 
 
 def test_a_sweep_records_its_probes(tmp_path, monkeypatch) -> None:
     configs = [{**TINY, "seed": s} for s in range(2)]
-    before = run_sweep(configs, root=tmp_path)  # no probes yet
+    before = run_sweep(configs, root=tmp_path)  # no probes
     monkeypatch.setitem(sweeps.SWEEPS, "tiny_probed", lambda: configs)
     monkeypatch.setitem(sweeps._PROBED, "tiny_probed",
                         lambda c: ("angles",) if c["seed"] == 1 else ())
+    # Probes are part of a run's key: the probed run is another run.
     assert missing("tiny_probed", root=tmp_path) == configs[1:]
     records = run_sweep("tiny_probed", root=tmp_path)
-    assert "probes" not in records[0]
+    assert "probes" not in records[0] and records[0]["key"] == before[0]["key"]
     angles = records[1]["probes"]["angles"]
     assert len(angles["steps"]) == len(angles["cosines"]) >= 1
     # BP's update against BP's own: cosine 1 at every layer and step.
@@ -122,7 +177,20 @@ def test_a_sweep_records_its_probes(tmp_path, monkeypatch) -> None:
     # The probe only observes: the run is the same as without it.
     assert records[1]["result"]["history"] == before[1]["result"]["history"]
     with pytest.raises(ValueError, match="probes must be among"):
-        sweeps._compute(configs[0], ("nope",))
+        compute(sweeps.Run(configs[0], ("nope",)))
+
+
+def test_labels_invert_the_definitions() -> None:
+    """Every variant's config, and its resolved config (as records hold), gets its label."""
+    from rhmlib.sweeps import cache, local
+    from rhmlib.sweeps import feedback as fb
+
+    for name, (_, _, lrs) in fb.VARIANTS.items():
+        config = fb._config(name, 2000, 1, lrs[-1])
+        assert fb.label(config) == fb.label(cache.resolve(config)) == name
+    for name in local.LABELS:
+        config = local.ssl_config(name, 1000, 2)
+        assert local.label(config) == local.label(cache.resolve(config)) == name
 
 
 def test_grammar_sweeps_fit_their_grammars() -> None:
@@ -130,12 +198,12 @@ def test_grammar_sweeps_fit_their_grammars() -> None:
     from rhmlib.rhm import RHM
     from rhmlib.sweeps import feedback as fb
 
-    assert fb.p_star(4, 3) == 1024 and fb.grammar_factors("FA", 2) == (1, 2, 3)
+    assert fb.grammar_factors("FA", 2) == (1, 2, 3)
     for config in fb.grammar_lr():
         for name in fb.GRAMMAR_LRS:
             for factor in fb.grammar_factors(name, config["L"]):
                 rhm = RHM(**{k: config[k] for k in ("v", "n_c", "m", "s", "L")})
-                P = round(factor * fb.p_star(config["m"], config["L"]))
+                P = round(factor * p_star(config["n_c"], config["m"], config["L"]))
                 assert P + config["n_test"] <= rhm.n_inputs, (config, factor)
 
 

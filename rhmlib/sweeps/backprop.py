@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 
-from . import REFERENCE, cached, summarize, sweep
+from . import REFERENCE, load_sweep, sweep
+from .stats import best_lr, p_star
 
 BP_TRAINING = {"steps": 2000, "lr": 0.2, "width": 64}
 # Scaling sweeps: a cosine-decaying lr (a constant one left large-P runs noisy, and
@@ -14,13 +15,13 @@ BP_LRS = (0.05, 0.1, 0.2, 0.3)
 
 
 @functools.cache  # the scan is read once, not once per config
-def best_lr(m: int, L: int) -> float:
+def scaling_lr(m: int, L: int) -> float:
     """The learning rate of ``bp_lr_scan`` with the best mean test accuracy at P = P*."""
-    records = [r for r in cached("bp_lr_scan")
+    records = [r for r in load_sweep("bp_lr_scan")
                if (r["config"]["m"], r["config"]["L"]) == (m, L)]
     if not records:
         raise ValueError(f"bp_lr_scan has no grammar with m={m}, L={L}")
-    return max(summarize(records, by=("lr",)), key=lambda row: row["mean"])["lr"]
+    return best_lr(records)
 
 
 @sweep
@@ -51,8 +52,8 @@ SCALING_FACTORS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 4.0)
 def bp_scaling_m() -> list[dict]:
     """BP at L=3, v=n_c=16 for several m, P in units of P* = n_c m^L, 4 seeds, tuned lr."""
     return [
-        {**REFERENCE, "m": m, "P": round(f * 16 * m**3), "rule": "bp", "seed": seed,
-         "n_test": 2000, **SCALING_TRAINING, "lr": best_lr(m, 3)}
+        {**REFERENCE, "m": m, "P": round(f * p_star(REFERENCE["n_c"], m, 3)), "rule": "bp",
+         "seed": seed, "n_test": 2000, **SCALING_TRAINING, "lr": scaling_lr(m, 3)}
         for m in (3, 4, 6, 8)
         for f in SCALING_FACTORS
         for seed in range(4)
@@ -63,8 +64,8 @@ def bp_scaling_m() -> list[dict]:
 def bp_scaling_L() -> list[dict]:
     """BP at m=4, v=n_c=16, L=3,4 (L=2 has only 1,024 inputs), P in units of P*, 4 seeds."""
     return [
-        {**REFERENCE, "L": L, "P": round(f * 16 * 4**L), "rule": "bp", "seed": seed,
-         "n_test": 2000, **SCALING_TRAINING, "lr": best_lr(4, L)}
+        {**REFERENCE, "L": L, "P": round(f * p_star(REFERENCE["n_c"], 4, L)), "rule": "bp",
+         "seed": seed, "n_test": 2000, **SCALING_TRAINING, "lr": scaling_lr(4, L)}
         for L in (3, 4)
         for f in SCALING_FACTORS
         for seed in range(4)
@@ -75,8 +76,8 @@ def bp_scaling_L() -> list[dict]:
 def bp_lr_scan() -> list[dict]:
     """Learning-rate scan of BP at P = P* for every grammar of the scaling sweeps, 2 seeds."""
     return [
-        {**REFERENCE, "m": m, "L": L, "P": 16 * m**L, "rule": "bp", "seed": seed,
-         "n_test": 2000, **SCALING_TRAINING, "lr": lr}
+        {**REFERENCE, "m": m, "L": L, "P": p_star(REFERENCE["n_c"], m, L), "rule": "bp",
+         "seed": seed, "n_test": 2000, **SCALING_TRAINING, "lr": lr}
         for m, L in ((3, 3), (4, 3), (6, 3), (8, 3), (4, 4))
         for lr in BP_LRS
         for seed in range(2)

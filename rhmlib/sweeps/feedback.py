@@ -3,11 +3,13 @@
 Every rule gets the same budget (:data:`BUDGET`, 5,000 steps) and its own learning
 rate, chosen by :func:`chosen_lr` as the best mean test accuracy of its scan at
 ``P = 4000`` (:func:`feedback_lr`, :func:`masking_lr`); the other sweeps use that
-choice. Runs at the scan point also record the per-layer cosine between the rule's
-update and backprop's over training (the probe ``"angles"``,
-:class:`rhmlib.probes.AngleRecorder`). A run that diverges (non-finite loss) is
-recorded as diverged, not retried. The depth and m sweeps (``grammar_*``) scan the
-learning rate per grammar. Regenerate with (about 3.4 core-hours on this 2-core CPU)::
+choice. Runs at the scan point, in whichever sweep, also record the per-layer cosine
+between the rule's update and backprop's over training (the probe ``"angles"``,
+:class:`rhmlib.probes.AngleRecorder`): a run's probes are part of its cache key, so a
+sweep shares the scan's runs only if it records the same probes. A run that diverges
+(non-finite loss) is recorded as diverged, not retried. The depth and m sweeps
+(``grammar_*``) scan the learning rate per grammar. Regenerate with (about 3.4
+core-hours on this 2-core CPU)::
 
     python -m rhmlib.sweeps feedback_lr masking_lr grammar_lr feedback_P feedback_width \
         masking_P grammar_P grammar_budget masking_grammar --jobs 2
@@ -17,28 +19,22 @@ learning rate per grammar. Regenerate with (about 3.4 core-hours on this 2-core 
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import torch
 
-from . import (
-    REFERENCE,
-    RESULTS_DIR,
-    cached,
-    crossing,
-    finished,
-    run_sweep,
-    summarize,
-    sweep,
-)
-from . import diverged as _diverged
+from . import REFERENCE, RESULTS_DIR, load_sweep, sweep
+from . import stats as _stats
+from .cache import resolve
+from .stats import best_lr, best_row, finished, mean_sem, p90, p_star, summarize
 
 __all__ = [
     "BUDGET", "TYPE1", "VARIANTS", "label", "records", "diverged", "angles", "chosen_lr",
     "chosen_lrs", "angles_at_chosen_lr", "final_cosines",
     "initial_cosines", "error_growth",
     "summary", "feedback_lr", "feedback_P", "feedback_width", "masking_lr", "masking_P",
-    "GRAMMARS", "p_star", "grammar_factors", "grammar_lr", "grammar_chosen_lrs", "grammar_P",
+    "GRAMMARS", "grammar_factors", "grammar_lr", "grammar_chosen_lrs", "grammar_P",
     "grammar_curves", "grammar_gaps", "grammar_budget", "masking_grammar", "masking_grammar_table",
 ]
 
@@ -67,11 +63,19 @@ SEEDS_SCAN, SEEDS_HEADLINE = range(3), range(10)
 
 
 def label(config: dict) -> str:
-    """The variant label of a run config (inverse of :data:`VARIANTS`)."""
-    for name, (rule, options, _) in VARIANTS.items():
-        if config["rule"] == rule and config.get("rule_options", {}) == options:
+    """The variant label of a run config or a record's (inverse of :data:`VARIANTS`)."""
+    full = resolve(config)
+    for name in VARIANTS:
+        if _variant(name) == (full["rule"], full["rule_options"]):
             return name
     raise ValueError(f"config is not one of the VARIANTS: {config['rule']!r}")
+
+
+@functools.cache
+def _variant(name: str) -> tuple[str, dict]:
+    """The rule and resolved rule options of variant ``name``."""
+    full = resolve(_config(name, P_SCAN, 0, VARIANTS[name][2][0]))
+    return full["rule"], full["rule_options"]
 
 
 def _config(name: str, P: int, seed: int, lr: float, **changes: object) -> dict:
@@ -90,18 +94,18 @@ def _probes(config: dict) -> tuple[str, ...]:
 
 
 def records(name: str, root: Path = RESULTS_DIR) -> list[dict]:
-    """Finished records of sweep ``name`` (computing any missing run), diverged ones left out."""
-    return finished(run_sweep(name, root))
+    """Finished records of sweep ``name``, loaded (never computed); diverged ones left out."""
+    return finished(load_sweep(name, root))
 
 
 def diverged(name: str, root: Path = RESULTS_DIR) -> list[dict]:
     """Records of sweep ``name`` whose training diverged; ``"diverged"`` holds the error."""
-    return _diverged(cached(name, root))
+    return _stats.diverged(load_sweep(name, root))
 
 
 def angles(name: str, root: Path = RESULTS_DIR) -> list[dict]:
     """Recorded update cosines to BP (``config``, ``steps``, ``cosines`` per layer)."""
-    return [{"config": r["config"], **r["probes"]["angles"]} for r in cached(name, root)
+    return [{"config": r["config"], **r["probes"]["angles"]} for r in load_sweep(name, root)
             if "angles" in r.get("probes", {})]
 
 
@@ -117,25 +121,28 @@ def angles_at_chosen_lr(scan: str, root: Path = RESULTS_DIR) -> dict[str, list[d
 
 
 def final_cosines(angle_sets: dict[str, list[dict]]) -> dict[str, list[float]]:
-    """Per variant: the last recorded cosine to BP of each layer, averaged over its runs."""
-    return {name: [sum(r["cosines"][-1][k] for r in recs) / len(recs)
+    """Per variant: the last recorded cosine to BP of each layer, averaged over its runs.
+
+    Undefined cosines (a layer whose update was zero, stored as null) are left out.
+    """
+    return {name: [mean_sem(r["cosines"][-1][k] for r in recs
+                            if r["cosines"][-1][k] is not None)[0]
                    for k in range(len(recs[0]["cosines"][-1]))]
             for name, recs in angle_sets.items()}
+
+
+def _by_label(recs: list[dict]) -> dict[str, list[dict]]:
+    """``recs`` per variant label, labels in first-seen order."""
+    out: dict[str, list[dict]] = {}
+    for record in recs:
+        out.setdefault(label(record["config"]), []).append(record)
+    return out
 
 
 def summary(recs: list[dict], by: tuple[str, ...] = ("P",),
             metric: str = "test_accuracy") -> dict[str, list[dict]]:
     """Per variant label: rows of mean, sem and count of ``metric`` grouped by ``by``."""
-    labels = dict.fromkeys(label(r["config"]) for r in recs)  # first-seen order
-    return {name: summarize([r for r in recs if label(r["config"]) == name], by, metric)
-            for name in labels}
-
-
-def _best_row(recs: list[dict], what: str) -> dict:
-    """The :func:`summarize` row (by lr) of ``recs`` with the best mean accuracy."""
-    if not recs:
-        raise ValueError(f"no finished scan runs for {what}")
-    return max(summarize(recs, by=("lr",)), key=lambda r: r["mean"])
+    return {name: summarize(mine, by, metric) for name, mine in _by_label(recs).items()}
 
 
 def _in_grammar(recs: list[dict], m: int, L: int) -> list[dict]:
@@ -148,8 +155,7 @@ def chosen_lrs(scan: str, root: Path = RESULTS_DIR) -> dict[str, float]:
     Variants whose every run diverged have none. Cached runs only: defining (or
     listing) a sweep never starts a computation.
     """
-    return {name: max(rows, key=lambda r: r["mean"])["lr"]
-            for name, rows in summary(finished(cached(scan, root)), by=("lr",)).items()}
+    return {name: best_lr(recs) for name, recs in _by_label(records(scan, root)).items()}
 
 
 def chosen_lr(name: str, root: Path = RESULTS_DIR) -> float:
@@ -160,11 +166,11 @@ def chosen_lr(name: str, root: Path = RESULTS_DIR) -> float:
     return lrs[name]
 
 
-def _pepita_label(root: Path = RESULTS_DIR) -> str:
+def headline_pepita(root: Path = RESULTS_DIR) -> str:
     """The PEPITA feedback scale that did better in the scan (diverged runs left out)."""
-    recs = summary([r for r in finished(cached("feedback_lr", root))
-                    if label(r["config"]).startswith("PEPITA")], by=("lr",))
-    return max(recs, key=lambda n: max(r["mean"] for r in recs[n]))
+    scan = {name: recs for name, recs in _by_label(records("feedback_lr", root)).items()
+            if name.startswith("PEPITA")}
+    return max(scan, key=lambda name: best_row(scan[name])["mean"])
 
 
 def _fresh(seed: int, batch_size: int, **grammar: int) -> tuple:
@@ -222,7 +228,7 @@ def error_growth(
 
 
 def _headline_rules() -> list[str]:
-    return ["BP", "FA", "DFA", "DRTP", _pepita_label()]
+    return ["BP", "FA", "DFA", "DRTP", headline_pepita()]
 
 
 @sweep(probes=_probes)
@@ -232,7 +238,7 @@ def feedback_lr() -> list[dict]:
             for lr in VARIANTS[name][2] for seed in SEEDS_SCAN]
 
 
-@sweep
+@sweep(probes=_probes)  # its runs at the scan point are the scan's, angles included
 def feedback_P() -> list[dict]:
     """Accuracy against P at each rule's chosen lr: 10 seeds (BP, FA, DFA), 3 for the rest.
 
@@ -269,11 +275,6 @@ GRAMMAR_LRS = {"BP": (0.03, 0.1, 0.3), "FA": (0.03, 0.1, 0.3, 1.0),
 GRAMMAR_SCAN_SEEDS = range(2)
 
 
-def p_star(m: int, L: int) -> int:
-    """Backprop's sample complexity scale ``n_c m^L`` of a grammar of the depth/m sweeps."""
-    return REFERENCE["n_c"] * m**L
-
-
 def grammar_factors(name: str, L: int) -> tuple[float, ...]:
     """The multiples of P* of the grammar sweeps: L = 2 has only 1,024 inputs in all."""
     if L == 2:
@@ -286,7 +287,7 @@ def grammar_factors(name: str, L: int) -> tuple[float, ...]:
 def _grammar_config(name: str, m: int, L: int, factor: float, seed: int, lr: float) -> dict:
     # At L = 2 the test set is the 256 inputs left after the largest training set.
     n_test = 256 if L == 2 else BUDGET["n_test"]
-    return _config(name, round(factor * p_star(m, L)), seed, lr, m=m, L=L,
+    return _config(name, round(factor * p_star(REFERENCE["n_c"], m, L)), seed, lr, m=m, L=L,
                    schedule="cosine", n_test=n_test)
 
 
@@ -299,9 +300,8 @@ def grammar_lr() -> list[dict]:
 
 def grammar_chosen_lrs(root: Path = RESULTS_DIR) -> dict[tuple[str, int, int], float]:
     """Per ``(rule, m, L)``: the lr with the best mean accuracy in ``grammar_lr``."""
-    recs = finished(cached("grammar_lr", root))
-    return {(name, m, L): _best_row(_in_grammar([r for r in recs if label(r["config"]) == name],
-                                                m, L), f"{name!r} at m={m}, L={L}")["lr"]
+    by_label = _by_label(records("grammar_lr", root))
+    return {(name, m, L): best_lr(_in_grammar(by_label[name], m, L))
             for m, L in GRAMMARS for name in GRAMMAR_LRS}
 
 
@@ -365,7 +365,7 @@ def masking_grammar_table(root: Path = RESULTS_DIR) -> list[dict]:
     BP, FA and DFA come from ``grammar_P`` (lr chosen by ``grammar_lr``); each variant
     of ``masking_grammar`` from its best lr there (chosen on the same 3 seeds).
     """
-    variants = finished(cached("masking_grammar", root))
+    variants = _by_label(records("masking_grammar", root))
     reference, lrs = grammar_curves(root), grammar_chosen_lrs(root)
     rows = []
     for m, L in MASKING_GRAMMARS:
@@ -374,8 +374,7 @@ def masking_grammar_table(root: Path = RESULTS_DIR) -> list[dict]:
             rows.append({"m": m, "L": L, "name": name, "lr": lrs[(name, m, L)],
                          **{k: point[k] for k in ("mean", "sem", "n")}})
         for name in MASKING_GRAMMAR_VARIANTS:
-            mine = _in_grammar([r for r in variants if label(r["config"]) == name], m, L)
-            best = _best_row(mine, f"{name!r} at m={m}, L={L}")
+            best = best_row(_in_grammar(variants[name], m, L))
             rows.append({"m": m, "L": L, "name": name,
                          **{k: best[k] for k in ("lr", "mean", "sem", "n")}})
     return rows
@@ -388,7 +387,8 @@ def grammar_curves(
     recs = records("grammar_P", root)
     out = {}
     for m, L in GRAMMARS:
-        out[(m, L)] = {name: [{**row, "ratio": row["P"] / p_star(m, L)} for row in rows]
+        scale = p_star(REFERENCE["n_c"], m, L)
+        out[(m, L)] = {name: [{**row, "ratio": row["P"] / scale} for row in rows]
                        for name, rows in summary(_in_grammar(recs, m, L), metric=metric).items()}
     return out
 
@@ -406,7 +406,7 @@ def grammar_gaps(
         for name, rows in by_rule.items():
             point = next(r for r in rows if r["ratio"] == at)
             row = {"m": m, "L": L, "mean": point["mean"], "sem": point["sem"], "n": point["n"],
-                   "p90": crossing(rows, 0.9, x="ratio")}
+                   "p90": p90(rows, 0.9, x="ratio")}
             if m == 4:
                 groups["depth L (m = 4)"].setdefault(name, []).append({**row, "x": L})
             if L == 3:

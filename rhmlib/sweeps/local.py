@@ -14,12 +14,13 @@ About 250 runs, 8 to 14 s each on one core (about 45 core-minutes).
 
 from __future__ import annotations
 
-import math
+import functools
 
-from . import REFERENCE, configs_of, load_run, summarize, sweep
+from . import REFERENCE, sweep
+from .cache import resolve
+from .stats import summarize
 
-__all__ = ["SSL_TRAINING", "READOUT", "LABELS", "P_GRID", "label", "p_target", "ssl_config",
-           "cached", "curves"]
+__all__ = ["SSL_TRAINING", "READOUT", "LABELS", "P_GRID", "label", "ssl_config", "curves"]
 
 # Our choices, from a short scan (see the chapter): Adam with decoupled weight decay for
 # the self-supervised stage, Adam for the readout on frozen features.
@@ -64,34 +65,19 @@ def ssl_config(name: str, P: int, seed: int, **changes: object) -> dict:
 
 
 def label(config: dict) -> str:
-    """The curve label of a run config (inverse of :func:`ssl_config`)."""
-    for name, (rule, options) in LABELS.items():
-        if config["rule"] == rule and config.get("rule_options") == {**READOUT, **options}:
+    """The curve label of a run config or a record's (inverse of :func:`ssl_config`)."""
+    full = resolve(config)
+    for name in LABELS:
+        if _variant(name) == (full["rule"], full["rule_options"]):
             return name
     raise ValueError(f"config is not one of the LABELS: {config['rule']!r}")
 
 
-def p_target(rows: list[dict], target: float = 0.9) -> float | None:
-    """P at which the mean accuracy first reaches ``target``, interpolated in log P.
-
-    ``rows`` are :func:`rhmlib.sweeps.summarize` rows sorted by ``P``; None when no
-    point of the grid reaches ``target``.
-    """
-    if not 0 < target < 1:
-        raise ValueError(f"target must be in (0, 1), got {target!r}")
-    rows = sorted(rows, key=lambda r: r["P"])
-    for before, after in zip([None, *rows[:-1]], rows):
-        if after["mean"] >= target:
-            if before is None or after["mean"] == before["mean"]:
-                return float(after["P"])
-            frac = (target - before["mean"]) / (after["mean"] - before["mean"])
-            return math.exp(math.log(before["P"]) + frac * math.log(after["P"] / before["P"]))
-    return None
-
-
-def cached(name: str) -> list[dict]:
-    """Records of sweep ``name`` already in the cache; never computes (for chapters)."""
-    return [r for r in (load_run(c) for c in configs_of(name)) if r is not None]
+@functools.cache
+def _variant(name: str) -> tuple[str, dict]:
+    """The rule and resolved rule options of curve ``name``."""
+    full = resolve(ssl_config(name, P_GRID[0], 0))
+    return full["rule"], full["rule_options"]
 
 
 def curves(records: list[dict]) -> dict[str, list[dict]]:

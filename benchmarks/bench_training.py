@@ -1,0 +1,94 @@
+"""Training throughput of every rule against this machine's matmul peak, in one run.
+
+    python benchmarks/bench_training.py [--steps 300] [--threads 1]
+
+Peak: the best of a few single-precision 512 x 512 matrix products (torch, same thread
+count). Each rule trains on the reference grammar (v = n_c = 16, m = 4, s = 2, L = 3,
+P = 4000) at widths 64 and 256. GFLOP/s counts backprop's work, 3x the forward pass
+(forward, backward to activations and to weights), for every rule, so that it measures
+how fast the network trains, not how much a rule computes. The evaluation share is the
+extra time of a run with the default 10 evaluation points over one with a single one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+from rhmlib import RHM, rule_names, run_experiment
+
+GRAMMAR = {"v": 16, "n_c": 16, "m": 4, "s": 2, "L": 3}
+
+
+def matmul_peak(n: int = 512, repeats: int = 20) -> float:
+    """Best observed GFLOP/s of an ``n x n`` float32 matrix product."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b  # warm-up
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(repeats):
+            a @ b
+        best = min(best, (time.perf_counter() - start) / repeats)
+    return 2 * n**3 / best / 1e9
+
+
+def forward_flops(width: int) -> float:
+    """Multiply-adds x 2 of one forward pass of the hierarchical CNN per sample."""
+    rhm = RHM(**GRAMMAR)
+    flops, c_in, positions = 0, rhm.v, rhm.input_length
+    for _ in range(rhm.L):
+        positions //= rhm.s
+        flops += 2 * positions * rhm.s * c_in * width
+        c_in = width
+    return flops + 2 * width * rhm.n_c
+
+
+def seconds(rule: str, width: int, steps: int, eval_points: int) -> tuple[float, int]:
+    """Best of two runs: wall seconds and training samples seen."""
+    best = float("inf")
+    for _ in range(2):
+        result = run_experiment(**GRAMMAR, P=4000, rule=rule, width=width, steps=steps,
+                                eval_points=eval_points, n_test=4000, progress=False,
+                                rule_options={"readout_steps": steps}
+                                if rule in _two_stage() else None)
+        best = min(best, result.seconds)
+    stages = 2 if rule in _two_stage() else 1
+    return best, stages * steps * 128
+
+
+def _two_stage() -> set[str]:
+    from rhmlib.rules import RULES
+    from rhmlib.rules.local import LocalRule
+
+    return {n for n, cls in RULES.items() if issubclass(cls, LocalRule)}
+
+
+def main() -> None:
+    """Print samples/s, GFLOP/s, the share of peak and of evaluation for every rule."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--rules", nargs="*", default=[n for n in rule_names() if n != "readout"])
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    peak = matmul_peak()
+    print(f"matmul peak: {peak:.1f} GFLOP/s ({args.threads} thread(s)); reference grammar, "
+          f"P = 4000, batch 128, {args.steps} steps per stage\n")
+    print(f"{'rule':>15} {'width':>5} {'samples/s':>10} {'GFLOP/s':>8} {'of peak':>8} "
+          f"{'eval share':>10}")
+    for width in (64, 256):
+        flops = 3 * forward_flops(width)
+        for rule in args.rules:
+            one, samples = seconds(rule, width, args.steps, 1)
+            ten, _ = seconds(rule, width, args.steps, 10)
+            rate = samples / one
+            gflops = rate * flops / 1e9
+            print(f"{rule:>15} {width:>5} {rate:>10,.0f} {gflops:>8.2f} {gflops / peak:>8.0%} "
+                  f"{max(ten - one, 0) / ten:>10.0%}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,310 @@
+"""Computing runs: one run (:func:`compute`), and executors that compute many at once.
+
+An executor maps a function over items and yields the results as they complete:
+:class:`SerialExecutor` (in this process), :class:`ProcessExecutor` (local processes,
+the default) and :class:`RayExecutor` (a Ray cluster, ``pip install rhmlib[ray]``).
+:func:`execute` stores each record as it arrives, so an interrupted sweep resumes where
+it stopped, and computes a run only while it holds the run's lock, so that sweeps started
+at once on one folder share their runs rather than compute them twice.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import json
+import multiprocessing
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from pathlib import Path
+from typing import NamedTuple, Protocol, TypeVar
+
+import torch
+from tqdm.auto import tqdm
+
+from ..fingerprint import code_fingerprint
+from ..probes import AngleRecorder
+from ..train import run_experiment
+from .cache import RESULTS_DIR, RunLock, load_run, lock_run, resolve, run_key, save_run
+
+__all__ = ["PROBES", "DEVICES", "EXECUTORS", "Run", "Executor", "SerialExecutor",
+           "ProcessExecutor", "RayExecutor", "make_executor", "pick_device", "cost",
+           "compute", "Progress", "execute"]
+
+# Probes a run can record beside its result: name -> training callback with ``to_dict()``.
+# A probe only observes (its own random stream): the run's result is the same without it.
+PROBES: dict[str, Callable[[], object]] = {"angles": AngleRecorder}
+DEVICES = ("cpu", "cuda", "auto")
+EXECUTORS = ("process", "ray")
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Run(NamedTuple):
+    """One run of a sweep: a ``run_experiment`` config and the probes it records."""
+
+    config: dict
+    probes: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """The run's cache key (:func:`rhmlib.sweeps.cache.run_key`)."""
+        return run_key(self.config, self.probes)
+
+
+class Executor(Protocol):
+    """Computes ``func`` of every item; ``map`` yields the results as they complete."""
+
+    def map(self, func: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        """``func(item)`` for every item, in order of completion."""
+        ...
+
+
+class SerialExecutor:
+    """One item after the other, in this process."""
+
+    def map(self, func: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        """``func(item)`` for every item, in order."""
+        return map(func, items)
+
+
+class ProcessExecutor:
+    """``jobs`` local worker processes, started with ``spawn`` (safe on every platform).
+
+    It takes the next item only when a worker is free, like the other executors.
+    """
+
+    def __init__(self, jobs: int = 2) -> None:
+        if jobs < 1:
+            raise ValueError(f"jobs must be >= 1, got {jobs}")
+        self.jobs = jobs
+
+    def map(self, func: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        """``func(item)`` for every item in the worker processes, in order of completion."""
+        items = iter(items)
+        first = list(itertools.islice(items, self.jobs))
+        if not first:
+            return
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(self.jobs, mp_context=context) as pool:
+            pending = {pool.submit(func, item) for item in first}
+            try:
+                while pending:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        pending |= {pool.submit(func, item) for item in itertools.islice(items, 1)}
+                        yield future.result()
+            finally:  # on an error or an interrupt, start nothing more
+                for future in pending:
+                    future.cancel()
+
+
+def _call(func: Callable[[T], R], item: T) -> R:
+    return func(item)
+
+
+class RayExecutor:
+    """Ray tasks of one CPU each, ``num_workers`` at a time, on the cluster at ``address``.
+
+    Without ``address`` (and no Ray started yet) it starts a local cluster of
+    ``num_workers`` CPUs. Needs the optional dependency: ``pip install rhmlib[ray]``.
+    """
+
+    def __init__(self, address: str | None = None, num_workers: int = 2) -> None:
+        try:
+            import ray
+        except ImportError as err:
+            raise ImportError("RayExecutor needs Ray, an optional dependency of rhmlib: "
+                              "pip install 'rhmlib[ray]' (or pip install ray)") from err
+        if num_workers < 1:
+            raise ValueError(f"num_workers must be >= 1, got {num_workers}")
+        self.ray, self.address, self.num_workers = ray, address, num_workers
+
+    def map(self, func: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        """``func(item)`` for every item as Ray tasks, in order of completion."""
+        ray = self.ray
+        if not ray.is_initialized():
+            where = {"address": self.address} if self.address else {"num_cpus": self.num_workers}
+            ray.init(**where, include_dashboard=False)
+        task = ray.remote(num_cpus=1)(_call)
+        items = iter(items)
+        pending = [task.remote(func, item) for item in itertools.islice(items, self.num_workers)]
+        try:
+            while pending:
+                done, pending = ray.wait(pending, num_returns=1)
+                pending += [task.remote(func, item) for item in itertools.islice(items, 1)]
+                yield ray.get(done[0])
+        finally:  # on an error or an interrupt, start nothing more
+            if ray.is_initialized():
+                for ref in pending:
+                    ray.cancel(ref)
+
+
+def make_executor(kind: str = "process", jobs: int = 1, address: str | None = None) -> Executor:
+    """The executor ``kind`` (one of :data:`EXECUTORS`) with ``jobs`` workers.
+
+    ``"process"`` with one job computes in this process (:class:`SerialExecutor`).
+    """
+    if kind == "process":
+        return SerialExecutor() if jobs <= 1 else ProcessExecutor(jobs)
+    if kind == "ray":
+        return RayExecutor(address, num_workers=jobs)
+    raise ValueError(f"executor must be one of {EXECUTORS}, got {kind!r}")
+
+
+def pick_device(device: str) -> str:
+    """The torch device of a run: ``"auto"`` is ``"cuda"`` when a GPU is available."""
+    if device not in DEVICES:
+        raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def cost(config: dict) -> float:
+    """A run's estimated cost: examples seen in training plus examples evaluated."""
+    full = resolve(config)
+    # Self-supervised rules train a readout after their own steps (rhmlib.rules.local).
+    steps = full["steps"] + full["rule_options"].get("readout_steps", 0)
+    return steps * full["batch_size"] + full["eval_points"] * (full["P"] + full["n_test"])
+
+
+def compute(run: Run, device: str = "cpu") -> dict:
+    """Train one run on one thread and return its record (a diverged run's holds the error).
+
+    Single-threaded because parallelism comes from running several runs at once (and
+    one thread gives the same numbers whichever executor computes the run).
+    """
+    torch.set_num_threads(1)
+    unknown = set(run.probes) - set(PROBES)
+    if unknown:
+        raise ValueError(f"probes must be among {sorted(PROBES)}, got {sorted(unknown)}")
+    recorders = {name: PROBES[name]() for name in run.probes}
+
+    def callback(*args: object) -> None:
+        for recorder in recorders.values():
+            recorder(*args)
+
+    full, used = resolve(run.config), pick_device(device)
+    record = {"key": run.key, "code": code_fingerprint(full["rule"], run.probes),
+              "config": full, "device": used}
+    try:
+        result = run_experiment(**run.config, progress=False,
+                                callback=callback if recorders else None,
+                                **({} if used == "cpu" else {"device": used}))
+    except FloatingPointError as err:  # rhmlib.train.Diverged
+        return {**record, "diverged": str(err)}
+    outcome = result.to_dict()
+    if json.loads(json.dumps(outcome.pop("config"))) != full:
+        raise RuntimeError(f"run_experiment ran another config than resolve() gives, so the "
+                           f"run's key would not describe it: {run.config}")
+    record["result"] = outcome
+    if recorders:
+        record["probes"] = {name: r.to_dict() for name, r in recorders.items()}
+    return record
+
+
+class Progress:
+    """One progress bar over runs to compute, with an ETA.
+
+    It advances by each run's estimated :func:`cost` rather than by one per run, since
+    runs differ a hundredfold.
+    """
+
+    def __init__(self, show: bool = True, desc: str = "runs") -> None:
+        self.desc, self.runs, self.done = desc, 0, 0
+        self._bar = tqdm(total=1, disable=not show, desc=f"{desc} 0/0", bar_format=(
+            "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]"))
+        self._bar.total = 0
+
+    def add(self, runs: Iterable[Run]) -> None:
+        """Count ``runs`` among those to compute."""
+        runs = list(runs)
+        self.runs += len(runs)
+        self._bar.total += sum(cost(r.config) for r in runs)
+        self._show()
+
+    def advance(self, run: Run) -> None:
+        """Count ``run`` as computed."""
+        self.done += 1
+        self._show(refresh=False)
+        self._bar.update(cost(run.config))
+
+    def _show(self, refresh: bool = True) -> None:
+        self._bar.set_description_str(f"{self.desc} {self.done}/{self.runs}", refresh=refresh)
+
+    def close(self) -> None:
+        """Close the bar."""
+        self._bar.close()
+
+
+def _claim(runs: list[Run], root: Path, locks: dict[str, RunLock], others: list[Run],
+           loaded: list[tuple[Run, dict]]) -> Iterator[Run]:
+    """The runs to compute, each as this process takes its lock (into ``locks``).
+
+    A run whose lock another process holds goes to ``others``; one with a valid record
+    by the time its lock is taken (another process computed it) to ``loaded``.
+    """
+    for run in runs:
+        lock = locks.get(run.key) or lock_run(run.key, root)
+        if lock is None:
+            others.append(run)
+            continue
+        locks[run.key] = lock
+        record = load_run(run.config, root, run.probes)
+        if record is not None:
+            locks.pop(run.key).release()
+            loaded.append((run, record))
+            continue
+        yield run
+
+
+def execute(
+    runs: Iterable[Run],
+    root: Path = RESULTS_DIR,
+    executor: Executor | None = None,
+    device: str = "cpu",
+    progress: Progress | None = None,
+) -> Iterator[dict]:
+    """Compute ``runs`` (costliest first) and store each record as it completes; yields them.
+
+    ``executor`` defaults to :class:`SerialExecutor`; ``progress`` advances per record.
+    A run is computed only while this process holds its lock
+    (:func:`rhmlib.sweeps.cache.lock_run`), taken as the executor takes the run: a run
+    another process holds is put off until the others are done, then waited for and its
+    record loaded (computed here if that process left none). A run whose valid record
+    exists by the time its lock is taken is loaded, not computed.
+    """
+    todo = {run.key: run for run in runs}
+    pending = sorted(todo.values(), key=lambda r: cost(r.config), reverse=True)
+    executor = executor or SerialExecutor()
+    locks: dict[str, RunLock] = {}
+    try:
+        while pending:
+            others: list[Run] = []
+            loaded: list[tuple[Run, dict]] = []
+            claimed = _claim(pending, root, locks, others, loaded)
+            for record in executor.map(functools.partial(compute, device=device), claimed):
+                stored = save_run(record, root)  # valid under its key, whichever code computed it
+                run = todo.get(record["key"])
+                if run is None:
+                    raise RuntimeError("a worker ran other code than this process (a file of "
+                                       "rhmlib changed during the sweep?): start the sweep again")
+                locks.pop(run.key).release()
+                loaded.append((run, stored))
+                while loaded:
+                    done, record = loaded.pop(0)
+                    if progress is not None:
+                        progress.advance(done)
+                    yield record
+            for done, record in loaded:
+                if progress is not None:
+                    progress.advance(done)
+                yield record
+            if others:  # all held by other processes: wait for the first, then look again
+                locks[others[0].key] = lock_run(others[0].key, root, block=True)
+            pending = others
+    finally:
+        for lock in locks.values():
+            lock.release()
