@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from .. import sweeps as package
-from . import RESULTS_DIR, MissingResults, absent, prune, runs_of
+from . import RESULTS_DIR, MissingResults, absent, load_sweep, prune, runs_of
 from .cache import stale
 from .execute import DEVICES, EXECUTORS, Progress, execute, make_executor
 
@@ -27,6 +27,24 @@ def _list(names: list[str], root: Path) -> None:
         todo = [run.config for run in absent(runs, root)]
         n_stale = len(stale(todo, root)) if todo else 0
         print(f"{name}: {len(runs)} runs, {len(todo) - n_stale} missing, {n_stale} stale")
+
+
+def _costs(names: list[str], root: Path) -> None:
+    """A markdown table of each sweep's runs and the CPU-hours they took (from the cache)."""
+    seen: set[str] = set()
+    print("| sweep | runs | diverged | CPU-hours |\n| --- | ---: | ---: | ---: |")
+    total = 0.0
+    for name in names:
+        records = load_sweep(name, root)
+        fresh = [r for r in records if r["key"] not in seen]
+        seen |= {r["key"] for r in records}
+        hours = sum(r["result"]["seconds"] for r in fresh if "result" in r) / 3600
+        total += hours
+        print(f"| {name} | {len(records)} | {sum('diverged' in r for r in records)} | "
+              f"{hours:.2f} |")
+    print(f"| all ({len(seen)} distinct runs) | | | {total:.2f} |")
+    print("\nCPU-hours count each run once, under the first sweep that uses it; diverged runs "
+          "are not timed.")
 
 
 def _compute(names: list[str], args: argparse.Namespace, root: Path) -> None:
@@ -63,6 +81,8 @@ def main(argv: list[str] | None = None, root: Path = RESULTS_DIR) -> None:
     parser.add_argument("--all", action="store_true", help="every registered sweep")
     parser.add_argument("--list", action="store_true",
                         help="list the sweeps and how many runs are missing or stale")
+    parser.add_argument("--costs", action="store_true",
+                        help="print a table of the cached runs of each sweep and their CPU-hours")
     parser.add_argument("--prune", action="store_true",
                         help="delete cached runs no sweep uses (stale ones among them), and "
                         "temporaries and lock files no process holds")
@@ -85,13 +105,16 @@ def main(argv: list[str] | None = None, root: Path = RESULTS_DIR) -> None:
         print(f"deleted {len(records)} cached runs no sweep uses" + (
             f", and {leftovers} temporaries or lock files no process holds" if leftovers else ""))
         return
-    names = sorted(package.SWEEPS) if args.all or args.list and not args.names else args.names
+    listing = args.list or args.costs
+    names = sorted(package.SWEEPS) if args.all or listing and not args.names else args.names
     if not names:
         parser.error("name a sweep or pass --all")
     unknown = sorted(set(names) - set(package.SWEEPS))
     if unknown:
         parser.error(f"unknown sweeps {unknown}; they are {sorted(package.SWEEPS)}")
-    if args.list:
+    if args.costs:
+        _costs(names, root)
+    elif args.list:
         _list(names, root)
     else:
         _compute(names, args, root)

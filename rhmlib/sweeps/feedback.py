@@ -20,10 +20,14 @@ core-hours on this 2-core CPU)::
 from __future__ import annotations
 
 import functools
+import math
+import re
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import torch
 
+from ..tables import Table, pm
 from . import REFERENCE, RESULTS_DIR, load_sweep, sweep
 from . import stats as _stats
 from .cache import resolve
@@ -36,6 +40,9 @@ __all__ = [
     "summary", "feedback_lr", "feedback_P", "feedback_width", "masking_lr", "masking_P",
     "GRAMMARS", "grammar_factors", "grammar_lr", "grammar_chosen_lrs", "grammar_P",
     "grammar_curves", "grammar_gaps", "grammar_budget", "masking_grammar", "masking_grammar_table",
+    "by_label", "at_chosen_lr", "seed_labels", "divergence", "lr_table", "diverged_table",
+    "p90_table", "width_table", "grammar_gap_table", "grammar_train_table", "budget_table",
+    "schedule_table", "cosine_table", "mask_table", "error_growth_table",
 ]
 
 BUDGET = {"steps": 5000, "width": 64, "n_test": 2000, "eval_points": 10}
@@ -131,12 +138,20 @@ def final_cosines(angle_sets: dict[str, list[dict]]) -> dict[str, list[float]]:
             for name, recs in angle_sets.items()}
 
 
-def _by_label(recs: list[dict]) -> dict[str, list[dict]]:
+def by_label(recs: Iterable[dict]) -> dict[str, list[dict]]:
     """``recs`` per variant label, labels in first-seen order."""
     out: dict[str, list[dict]] = {}
     for record in recs:
         out.setdefault(label(record["config"]), []).append(record)
     return out
+
+
+_by_label = by_label
+
+
+def _load(scan: str | Iterable[dict], root: Path = RESULTS_DIR) -> list[dict]:
+    """Every record (finished and diverged) of sweep ``scan``, or the given records."""
+    return load_sweep(scan, root) if isinstance(scan, str) else list(scan)
 
 
 def summary(recs: list[dict], by: tuple[str, ...] = ("P",),
@@ -149,13 +164,23 @@ def _in_grammar(recs: list[dict], m: int, L: int) -> list[dict]:
     return [r for r in recs if (r["config"]["m"], r["config"]["L"]) == (m, L)]
 
 
-def chosen_lrs(scan: str, root: Path = RESULTS_DIR) -> dict[str, float]:
-    """Per variant of ``scan`` (``feedback_lr`` or ``masking_lr``): its best learning rate.
+def chosen_lrs(scan: str | Iterable[dict], root: Path = RESULTS_DIR) -> dict[str, float]:
+    """Per variant of ``scan`` (``feedback_lr``, ``masking_lr`` or its records): its best lr.
 
     Variants whose every run diverged have none. Cached runs only: defining (or
     listing) a sweep never starts a computation.
     """
-    return {name: best_lr(recs) for name, recs in _by_label(records(scan, root)).items()}
+    return {name: best_lr(recs) for name, recs in _by_label(finished(_load(scan, root))).items()}
+
+
+def at_chosen_lr(
+    scan: str | Iterable[dict], names: Iterable[str] | None = None, root: Path = RESULTS_DIR
+) -> list[dict]:
+    """The finished records of ``scan`` at each variant's chosen lr (only ``names``, if given)."""
+    recs = finished(_load(scan, root))
+    lrs, keep = chosen_lrs(recs), None if names is None else set(names)
+    return [r for r in recs if (keep is None or label(r["config"]) in keep)
+            and r["config"]["lr"] == lrs[label(r["config"])]]
 
 
 def chosen_lr(name: str, root: Path = RESULTS_DIR) -> float:
@@ -359,11 +384,12 @@ def masking_grammar() -> list[dict]:
             for seed in SEEDS_SCAN]
 
 
-def masking_grammar_table(root: Path = RESULTS_DIR) -> list[dict]:
+def masking_grammar_table(root: Path = RESULTS_DIR) -> Table:
     """Per harder grammar and rule or variant: accuracy at P = 2 P*, at its best lr.
 
     BP, FA and DFA come from ``grammar_P`` (lr chosen by ``grammar_lr``); each variant
-    of ``masking_grammar`` from its best lr there (chosen on the same 3 seeds).
+    of ``masking_grammar`` from its best lr there (chosen on the same 3 seeds). Rows
+    also hold ``m``, ``L``, ``name``, ``lr``, ``mean``, ``sem`` and ``n``.
     """
     variants = _by_label(records("masking_grammar", root))
     reference, lrs = grammar_curves(root), grammar_chosen_lrs(root)
@@ -377,7 +403,13 @@ def masking_grammar_table(root: Path = RESULTS_DIR) -> list[dict]:
             best = best_row(_in_grammar(variants[name], m, L))
             rows.append({"m": m, "L": L, "name": name,
                          **{k: best[k] for k in ("lr", "mean", "sem", "n")}})
-    return rows
+    for row in rows:
+        row.update({"grammar": _grammar(row["m"], row["L"]), "rule or variant": row["name"],
+                    "learning rate": f"{row['lr']:g}", "test accuracy at 2 P*": pm(
+                        row["mean"], row["sem"]), "seeds": row["n"]})
+    return Table(rows, ["grammar", "rule or variant", "learning rate", "test accuracy at 2 P*",
+                        "seeds"], caption="The harder grammars at P = 2 P*, each rule or variant "
+                 "at its best learning rate (mean ± sem over seeds)")
 
 
 def grammar_curves(
@@ -412,3 +444,338 @@ def grammar_gaps(
             if L == 3:
                 groups["m (L = 3)"].setdefault(name, []).append({**row, "x": m})
     return groups
+
+
+# -- tables and figure data of the chapters ------------------------------------------------
+
+def _grammar(m: int, L: int) -> str:
+    return f"m = {m}, L = {L}"
+
+
+def _seeds(n: int) -> str:
+    return f"({n} seed{'' if n == 1 else 's'})"
+
+
+def seed_labels(curves: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """``curves`` with each name followed by its number of seeds ("(3 seeds)", "(3-10 seeds)")."""
+    out = {}
+    for name, rows in curves.items():
+        low, high = min(r["n"] for r in rows), max(r["n"] for r in rows)
+        out[f"{name} ({low}{'' if low == high else f'-{high}'} seeds)"] = rows
+    return out
+
+
+def divergence(message: str) -> tuple[int | None, str]:
+    """The step at which a diverged run stopped, and the sign of divergence, in words."""
+    step = re.search(r"at step (\d+)", message)
+    if "one class" in message:
+        sign = "collapse to one class"
+    elif "weights" in message and "reached" in message:
+        sign = "runaway weights"
+    elif "(loss" in message:
+        sign = "loss not finite"
+    else:
+        sign = message.split(";")[0]
+    return (int(step.group(1)) if step else None), sign
+
+
+def _diverged_text(runs: list[dict], total: int) -> str:
+    signs = sorted({divergence(r["diverged"])[1] for r in runs})
+    return f"{len(runs)} of {total} ({', '.join(signs)})" if runs else "–"
+
+
+def lr_table(
+    scan: str | Iterable[dict], names: Iterable[str] | None = None, root: Path = RESULTS_DIR
+) -> Table:
+    """Per variant of a learning-rate scan: accuracy per lr, the chosen lr, diverged runs.
+
+    Rows also hold ``name``, ``lr`` (chosen; None if every run diverged), ``mean``,
+    ``sem``, ``n`` (at the chosen lr) and ``diverged`` (their number, at any lr).
+    """
+    recs, keep = _load(scan, root), None if names is None else set(names)
+    rows = []
+    for name, mine in by_label(recs).items():
+        if keep is not None and name not in keep:
+            continue
+        per_lr = []
+        for lr in sorted({r["config"]["lr"] for r in mine}):
+            at = [r for r in mine if r["config"]["lr"] == lr]
+            done, lost = finished(at), _stats.diverged(at)
+            accuracy = f"{mean_sem(r['result']['test_accuracy'] for r in done)[0]:.2f}" \
+                if done else "diverged"
+            per_lr.append(f"{lr:g}: {accuracy}" + (f" ({len(lost)} diverged)"
+                                                   if lost and done else ""))
+        done = finished(mine)
+        best = best_row(done) if done else {"lr": None, "mean": math.nan, "sem": math.nan,
+                                            "n": 0}
+        lost = _stats.diverged(mine)
+        rows.append({
+            "name": name, "lr": best["lr"], "mean": best["mean"], "sem": best["sem"],
+            "n": best["n"], "diverged": len(lost), "variant": name,
+            "test accuracy per learning rate": "; ".join(per_lr),
+            "chosen lr": "–" if best["lr"] is None else f"{best['lr']:g}",
+            "test accuracy at the chosen lr": pm(best["mean"], best["sem"]),
+            "seeds": best["n"], "diverged runs": _diverged_text(lost, len(mine)),
+        })
+    Ps = sorted({r["config"]["P"] for r in recs})
+    where = f" at P = {Ps[0]:,}" if len(Ps) == 1 else ""
+    return Table(rows, ["variant", "test accuracy per learning rate", "chosen lr",
+                        "test accuracy at the chosen lr", "seeds", "diverged runs"],
+                 caption=f"Learning-rate scan{where}: mean test accuracy per rate; the "
+                 "chosen rate has the best mean (mean ± sem over seeds)")
+
+
+def diverged_table(*scans: str | Iterable[dict], root: Path = RESULTS_DIR) -> Table:
+    """Every diverged run of ``scans`` (sweep names or records): its setting and how it diverged."""
+    rows = []
+    for scan in scans:
+        for record in _stats.diverged(_load(scan, root)):
+            c = record["config"]
+            step, sign = divergence(record["diverged"])
+            rows.append({"variant": label(c), "grammar": _grammar(c["m"], c["L"]),
+                         "P": f"{c['P']:,}", "width": c["width"], "lr": f"{c['lr']:g}",
+                         "seed": c["seed"], "stopped at step": step, "sign": sign,
+                         "config": c})
+    columns = ["variant", "grammar", "P", "width", "lr", "seed", "stopped at step", "sign"]
+    caption = ("Diverged runs, left out of the means" if rows else "No run diverged")
+    return Table(rows, columns, caption=caption)
+
+
+def _p90_text(p: float, xs: Sequence[float], number: Callable[[float], str]) -> str:
+    """P_90 as text: "> x_max" when never reached, "≤ x_min" when the first point is there."""
+    if math.isinf(p):
+        return f"> {number(max(xs))}"
+    if p == min(xs):
+        return f"≤ {number(p)}"
+    return number(p)
+
+
+def p90_table(
+    curves: dict[str, list[dict]], lrs: dict[str, float] | None = None, level: float = 0.9,
+    caption: str = "",
+) -> Table:
+    """Per curve (rows of P): P_90 and the best mean test accuracy, with its P and seeds.
+
+    Rows also hold ``name``, ``p90`` (inf when not reached), ``mean``, ``sem``, ``P`` and
+    ``n`` (of the best point).
+    """
+    rows = []
+    for name, points in curves.items():
+        best = max(points, key=lambda r: r["mean"])
+        value = p90(points, level)
+        rows.append({"name": name, "p90": value, **{k: best[k] for k in ("mean", "sem", "P", "n")},
+                     "variant": name, "lr": None if lrs is None else f"{lrs[name]:g}",
+                     "P₉₀": _p90_text(value, [r["P"] for r in points], lambda x: f"{x:,.0f}"),
+                     "best test accuracy": pm(best["mean"], best["sem"]),
+                     "at P": f"{best['P']:,}", "seeds": best["n"]})
+    columns = ["variant", *(["lr"] if lrs is not None else []), "P₉₀", "best test accuracy",
+               "at P", "seeds"]
+    return Table(rows, columns, caption=caption or (
+        f"P₉₀: the P at which the mean test accuracy reaches {level:.0%} (interpolated; "
+        "\"> P\" when the largest P measured is below it); best: mean ± sem over seeds"))
+
+
+def width_table(
+    wide: str | Iterable[dict] = "feedback_width", scan: str | Iterable[dict] = "feedback_lr",
+    root: Path = RESULTS_DIR,
+) -> Table:
+    """Per rule: test accuracy at width 64 (the scan, chosen lr) and at width 128, same lr.
+
+    Rows also hold ``name``, ``narrow`` and ``wide`` (summary rows, None where none finished).
+    """
+    narrow = summary(at_chosen_lr(scan, root=root), by=("width",))
+    wide_recs = _load(wide, root)
+    lrs = {label(r["config"]): r["config"]["lr"] for r in wide_recs}
+    wide_rows = summary(finished(wide_recs), by=("width",))
+    rows = []
+    for name, recs in by_label(wide_recs).items():
+        a, b = narrow[name][0], (wide_rows.get(name) or [None])[0]
+        rows.append({"name": name, "narrow": a, "wide": b, "variant": name,
+                     "lr": f"{lrs[name]:g}",
+                     f"width {a['width']}": f"{pm(a['mean'], a['sem'])} {_seeds(a['n'])}",
+                     f"width {recs[0]['config']['width']}": "–" if b is None else
+                     f"{pm(b['mean'], b['sem'])} {_seeds(b['n'])}",
+                     "diverged": _diverged_text(_stats.diverged(recs), len(recs))})
+    widths = [k for k in rows[0] if k.startswith("width ")] if rows else []
+    P = next(iter(wide_recs))["config"]["P"] if rows else None
+    return Table(rows, ["variant", "lr", *widths, "diverged"],
+                 caption=f"Test accuracy at P = {P:,} against width, each rule at its chosen "
+                 "learning rate (mean ± sem over seeds)" if rows else "")
+
+
+def _ordered(grammars: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Grammars in the book's order: the depth series (m = 4) by L, then the others by m."""
+    return sorted(grammars, key=lambda g: (g[0] != 4, g[0], g[1]))
+
+
+def grammar_gap_table(
+    curves: dict[tuple[int, int], dict[str, list[dict]]],
+    lrs: dict[tuple[str, int, int], float] | None = None, at: float = 2,
+) -> Table:
+    """Per grammar and rule: the lr, test accuracy at ``P = at * P*`` and ``P_90 / P*``.
+
+    ``curves`` as :func:`grammar_curves` gives them. Rows also hold ``m``, ``L``,
+    ``name``, ``mean``, ``sem``, ``n`` (at ``at * P*``) and ``p90`` (inf when not reached).
+    """
+    rows = []
+    for m, L in _ordered(curves):
+        for name, points in curves[(m, L)].items():
+            point = next(r for r in points if r["ratio"] == at)
+            value = p90(points, 0.9, x="ratio")
+            rows.append({
+                "m": m, "L": L, "name": name, "p90": value,
+                **{k: point[k] for k in ("mean", "sem", "n")},
+                "grammar": _grammar(m, L), "rule": name,
+                "lr": None if lrs is None else f"{lrs[(name, m, L)]:g}",
+                f"test accuracy at {at:g} P*": pm(point["mean"], point["sem"]),
+                "P₉₀ / P*": _p90_text(value, [r["ratio"] for r in points], lambda x: f"{x:.2g}"),
+                "seeds": point["n"]})
+    columns = ["grammar", "rule", *(["lr"] if lrs is not None else []),
+               f"test accuracy at {at:g} P*", "P₉₀ / P*", "seeds"]
+    return Table(rows, columns, caption=(
+        f"Each grammar at P = {at:g} P* (mean ± sem over seeds), and P₉₀ / P*: the data 90 % "
+        "test accuracy needs, in units of P* (\"> x\": not reached at the largest P measured)"))
+
+
+def grammar_train_table(train: dict[tuple[int, int], dict[str, list[dict]]]) -> Table:
+    """Per grammar and rule: the training accuracy at the largest P measured.
+
+    ``train`` as ``grammar_curves(metric="train_accuracy")`` gives it. Rows also hold
+    ``m``, ``L``, ``name``, ``ratio``, ``mean``, ``sem`` and ``n``.
+    """
+    rows = []
+    for m, L in _ordered(train):
+        for name, points in train[(m, L)].items():
+            last = max(points, key=lambda r: r["ratio"])
+            rows.append({"m": m, "L": L, "name": name,
+                         **{k: last[k] for k in ("ratio", "mean", "sem", "n")},
+                         "grammar": _grammar(m, L), "rule": name,
+                         "largest P": f"{last['ratio']:g} P*",
+                         "train accuracy there": pm(last["mean"], last["sem"]),
+                         "seeds": last["n"]})
+    return Table(rows, ["grammar", "rule", "largest P", "train accuracy there", "seeds"],
+                 caption="Training accuracy at the largest P of each grammar and rule "
+                 "(mean ± sem over seeds)")
+
+
+def budget_table(
+    longer: str | Iterable[dict] = "grammar_budget",
+    curves: dict[tuple[int, int], dict[str, list[dict]]] | None = None,
+    train: dict[tuple[int, int], dict[str, list[dict]]] | None = None,
+    root: Path = RESULTS_DIR,
+) -> Table:
+    """Longer training against the standard budget, same grammar, rule, P and lr.
+
+    ``curves`` and ``train`` (test and train accuracy of ``grammar_curves``) default to
+    the cached ones. Rows also hold ``m``, ``L``, ``name``, ``steps`` and the means
+    ``test_before``, ``test_after``, ``train_before`` and ``train_after``.
+    """
+    curves = grammar_curves(root) if curves is None else curves
+    train = grammar_curves(root, metric="train_accuracy") if train is None else train
+    recs = finished(_load(longer, root))
+    by = ("m", "L", "P", "steps")
+    test_rows, train_rows = summary(recs, by), summary(recs, by, metric="train_accuracy")
+    rows = []
+    for name, points in test_rows.items():
+        for after, after_train in zip(points, train_rows[name]):
+            grammar = (after["m"], after["L"])
+            ratio = after["P"] / p_star(REFERENCE["n_c"], *grammar)
+            before = next(r for r in curves[grammar][name] if r["ratio"] == ratio)
+            before_train = next(r for r in train[grammar][name] if r["ratio"] == ratio)
+            rows.append({
+                "m": grammar[0], "L": grammar[1], "name": name, "steps": after["steps"],
+                "test_before": before["mean"], "test_after": after["mean"],
+                "train_before": before_train["mean"], "train_after": after_train["mean"],
+                "rule": name, "grammar": _grammar(*grammar), "P": f"{ratio:g} P*",
+                f"test, {BUDGET['steps']:,} steps": pm(before["mean"], before["sem"]),
+                f"test, {after['steps']:,} steps": pm(after["mean"], after["sem"]),
+                f"train, {BUDGET['steps']:,} steps": pm(before_train["mean"], before_train["sem"]),
+                f"train, {after['steps']:,} steps": pm(after_train["mean"], after_train["sem"]),
+                "seeds": after["n"]})
+    steps = sorted({r["steps"] for r in rows})
+    columns = ["rule", "grammar", "P"]
+    for kind in ("test", "train"):
+        columns += [f"{kind}, {n:,} steps" for n in (BUDGET["steps"], *steps)]
+    return Table(rows, [*columns, "seeds"],
+                 caption="Test and train accuracy with the standard budget and with longer "
+                 "training (mean ± sem over seeds)")
+
+
+def schedule_table(
+    headline: dict[str, list[dict]], curves: dict[tuple[int, int], dict[str, list[dict]]],
+    P: int = 8000, ratio: float = 8, grammar: tuple[int, int] = (4, 3),
+) -> Table:
+    """The constant lr of the headline sweep at ``P`` against the cosine lr at ``ratio * P*``.
+
+    Rows also hold ``name``, ``constant`` and ``cosine`` (the summary rows).
+    """
+    scale = p_star(REFERENCE["n_c"], *grammar)
+    rows = []
+    for name, points in curves[grammar].items():
+        constant = next((r for r in headline.get(name, []) if r["P"] == P), None)
+        if constant is None:
+            continue
+        cosine = next(r for r in points if r["ratio"] == ratio)
+        rows.append({"name": name, "constant": constant, "cosine": cosine, "rule": name,
+                     f"constant lr, P = {P:,}": pm(constant["mean"], constant["sem"]),
+                     f"cosine lr, P = {round(ratio * scale):,}": pm(cosine["mean"],
+                                                                    cosine["sem"])})
+    columns = ["rule", f"constant lr, P = {P:,}", f"cosine lr, P = {round(ratio * scale):,}"]
+    return Table(rows, columns, caption=f"The two protocols on the grammar {_grammar(*grammar)}"
+                 " (test accuracy, mean ± sem over seeds)")
+
+
+def cosine_table(cosines: dict[str, Sequence[float | None]], caption: str = "") -> Table:
+    """Per rule: the cosine of its update to BP's at each hidden layer and the readout.
+
+    Rows also hold ``name`` and ``cosines`` (the values, None where undefined).
+    """
+    rows, n = [], max((len(v) for v in cosines.values()), default=1)
+    layers = [f"layer {k + 1}" for k in range(n - 1)] + ["readout"]
+    for name, values in cosines.items():
+        cells = {layer: "–" if c is None or math.isnan(c) else f"{c:+.2f}"
+                 for layer, c in zip(layers, values)}
+        rows.append({"name": name, "cosines": list(values), "rule": name, **cells})
+    return Table(rows, ["rule", *layers], caption=caption or
+                 "Cosine between the rule's update and backprop's (1: same direction)")
+
+
+def mask_table(
+    masks: Sequence[torch.Tensor], errors: dict[str, Sequence[torch.Tensor]], index: int = 0,
+    reference: str = "BP", rerouted: str = "BP, masks above from input 2",
+) -> Table:
+    """Per layer, for input ``index``: its blocked units and the error that reaches them.
+
+    Also how much ``reference``'s error changes when only the masks above change.
+    ``masks`` and ``errors`` (per rule, per layer) as :func:`rhmlib.probes.layer_errors`
+    and the features give them. Rows also hold ``blocked``, ``silent`` and ``changed``.
+    """
+    rows = []
+    for k, mask in enumerate(masks):
+        blocked = mask[index] == 0
+        changed = float((errors[reference][k][index] - errors[rerouted][k][index]).abs().max())
+        silent = max(float(errors[n][k][index][blocked].abs().sum()) for n in errors)
+        rows.append({"blocked": int(blocked.sum()), "silent": silent, "changed": changed,
+                     "layer": k + 1, "units blocked": f"{int(blocked.sum())} of {blocked.numel()}",
+                     "error on the blocked units (every rule)": f"{silent:.1f}",
+                     f"largest change of {reference}'s error when only the masks above change":
+                     f"{changed:.4f}"})
+    return Table(rows, ["layer", "units blocked", "error on the blocked units (every rule)",
+                        f"largest change of {reference}'s error when only the masks above "
+                        "change"], caption=f"Input {index + 1}, layer by layer")
+
+
+def error_growth_table(growth: dict[str, dict[int, Sequence[float]]]) -> Table:
+    """Per named variant and depth L: the error norm at each layer over backprop's.
+
+    ``growth`` maps a name to what :func:`error_growth` returns. Rows also hold
+    ``name``, ``L`` and ``ratios``.
+    """
+    rows, depth = [], max((L for by_L in growth.values() for L in by_L), default=0)
+    for name, by_L in growth.items():
+        for L, ratios in by_L.items():
+            rows.append({"name": name, "L": L, "ratios": list(ratios), "downstream masks": name,
+                         **{f"layer {k + 1}": f"{r:.2f}" for k, r in enumerate(ratios)}})
+    return Table(rows, ["downstream masks", "L", *(f"layer {k + 1}" for k in range(depth))],
+                 caption="Error norm at each hidden layer over backprop's, at initialisation "
+                 "(1: the same size)")
