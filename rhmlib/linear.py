@@ -151,8 +151,8 @@ def broken(depth: int = 4, width: int = 16, skew: float = 0.0, shrink: float = 0
 
     ``skew``: each weight is ``Q (I + skew G)`` with ``G`` Gaussian (0: orthonormal);
     ``shrink``: each layer is narrower than the previous by this fraction, at least one
-    unit (0: equal widths; the weights then have orthonormal rows); ``b_noise``: each optimal ``B^l`` gets Gaussian
-    noise of this size relative to its norm (0: at its optimum).
+    unit (0: equal widths; the weights then have orthonormal rows); ``b_noise``: each
+    optimal ``B^l`` gets Gaussian noise of this size relative to its norm (0: optimal).
     """
     depth = check_int("depth", depth, 1, 12)
     width = check_int("width", width, 2, 512)
