@@ -12,11 +12,16 @@ Listed in ``_config.yml`` (``sphinx.extra_extensions``). It
   fonts from their own paths (``@jupyter-widgets/...``), and gives the widget manager
   the MathJax 2 call it makes (``MathJax.Hub.Queue``) on top of the site's MathJax 3;
 - drops the second copy of sphinx-thebe's inline configuration, which Sphinx emits twice
-  and which then fails with "Identifier 'THEBE_JS_URL' has already been declared".
+  and which then fails with "Identifier 'THEBE_JS_URL' has already been declared";
+- has nbclient record each cell's timing (``metadata.execution``: the kernel's busy,
+  execute_input, execute_reply and idle times) in the executed notebooks
+  (``_build/jupyter_execute``), which myst-nb leaves off; tests/test_exec_time.py tells
+  from them each notebook's compute time from its time spent waiting.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from pathlib import Path
@@ -86,9 +91,22 @@ def _copy_plotlyjs(app: Sphinx, exception: Exception | None) -> None:
         shutil.copyfile(source, target)
 
 
+def _record_cell_timing() -> None:
+    # myst-nb (pinned 1.4.0) executes through jupyter-cache's single_nb_execution, whose
+    # record_timing (nbclient's) defaults to off; it is a plain keyword, so turn it on.
+    try:
+        from myst_nb.core.execute import direct
+    except ImportError:  # another myst-nb layout: the build runs as before, untimed
+        return
+    execute = direct.single_nb_execution
+    if not getattr(execute, "keywords", {}).get("record_timing"):
+        direct.single_nb_execution = functools.partial(execute, record_timing=True)
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     """Register the plotly.js copy and per-page script; mark kernels as building the site."""
     os.environ[PLOTLYJS_ENV] = "site"
+    _record_cell_timing()
     # After myst-nb's own html-page-context handler, which adds the widget state.
     app.connect("html-page-context", _page_scripts, priority=600)
     app.connect("build-finished", _copy_plotlyjs)

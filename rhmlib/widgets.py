@@ -2,15 +2,36 @@
 
 Every widget draws its figure for the default values as soon as it is displayed, so
 the static book shows a meaningful picture even without a kernel.
+
+Two rules every widget follows:
+
+- What an action shows goes into its ``W.Output`` by setting the widget's ``outputs``
+  (:func:`_show`), never by capturing (``with out:``, ``out.clear_output()``). Under
+  nbclient (the book build, jupyter-cache) a capture makes the client echo each captured
+  output back to the kernel on the shell channel; jupyter_client sends that echo through a
+  blocking twin of its asyncio socket, which can swallow the wake-up for the cell's
+  ``execute_reply`` already waiting in that socket, and the cell then sits until the
+  execution timeout (nbclient#312, jupyter_client#1059).
+- Every training action runs in :func:`_torch_threads`: a thread count the process can
+  actually get, whatever torch guessed from the host's cores.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 
 import ipywidgets as W
 import plotly.graph_objects as go
-from IPython.display import display
+import plotly.io as pio
+
+# torch's optimisers import torch._dynamo on their first step (1.5-2.5 s); importing it
+# with the widgets moves that wait from a reader's first click to the page's first cell.
+import torch._dynamo  # noqa: F401
+from IPython import get_ipython
 
 from . import plots
 from .rhm import RHM
@@ -18,6 +39,115 @@ from .rules import rule_names
 from .train import run_experiment
 
 __all__ = ["rhm_explorer", "train_live", "masking_live", "ssl_live", "playground", "sweep_explorer"]
+
+
+# Threads for one widget action. These networks are tiny (widths up to 256, batches of
+# 128): one thread per process is as fast as more (dev.sh), and on a busy 2-core machine
+# 6 to 10 times faster than two (benchmarks/bench_widgets.py), whose second OpenMP worker
+# spins for a core it cannot get. An action may ask for more; it never gets more threads
+# than the CPUs the process may use.
+_ACTION_THREADS = 1
+
+
+def _cgroup_cpu_limit(root: Path = Path("/sys/fs/cgroup"),
+                      membership: Path = Path("/proc/self/cgroup")) -> float | None:
+    """CPUs' worth of time the process's cgroups allow (quota / period); None if unlimited.
+
+    cgroup v2 (``cpu.max``: ``"<quota> <period>"`` or ``"max <period>"``) in the process's
+    own group and every group above it, and cgroup v1 (``cpu.cfs_quota_us``, ``-1`` when
+    unlimited). The smallest limit found wins; unreadable files count as no limit.
+    """
+    limits: list[float] = []
+    groups = [""]
+    try:
+        for line in membership.read_text().splitlines():
+            hierarchy, _, path = line.split(":", 2)
+            if hierarchy == "0" and path.strip("/"):
+                parts = path.strip("/").split("/")
+                groups = ["/".join(parts[:k]) for k in range(len(parts), -1, -1)]
+    except (OSError, ValueError):
+        pass
+    for group in groups:
+        try:
+            quota, period = (root / group / "cpu.max").read_text().split()[:2]
+            if quota != "max" and float(period) > 0:
+                limits.append(float(quota) / float(period))
+        except (OSError, ValueError):
+            continue
+    for v1 in ("cpu", "cpu,cpuacct"):
+        try:
+            quota = float((root / v1 / "cpu.cfs_quota_us").read_text())
+            period = float((root / v1 / "cpu.cfs_period_us").read_text())
+            if quota > 0 and period > 0:
+                limits.append(quota / period)
+        except (OSError, ValueError):
+            continue
+    return min(limits) if limits else None
+
+
+def _usable_cpus() -> int | None:
+    """CPUs this process may run on: its affinity mask, capped by a cgroup CPU quota.
+
+    None when neither is known (no ``os.sched_getaffinity``, no quota). ``os.cpu_count()``
+    is not used: in a container (Binder) it counts every core of the host.
+    """
+    try:
+        cpus: float | None = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = None
+    quota = _cgroup_cpu_limit()
+    if quota is not None:
+        cpus = quota if cpus is None else min(cpus, quota)
+    return None if cpus is None else max(1, int(cpus))  # 1.5 CPUs of quota: one thread
+
+
+@contextlib.contextmanager
+def _torch_threads(wanted: int = _ACTION_THREADS) -> Iterator[int]:
+    """Run the body with torch on ``min(wanted, usable CPUs)`` threads, then restore.
+
+    Unknown usable CPUs count as one. Yields the thread count used.
+    """
+    import torch
+
+    threads = max(1, min(wanted, _usable_cpus() or 1))
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield threads
+    finally:
+        torch.set_num_threads(before)
+
+
+def _in_kernel() -> bool:
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def _text(text: str) -> dict:
+    """A stdout output (one line) for :func:`_show`."""
+    return {"output_type": "stream", "name": "stdout", "text": text + "\n"}
+
+
+def _figure(fig: go.Figure) -> dict:
+    """The output ``display(fig)`` would produce: the bundle of plotly's default renderers.
+
+    Built the way ``plotly.io.show`` builds it, which activates a pending default renderer
+    once (``fig._repr_mimebundle_`` would activate it again for every figure).
+    """
+    bundle = pio.renderers._build_mime_bundle(fig.to_dict())
+    return {"output_type": "display_data", "data": bundle, "metadata": {}}
+
+
+def _show(out: W.Output, *outputs: dict, keep: bool = False) -> None:
+    """Set what ``out`` shows, in one update: ``outputs``, after the current ones if ``keep``.
+
+    Outside a kernel the text is printed as well (scripts and tests read it there).
+    """
+    out.outputs = (tuple(out.outputs) if keep else ()) + outputs
+    if not _in_kernel():
+        for output in outputs:
+            if output["output_type"] == "stream":
+                print(output["text"], end="", file=sys.stdout)
 
 
 def _int_slider(description: str, value: int, low: int, high: int) -> W.IntSlider:
@@ -32,6 +162,7 @@ def _panel(controls: dict[str, W.Widget], action: Callable[[dict, W.Output], Non
            autorun: bool, columns: Sequence[int] = (3,)) -> W.VBox:
     """Controls, a train button and an output area; ``action(values, out)`` does the work.
 
+    The action runs in :func:`_torch_threads` and shows its results with :func:`_show`.
     Bad settings (``ValueError``, ``TypeError``) and divergence are reported in the output
     rather than raised; ``columns`` are the indices where a new column of controls starts.
     """
@@ -40,12 +171,12 @@ def _panel(controls: dict[str, W.Widget], action: Callable[[dict, W.Output], Non
 
     def run(_: object = None) -> None:
         button.disabled = True
-        out.clear_output()
+        _show(out)
         try:
-            action({k: c.value for k, c in controls.items()}, out)
+            with _torch_threads():
+                action({k: c.value for k, c in controls.items()}, out)
         except _TRAINING_ERRORS as err:
-            with out:
-                print(f"Cannot train: {err}")
+            _show(out, _text(f"Cannot train: {err}"), keep=True)
         finally:
             button.disabled = False
 
@@ -126,25 +257,27 @@ def rhm_explorer(v: int = 8, n_c: int = 4, m: int = 2, s: int = 2, L: int = 3,
     out = W.Output()
 
     def redraw(_: object = None) -> None:
-        values = {k: c.value for k, c in controls.items()}
-        out.clear_output(wait=True)
-        with out:
-            try:
-                rhm = RHM(**values)
-            except ValueError as err:  # an impossible grammar: say why, draw nothing
-                print(f"Not a valid RHM: {err}")
-                return
-            sample = rhm.sample(8, seed=values["seed"])
-            print(f"{rhm}: inputs of {rhm.input_length} tokens; "
-                  f"{rhm.n_inputs:.3g} distinct inputs; P* = n_c m^L = {rhm.p_star:,}")
-            if rhm.input_length <= 64:
-                # A slider over several inputs: explorable in the static page too.
-                display(_slider_over([plots.tree_figure(rhm, sample, i)
-                                      for i in range(len(sample))],
-                                     [str(i) for i in range(len(sample))], "input "))
-            else:
-                print("(tree not drawn: more than 64 leaves)")
-            display(plots.rules_figure(rhm, level=0))
+        with _torch_threads():
+            draw({k: c.value for k, c in controls.items()})
+
+    def draw(values: dict) -> None:
+        try:
+            rhm = RHM(**values)
+        except ValueError as err:  # an impossible grammar: say why, draw nothing
+            _show(out, _text(f"Not a valid RHM: {err}"))
+            return
+        sample = rhm.sample(8, seed=values["seed"])
+        shown = [_text(f"{rhm}: inputs of {rhm.input_length} tokens; "
+                       f"{rhm.n_inputs:.3g} distinct inputs; P* = n_c m^L = {rhm.p_star:,}")]
+        if rhm.input_length <= 64:
+            # A slider over several inputs: explorable in the static page too.
+            shown.append(_figure(_slider_over([plots.tree_figure(rhm, sample, i)
+                                               for i in range(len(sample))],
+                                              [str(i) for i in range(len(sample))], "input ")))
+        else:
+            shown.append(_text("(tree not drawn: more than 64 leaves)"))
+        shown.append(_figure(plots.rules_figure(rhm, level=0)))
+        _show(out, *shown)  # replaces the previous drawing in one update: no flicker
 
     for control in controls.values():
         control.observe(redraw, names="value")
@@ -174,12 +307,11 @@ def train_live(
             seed=values["seed"], model=values["model"], steps=values["steps"], n_test=2000,
             progress=False,
         )
-        with out:
-            print(f"test accuracy {result.test_accuracy:.3f} after {values['steps']} "
-                  f"steps ({result.seconds:.1f} s)")
-            display(plots.learning_curve({values["rule"]: result.history},
-                                         title=f"RHM(v={v}, n_c={n_c}, m={m}, s={s}, "
-                                               f"L={L}), P={values['P']}"))
+        _show(out, _text(f"test accuracy {result.test_accuracy:.3f} after {values['steps']} "
+                         f"steps ({result.seconds:.1f} s)"),
+              _figure(plots.learning_curve({values["rule"]: result.history},
+                                           title=f"RHM(v={v}, n_c={n_c}, m={m}, s={s}, "
+                                                 f"L={L}), P={values['P']}")))
 
     return _panel(controls, action, autorun)
 
@@ -188,8 +320,6 @@ def masking_live(P: int = 2000, steps: int = 800, own: str = "other", down: str 
                  transport: str = "exact", lr: float = 0.03, seed: int = 0,
                  autorun: bool = True) -> W.VBox:
     """Train backprop with chosen substitute masks and plot its learning curve beside BP's."""
-    import torch
-
     from .rules.masking import MASKS, TRANSPORTS
 
     setting = {"v": 16, "n_c": 16, "m": 4, "s": 2, "L": 3}
@@ -208,28 +338,20 @@ def masking_live(P: int = 2000, steps: int = 800, own: str = "other", down: str 
     def action(values: dict, out: W.Output) -> None:
         common = {**setting, "P": values["P"], "steps": values["steps"], "seed": seed,
                   "n_test": 2000, "progress": False}
-        # Networks this small train fastest on one thread; on a busy machine
-        # two threads made them 20 times slower (spinning OpenMP workers).
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            key = (values["P"], values["steps"])
-            if key not in bp_cache:  # BP's curve does not depend on the mask choice
-                bp_cache[key] = run_experiment(**common, rule="bp", lr=0.2)
-            variant = run_experiment(
-                **common, rule="bp_masked", lr=values["lr"],
-                rule_options={k: values[k] for k in ("own", "down", "transport")})
-        finally:
-            torch.set_num_threads(threads)
+        key = (values["P"], values["steps"])
+        if key not in bp_cache:  # BP's curve does not depend on the mask choice
+            bp_cache[key] = run_experiment(**common, rule="bp", lr=0.2)
+        variant = run_experiment(
+            **common, rule="bp_masked", lr=values["lr"],
+            rule_options={k: values[k] for k in ("own", "down", "transport")})
         name = (f"own: {values['own']}, above: {values['down']}, "
                 f"transport: {values['transport']}")
-        with out:
-            print(f"test accuracy after {values['steps']} steps: BP (lr 0.2) "
-                  f"{bp_cache[key].test_accuracy:.3f}, {name} (lr {values['lr']:.3g}) "
-                  f"{variant.test_accuracy:.3f}")
-            display(plots.learning_curve(
-                {"BP": bp_cache[key].history, name: variant.history},
-                title=f"P = {values['P']}, one seed"))
+        _show(out, _text(f"test accuracy after {values['steps']} steps: BP (lr 0.2) "
+                         f"{bp_cache[key].test_accuracy:.3f}, {name} (lr {values['lr']:.3g}) "
+                         f"{variant.test_accuracy:.3f}"),
+              _figure(plots.learning_curve(
+                  {"BP": bp_cache[key].history, name: variant.history},
+                  title=f"P = {values['P']}, one seed")))
 
     return _panel(controls, action, autorun)
 
@@ -273,11 +395,10 @@ def ssl_live(P: int = 2000, rule: str = "clapp", pairs: str = "sibling", width: 
         where = "uses the generator" if values["pairs"] == "oracle" else "no labels"
         names = [f"layer {k + 1}" for k in range(learner.n_ssl)]
         names.append(f"layer {learner.n_ssl + 1} (no signal yet: trained later with labels)")
-        with out:
-            display(plots.layer_curves(
-                steps_seen, curve, names=names,
-                title=f"{values['rule']}, {values['pairs']} pairs ({where}), "
-                      f"P = {values['P']}, one seed: 0 = invariant to synonyms"))
+        _show(out, _figure(plots.layer_curves(
+            steps_seen, curve, names=names,
+            title=f"{values['rule']}, {values['pairs']} pairs ({where}), "
+                  f"P = {values['P']}, one seed: 0 = invariant to synonyms")))
 
     return _panel(controls, action, autorun)
 
@@ -314,6 +435,9 @@ def playground(
         train_data, test_data = rhm.train_test(c["P"], 1000, seed=c["seed"])
         title = (f"{c['rule']} on RHM(v={c['v']}, n_c={c['n_c']}, m={c['m']}, "
                  f"s={c['s']}, L={c['L']}), P={c['P']}, P*={rhm.p_star:,}")
+        train_part = train_data[:2000]
+        encoded = {"train": (rhm.one_hot(train_part.x), train_part.y),
+                   "test": (rhm.one_hot(test_data.x), test_data.y)}
         curve = History()
         probe_steps: list[int] = []
         probe: list[list[float]] = []
@@ -324,31 +448,30 @@ def playground(
                 offset[0] = curve.step[-1]  # a second stage (readout) restarts its count
             net = learner.model
             curve.step.append(step + offset[0])
-            curve.train_accuracy.append(evaluate(net, rhm, train_data[:2000]))
-            curve.test_accuracy.append(evaluate(net, rhm, test_data))
+            curve.train_accuracy.append(evaluate(net, *encoded["train"])[0])
+            curve.test_accuracy.append(evaluate(net, *encoded["test"])[0])
             if net.depth == rhm.L:
                 probe_steps.append(step + offset[0])
                 probe.append(synonymic_sensitivity(net, rhm, test_data[:500], seed=c["seed"]))
-            out.clear_output(wait=True)
-            with out:
-                print(f"step {curve.step[-1]}: test accuracy {curve.test_accuracy[-1]:.3f}")
-                display(plots.learning_curve({c["rule"]: curve}, title=title))
-                if probe:
-                    display(plots.layer_curves(
-                        probe_steps, probe, title="hidden structure: 0 = synonyms grouped, "
-                        "1 = seen as different inputs"))
-                else:
-                    print("(per-layer probe: needs the CNN, one layer per level of the tree)")
+            shown = [_text(f"step {curve.step[-1]}: test accuracy {curve.test_accuracy[-1]:.3f}"),
+                     _figure(plots.learning_curve({c["rule"]: curve}, title=title))]
+            if probe:
+                shown.append(_figure(plots.layer_curves(
+                    probe_steps, probe, title="hidden structure: 0 = synonyms grouped, "
+                    "1 = seen as different inputs")))
+            else:
+                shown.append(_text("(per-layer probe: needs the CNN, one layer per level "
+                                   "of the tree)"))
+            _show(out, *shown)  # replaces the previous drawing in one update
 
-        with out:
-            print("training...")
+        _show(out, _text("training..."))
         result = run_experiment(
             *grammar, c["P"], rule=c["rule"], width=c["width"], seed=c["seed"],
             model=c["model"], n_test=1000, progress=False, callback=redraw,
-            steps=c["steps"], eval_points=10, lr=c["lr"] or None,
+            steps=c["steps"], eval_points=10,
+            **({"lr": c["lr"]} if c["lr"] else {}),  # 0: the rule's own learning rate
         )
-        with out:
-            print(f"done: test accuracy {result.test_accuracy:.3f} "
-                  f"({result.seconds:.1f} s, lr {result.config['lr']:g})")
+        _show(out, _text(f"done: test accuracy {result.test_accuracy:.3f} "
+                         f"({result.seconds:.1f} s, lr {result.config['lr']:g})"), keep=True)
 
     return _panel(controls, action, autorun, columns=(5, 9))
