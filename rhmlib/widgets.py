@@ -38,7 +38,8 @@ from .rhm import RHM
 from .rules import rule_names
 from .train import run_experiment
 
-__all__ = ["rhm_explorer", "train_live", "masking_live", "ssl_live", "playground", "sweep_explorer"]
+__all__ = ["rhm_explorer", "train_live", "masking_live", "ssl_live", "playground", "sweep_explorer",
+           "linear_live"]
 
 
 # Threads for one widget action. These networks are tiny (widths up to 256, batches of
@@ -475,3 +476,34 @@ def playground(
                          f"({result.seconds:.1f} s, lr {result.config['lr']:g})"), keep=True)
 
     return _panel(controls, action, autorun, columns=(5, 9))
+
+
+def linear_live(depth: int = 4, width: int = 16, skew: float = 0.2, shrink: float = 0.0,
+                b_noise: float = 0.0, loss: str = "hinge", autorun: bool = True) -> W.VBox:
+    """Break the deep-linear theorem's conditions; plot how far local and global updates part."""
+    from .linear import LOSSES, broken
+
+    def slider(description: str, value: float, high: float) -> W.FloatSlider:
+        return W.FloatSlider(value=value, min=0.0, max=high, step=0.01, description=description,
+                             continuous_update=False, style={"description_width": "initial"})
+
+    controls = {
+        "loss": W.Dropdown(options=LOSSES, value=loss, description="loss f"),
+        "depth": _int_slider("depth", depth, 1, 8),
+        "width": _int_slider("width", width, 4, 64),
+        "skew": slider("weights off orthonormal", skew, 1.0),
+        "shrink": slider("width shrink per layer", shrink, 0.5),
+        "b_noise": slider("B off its optimum", b_noise, 1.0),
+    }
+
+    def action(values: dict, out: W.Output) -> None:
+        exact = broken(values["depth"], values["width"], loss=values["loss"])
+        parted = broken(values["depth"], values["width"], values["skew"], values["shrink"],
+                        values["b_noise"], values["loss"])
+        _show(out, _figure(plots.per_layer(
+            {"theorem's conditions": exact, "as set above": parted},
+            y_title="|local - global| / |global|",
+            title="Local against global update per layer (the top layer's are the same)")))
+
+    return _panel(controls, action, autorun)
+

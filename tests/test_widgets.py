@@ -92,6 +92,7 @@ def test_torch_threads_caps_then_restores(monkeypatch) -> None:  # noqa: ANN001
         (widgets.masking_live, {"P": 200, "steps": 100}),
         (widgets.ssl_live, {"P": 200, "steps": 50}),
         (widgets.playground, {"P": 100, "steps": 50}),
+        (widgets.linear_live, {"depth": 3, "width": 8}),
     ],
 )
 def test_widget_action_sets_threads_and_outputs_state(make, kwargs, monkeypatch) -> None:  # noqa: ANN001
