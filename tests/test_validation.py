@@ -1,0 +1,64 @@
+"""Bad input gets a clear error naming the parameter; valid input of any numeric type works."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from rhmlib import get_rule, run_experiment
+from rhmlib.train import Diverged, flush_denormal, resolve
+
+TINY = {"v": 8, "n_c": 4, "m": 2, "s": 2, "L": 3, "P": 40, "n_test": 20, "width": 8,
+        "steps": 20}
+
+
+@pytest.mark.parametrize(("changes", "error", "match"), [
+    ({"lr": True}, TypeError, "lr must be a number"),
+    ({"lr": 1e300}, ValueError, "lr must be a finite number in"),
+    ({"lr": float("nan")}, ValueError, "lr must be a finite number in"),
+    ({"eval_points": 10**9}, ValueError, "eval_points must be in"),
+    ({"steps": 10**12}, ValueError, "steps must be in"),
+    ({"width": 10**6}, ValueError, "width must be in"),
+    ({"grammar_seed": -1}, ValueError, "grammar_seed must be in"),
+    ({"seed": 2**63}, ValueError, "seed must be in"),
+    ({"momentum": "0.9"}, TypeError, "momentum must be a number"),
+    ({"rule_options": {"bogus": 1}}, TypeError, r"unknown option\(s\) \['bogus'\] for rule 'bp'"),
+    ({"rule_options": [1]}, TypeError, "rule_options must be a dict"),
+])
+def test_bad_settings_are_named(changes: dict, error: type, match: str) -> None:
+    with pytest.raises(error, match=match):
+        resolve({**TINY, **changes})
+
+
+def test_numpy_and_tensor_scalars_are_numbers() -> None:
+    config = resolve({**TINY, "P": np.int64(40), "lr": np.float32(0.1),
+                      "momentum": torch.tensor(0.5), "weight_decay": np.float64(0.0)})
+    assert type(config["P"]) is int and type(config["lr"]) is float
+    json.dumps(config)  # a record of it can be saved
+
+
+def test_seeds_up_to_2_63_work() -> None:
+    result = run_experiment(**{**TINY, "steps": 2}, seed=2**63 - 1)
+    assert result.config["seed"] == 2**63 - 1
+
+
+def test_self_supervised_options_are_checked() -> None:
+    with pytest.raises(TypeError, match="detach_context must be True or False"):
+        get_rule("clapp", detach_context="no")
+
+
+@pytest.mark.parametrize("rule", ["bp", "dfa", "clapp"])
+def test_a_run_that_blows_up_is_reported(rule: str) -> None:
+    with pytest.raises(Diverged, match=f"rule '{rule}' diverged at step"):
+        run_experiment(**{**TINY, "steps": 200, "lr": 1e3, "width": 16}, rule=rule,
+                       rule_options={"readout_steps": 20} if rule == "clapp" else None)
+
+
+def test_denormal_flushing_is_restored() -> None:
+    torch.set_flush_denormal(False)
+    with flush_denormal():
+        assert float(torch.tensor([1e-40]) * 1.0) == 0.0
+    assert float(torch.tensor([1e-40]) * 1.0) != 0.0
+    run_experiment(**{**TINY, "steps": 2})
+    assert float(torch.tensor([1e-40]) * 1.0) != 0.0
