@@ -24,7 +24,7 @@ from .rhm import RHM, Sample
 __all__ = [
     "angles_figure", "error_paths_figure", "mean_learning_curves",
     "accuracy_vs_P", "collapse_figure", "learning_curve", "tree_figure", "rules_figure", "COLORS",
-    "layer_curves", "per_layer", "panels",
+    "layer_curves", "per_layer", "panels", "signal_noise", "accuracy_bars",
 ]
 
 COLORS = (
@@ -370,4 +370,48 @@ def mean_learning_curves(records: dict[str, list[dict]], title: str = "") -> go.
         )
     fig.update_layout(title=title, xaxis_title="training step", yaxis_title="test accuracy",
                       yaxis_range=[0, 1.02], legend_title_text="")
+    return fig
+
+
+def accuracy_bars(curves: dict[str, list[dict]], title: str = "", x_title: str = "test accuracy",
+                  height: int = 520) -> go.Figure:
+    """Horizontal bars of mean test accuracy and its sem, one per name, top to bottom.
+
+    ``curves`` maps a name to a one-row :func:`rhmlib.sweeps.summarize` list (one setting).
+    """
+    if any(len(rows) != 1 for rows in curves.values()):
+        raise ValueError("accuracy_bars takes one summary row per name")
+    rows = [rows[0] for rows in curves.values()]
+    fig = go.Figure(go.Bar(x=[r["mean"] for r in rows], y=list(curves), orientation="h",
+                           error_x={"type": "data", "array": [r["sem"] for r in rows]},
+                           customdata=[[r["n"]] for r in rows],
+                           hovertemplate="%{y}: %{x:.3f} (n=%{customdata[0]} seeds)"
+                                         "<extra></extra>"))
+    fig.update_layout(title=title, xaxis={"title": x_title, "range": [0, 1.02]},
+                      yaxis={"autorange": "reversed"}, height=height, margin={"l": 220})
+    return fig
+
+
+def signal_noise(curves: dict[str, list[dict]], p_stars: dict[str, int],
+                 title: str = "") -> go.Figure:
+    """Tuple-label correlation against P: measured, noise alone, exact signal, and P*.
+
+    ``curves`` maps a grammar's label to :func:`rhmlib.correlations.curve` rows.
+    """
+    fig = go.Figure()
+    for i, (name, rows) in enumerate(curves.items()):
+        color = COLORS[i % len(COLORS)]
+        xs = [r["P"] for r in rows]
+        fig.add_scatter(x=xs, y=[r["measured"] for r in rows], name=f"{name}: measured",
+                        mode="lines+markers", line={"color": color}, legendgroup=name)
+        fig.add_scatter(x=xs, y=[r["noise"] for r in rows], name=f"{name}: labels shuffled",
+                        mode="lines", line={"color": color, "dash": "dash"}, legendgroup=name)
+        fig.add_scatter(x=[xs[0], xs[-1]], y=[rows[0]["signal"]] * 2, mode="lines",
+                        name=f"{name}: exact signal", legendgroup=name,
+                        line={"color": color, "dash": "dot"})
+        fig.add_vline(x=p_stars[name], line={"color": color, "width": 1},
+                      annotation_text=f"P* = {p_stars[name]:,}", annotation_position="top")
+    fig.update_layout(title=title, xaxis_title="training inputs P", xaxis_type="log",
+                      yaxis_type="log", yaxis_title="tuple-label correlation S",
+                      legend={"orientation": "h", "y": -0.25})
     return fig
