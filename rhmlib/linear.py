@@ -176,7 +176,7 @@ def broken(depth: int = 4, width: int = 16, skew: float = 0.0, shrink: float = 0
     return distances(*updates(weights, data, bs, loss))
 
 
-def parting(strengths: Sequence[float] = (0.0, 0.01, 0.03, 0.1, 0.3), depth: int = 4,
+def parting(strengths: Sequence[float] = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5), depth: int = 4,
             loss: str = "hinge", seeds: Sequence[int] = (0, 1, 2), n: int = 128
             ) -> dict[str, list[dict]]:
     """Per broken condition: mean and sem over ``seeds`` of the distance at layer 1 by strength.

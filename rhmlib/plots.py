@@ -129,6 +129,8 @@ def panels(
     log_x: bool = True,
     chance: float | None = None,
     target: float | None = 0.9,
+    y_title: str = "test accuracy",
+    y_range: Sequence[float] | None = (0, 1.02),
 ) -> go.Figure:
     """One panel per group, side by side, each like :func:`accuracy_vs_P`.
 
@@ -161,7 +163,9 @@ def panels(
             if level is not None:
                 fig.add_hline(y=level, line_dash=dash, line_color="lightgray",
                               row=1, col=col)
-    fig.update_yaxes(title_text="test accuracy", range=[0, 1.02], row=1, col=1)
+    fig.update_yaxes(title_text=y_title, row=1, col=1)
+    if y_range is not None:
+        fig.update_yaxes(range=list(y_range))
     fig.update_layout(title=title, legend_title_text="")
     if len(colors) > 4:  # a long legend beside the panels would squeeze them: put it below
         rows = -(-len(colors) // 3)
