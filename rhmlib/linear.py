@@ -157,7 +157,7 @@ def broken(depth: int = 4, width: int = 16, skew: float = 0.0, shrink: float = 0
     depth = check_int("depth", depth, 1, 12)
     width = check_int("width", width, 2, 512)
     skew = check_float("skew", skew, 0.0, 10.0)
-    shrink = check_float("shrink", shrink, 0.0, 0.5)
+    shrink = check_float("shrink", shrink, 0.0, 0.5, high_open=False)
     b_noise = check_float("b_noise", b_noise, 0.0, 10.0)
     widths = [width]
     for _ in range(depth):  # at least one unit fewer per layer as soon as shrink > 0
@@ -189,7 +189,7 @@ def parting(strengths: Sequence[float] = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5), depth:
         rows = []
         for strength in strengths:
             values = torch.tensor([broken(depth=depth, loss=loss, seed=seed, n=n,
-                                          **{key: min(strength, 0.5)})[0] for seed in seeds])
+                                          **{key: strength})[0] for seed in seeds])
             sem = float(values.std() / math.sqrt(len(values))) if len(values) > 1 else 0.0
             rows.append({"x": float(strength), "mean": float(values.mean()), "sem": sem,
                          "n": len(values)})
