@@ -245,3 +245,16 @@ def test_final_cosines_average_the_last_point_of_each_run() -> None:
 
     runs = [{"cosines": [[0.0, 0.0], [0.2, 1.0]]}, {"cosines": [[0.5, 0.5], [0.4, 0.0]]}]
     assert fb.final_cosines({"DFA": runs}) == {"DFA": [pytest.approx(0.3), 0.5]}
+
+
+def test_a_learning_rate_that_lost_a_seed_is_not_chosen() -> None:
+    from rhmlib.sweeps.stats import best_lr
+
+    def run(lr: float, acc: float | None) -> dict:
+        config = {"lr": lr}
+        return {"config": config, "diverged": "boom"} if acc is None else {
+            "config": config, "result": {"test_accuracy": acc}}
+
+    records = [run(0.1, 0.9), run(0.1, None), run(0.1, None), run(0.03, 0.8), run(0.03, 0.82)]
+    assert best_lr(records) == 0.03  # 0.1 has the best finished run but blew up twice
+    assert best_lr([run(0.1, 0.9), run(0.1, None), run(0.03, None), run(0.03, 0.5)]) == 0.1
