@@ -228,7 +228,9 @@ def sweep_explorer(records: list[dict], by: str = "P", title: str = "") -> go.Fi
     from .train import History
 
     def rest(record: dict) -> dict:
-        return {k: v for k, v in record["config"].items() if k not in (by, "seed")}
+        # The grammar's seed defaults to the run's: it varies with the seed too.
+        return {k: v for k, v in record["config"].items()
+                if k not in (by, "seed", "grammar_seed")}
 
     if not records or any(rest(r) != rest(records[0]) for r in records):
         raise ValueError(f"records must be non-empty and differ only in {by!r} and the seed")

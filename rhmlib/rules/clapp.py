@@ -3,7 +3,7 @@
 Each self-supervised layer scores its representation ``z`` of a node against a
 context ``c`` through a bilinear predictor, ``u = z^T W_pred c`` (``score="dot"``) or
 its cosine divided by a temperature (``score="cosine"``, our default: it kept the
-scale of ``u`` fixed and worked best in our prototype). The hinge loss pushes ``u``
+scale of ``u`` fixed). The hinge loss pushes ``u``
 above 1 for a positive pair and below -1 for a negative one:
 ``relu(1 - u_pos) + relu(1 + u_neg)``. ``mode="both"`` applies both terms to every
 sample; ``mode="alternate"`` draws, per input, whether it is shown as a positive or a

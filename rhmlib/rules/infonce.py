@@ -3,7 +3,7 @@
 Each anchor ``z`` (a node's representation at one position) must pick its own context
 ``W_pred c`` among the contexts of every input of the batch at the same position: a
 softmax over one positive and ``n - 1`` negatives, scores as in CLAPP (cosine over a
-temperature by default; 0.5 in our prototype).
+temperature by default, 0.5).
 """
 
 from __future__ import annotations

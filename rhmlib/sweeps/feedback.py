@@ -42,7 +42,8 @@ __all__ = [
     "grammar_curves", "grammar_gaps", "grammar_budget", "masking_grammar", "masking_grammar_table",
     "by_label", "at_chosen_lr", "seed_labels", "divergence", "lr_table", "diverged_table",
     "p90_table", "width_table", "grammar_gap_table", "grammar_train_table", "budget_table",
-    "schedule_table", "cosine_table", "mask_table", "error_growth_table",
+    "schedule_table", "cosine_table", "mask_table", "error_growth_table", "progress_table",
+    "collapses", "collapse_table",
 ]
 
 BUDGET = {"steps": 5000, "width": 64, "n_test": 2000, "eval_points": 10}
@@ -170,16 +171,17 @@ def chosen_lrs(scan: str | Iterable[dict], root: Path = RESULTS_DIR) -> dict[str
     Variants whose every run diverged have none. Cached runs only: defining (or
     listing) a sweep never starts a computation.
     """
-    return {name: best_lr(recs) for name, recs in _by_label(finished(_load(scan, root))).items()}
+    return {name: best_lr(recs) for name, recs in _by_label(_load(scan, root)).items()
+            if finished(recs)}
 
 
 def at_chosen_lr(
     scan: str | Iterable[dict], names: Iterable[str] | None = None, root: Path = RESULTS_DIR
 ) -> list[dict]:
     """The finished records of ``scan`` at each variant's chosen lr (only ``names``, if given)."""
-    recs = finished(_load(scan, root))
+    recs = _load(scan, root)
     lrs, keep = chosen_lrs(recs), None if names is None else set(names)
-    return [r for r in recs if (keep is None or label(r["config"]) in keep)
+    return [r for r in finished(recs) if (keep is None or label(r["config"]) in keep)
             and r["config"]["lr"] == lrs[label(r["config"])]]
 
 
@@ -325,7 +327,7 @@ def grammar_lr() -> list[dict]:
 
 def grammar_chosen_lrs(root: Path = RESULTS_DIR) -> dict[tuple[str, int, int], float]:
     """Per ``(rule, m, L)``: the lr with the best mean accuracy in ``grammar_lr``."""
-    by_label = _by_label(records("grammar_lr", root))
+    by_label = _by_label(_load("grammar_lr", root))
     return {(name, m, L): best_lr(_in_grammar(by_label[name], m, L))
             for m, L in GRAMMARS for name in GRAMMAR_LRS}
 
@@ -391,7 +393,7 @@ def masking_grammar_table(root: Path = RESULTS_DIR) -> Table:
     of ``masking_grammar`` from its best lr there (chosen on the same 3 seeds). Rows
     also hold ``m``, ``L``, ``name``, ``lr``, ``mean``, ``sem`` and ``n``.
     """
-    variants = _by_label(records("masking_grammar", root))
+    variants = _by_label(_load("masking_grammar", root))
     reference, lrs = grammar_curves(root), grammar_chosen_lrs(root)
     rows = []
     for m, L in MASKING_GRAMMARS:
@@ -506,7 +508,7 @@ def lr_table(
             per_lr.append(f"{lr:g}: {accuracy}" + (f" ({len(lost)} diverged)"
                                                    if lost and done else ""))
         done = finished(mine)
-        best = best_row(done) if done else {"lr": None, "mean": math.nan, "sem": math.nan,
+        best = best_row(mine) if done else {"lr": None, "mean": math.nan, "sem": math.nan,
                                             "n": 0}
         lost = _stats.diverged(mine)
         rows.append({
@@ -522,7 +524,8 @@ def lr_table(
     return Table(rows, ["variant", "test accuracy per learning rate", "chosen lr",
                         "test accuracy at the chosen lr", "seeds", "diverged runs"],
                  caption=f"Learning-rate scan{where}: mean test accuracy per rate; the "
-                 "chosen rate has the best mean (mean ± sem over seeds)")
+                 "chosen rate has the best mean among those at which no run diverged "
+                 "(mean ± sem over seeds)")
 
 
 def diverged_table(*scans: str | Iterable[dict], root: Path = RESULTS_DIR) -> Table:
@@ -779,3 +782,64 @@ def error_growth_table(growth: dict[str, dict[int, Sequence[float]]]) -> Table:
     return Table(rows, ["downstream masks", "L", *(f"layer {k + 1}" for k in range(depth))],
                  caption="Error norm at each hidden layer over backprop's, at initialisation "
                  "(1: the same size)")
+
+
+def progress_table(recs: Iterable[dict], steps: Sequence[int] = (1000, 5000)) -> Table:
+    """Per variant: mean test accuracy of its runs at training ``steps`` (from their histories).
+
+    Rows also hold ``name`` and ``means`` (one mean per step; NaN where not recorded).
+    """
+    rows = []
+    for name, mine in by_label(finished(recs)).items():
+        stats = []
+        for step in steps:
+            values = [h["test_accuracy"][h["step"].index(step)] for h in
+                      (r["result"]["history"] for r in mine) if step in h["step"]]
+            stats.append(mean_sem(values))
+        rows.append({"name": name, "means": [m for m, _, _ in stats], "rule": name,
+                     **{f"step {step:,}": pm(m, e) for step, (m, e, _) in zip(steps, stats)},
+                     "seeds": len(mine)})
+    return Table(rows, ["rule", *(f"step {step:,}" for step in steps), "seeds"],
+                 caption="Test accuracy during training (mean ± sem over seeds)")
+
+
+def collapses(recs: Iterable[dict], peak: float = 0.5, floor: float = 0.15) -> list[dict]:
+    """The finished runs whose test accuracy fell below ``floor`` after reaching ``peak``."""
+    out = []
+    for record in finished(recs):
+        best = 0.0
+        for accuracy in record["result"]["history"]["test_accuracy"]:
+            if best >= peak and accuracy < floor:
+                out.append(record)
+                break
+            best = max(best, accuracy)
+    return out
+
+
+def collapse_table(
+    *scans: str | Iterable[dict], peak: float = 0.5, floor: float = 0.15,
+    root: Path = RESULTS_DIR,
+) -> Table:
+    """Every run of ``scans`` that collapsed to near chance mid-training (see :func:`collapses`).
+
+    Rows also hold ``name``, ``m``, ``L``, ``P`` and ``seed`` (numbers) and ``history``.
+    """
+    rows = []
+    for scan in scans:
+        for record in collapses(_load(scan, root), peak, floor):
+            c, history = record["config"], record["result"]["history"]
+            accs = history["test_accuracy"]
+            top = max(range(len(accs)), key=accs.__getitem__)
+            low = min(range(top, len(accs)), key=accs.__getitem__)
+            rows.append({"name": label(c), "m": c["m"], "L": c["L"], "P": c["P"],
+                         "seed": c["seed"], "history": accs, "variant": label(c),
+                         "grammar": _grammar(c["m"], c["L"]), "training points": f"{c['P']:,}",
+                         "lr": f"{c['lr']:g}",
+                         "test accuracy: best, then lowest": f"{accs[top]:.2f} (step "
+                         f"{history['step'][top]:,}), then {accs[low]:.2f} (step "
+                         f"{history['step'][low]:,})", "at the end": f"{accs[-1]:.2f}"})
+    columns = ["variant", "grammar", "training points", "seed", "lr",
+               "test accuracy: best, then lowest", "at the end"]
+    return Table(rows, columns, caption=(
+        f"Runs whose test accuracy fell below {floor:g} after reaching {peak:g}" if rows else
+        "No run collapsed"))
