@@ -319,7 +319,7 @@ def train_live(
     return _panel(controls, action, autorun)
 
 
-def masking_live(P: int = 2000, steps: int = 800, own: str = "other", down: str = "own",
+def masking_live(P: int = 2000, steps: int = 600, own: str = "other", down: str = "own",
                  transport: str = "exact", lr: float = 0.03, seed: int = 0,
                  autorun: bool = True) -> W.VBox:
     """Train backprop with chosen substitute masks and plot its learning curve beside BP's."""
