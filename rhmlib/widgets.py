@@ -435,7 +435,12 @@ def playground(
         # run_experiment draws the same grammar and test set from the same seed, so the
         # probes below measure exactly the data the network is tested on.
         rhm = RHM(*grammar, seed=c["seed"])
-        train_data, test_data = rhm.train_test(c["P"], 1000, seed=c["seed"])
+        # Up to 1,000 test inputs: as many as a small grammar has left after the P.
+        n_test = min(1000, max(rhm.n_inputs - c["P"], 0))
+        if n_test < 1:
+            raise ValueError(f"P must be below the grammar's {rhm.n_inputs} distinct inputs, "
+                             f"so that some are left to test on, got P={c['P']}")
+        train_data, test_data = rhm.train_test(c["P"], n_test, seed=c["seed"])
         title = (f"{c['rule']} on RHM(v={c['v']}, n_c={c['n_c']}, m={c['m']}, "
                  f"s={c['s']}, L={c['L']}), P={c['P']}, P*={rhm.p_star:,}")
         train_part = train_data[:2000]
@@ -470,7 +475,7 @@ def playground(
         _show(out, _text("training..."))
         result = run_experiment(
             *grammar, c["P"], rule=c["rule"], width=c["width"], seed=c["seed"],
-            model=c["model"], n_test=1000, progress=False, callback=redraw,
+            model=c["model"], n_test=n_test, progress=False, callback=redraw,
             steps=c["steps"], eval_points=10,
             **({"lr": c["lr"]} if c["lr"] else {}),  # 0: the rule's own learning rate
         )

@@ -135,3 +135,13 @@ def _descendants(box):  # noqa: ANN001, ANN202
     yield box
     for child in getattr(box, "children", ()):
         yield from _descendants(child)
+
+
+def test_playground_sizes_its_test_set_to_the_grammar(capsys) -> None:  # noqa: ANN001
+    # 8 * 2**3 = 64 distinct inputs: 40 to train on leaves 24 to test on.
+    widgets.playground(v=4, n_c=8, m=2, s=2, L=2, P=40, steps=50)
+    printed = capsys.readouterr().out
+    assert "Cannot train" not in printed and "test accuracy" in printed
+    widgets.playground(v=4, n_c=8, m=2, s=2, L=2, P=64, steps=50)
+    assert "Cannot train: P must be below the grammar's 64 distinct inputs" in \
+        capsys.readouterr().out
