@@ -98,7 +98,7 @@ def test_diverged_table_lists_each_run_and_says_when_none(scan: list[dict]) -> N
         "m = 8, L = 3", "16,384", "collapse to one class")
     empty = fb.diverged_table(scan[:4])
     assert empty.rows == [] and empty.caption == "No run diverged"
-    assert "<th>seed</th>" in html(empty)
+    assert ">seed</th>" in html(empty)
 
 
 def test_p90_table_marks_the_ends_of_the_grid() -> None:
@@ -201,7 +201,7 @@ def test_error_growth_table_leaves_missing_layers_empty() -> None:
     table = fb.error_growth_table({"none": {2: [1.9, 1.0], 3: [2.6, 1.4, 1.0]}})
     assert table.columns == ["downstream masks", "L", "layer 1", "layer 2", "layer 3"]
     assert table.rows[0]["layer 1"] == "1.90" and "layer 3" not in table.rows[0]
-    assert "<td>–</td>" in html(table)
+    assert ">–</td>" in html(table)
 
 
 def test_seed_labels_and_bars() -> None:

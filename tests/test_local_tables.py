@@ -87,7 +87,7 @@ def test_settings_lists_what_the_runs_used() -> None:
     assert clapp_row["optimizer"] == "adam" and clapp_row["learning rate"] == 0.02
     # Records work as configs do, and the HTML names the columns readably.
     html = settings([{"config": resolve(runs[0])}])._repr_html_()
-    assert "<th>learning rate</th>" in html and "<th>readout stage (labels)</th>" not in html
+    assert ">learning rate</th>" in html and ">readout stage (labels)</th>" not in html
     with pytest.raises(ValueError):
         settings([])
 
