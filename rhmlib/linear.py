@@ -183,15 +183,15 @@ def parting(strengths: Sequence[float] = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5), depth:
 
     Rows are ``{"x": strength, "mean", "sem", "n"}``, ready for :func:`rhmlib.plots.panels`.
     """
+    from .sweeps.stats import mean_sem  # the one mean and sem over seeds
+
     out: dict[str, list[dict]] = {}
     for label, key in (("weights not orthonormal", "skew"), ("widths shrink", "shrink"),
                        ("B off its optimum", "b_noise")):
         rows = []
         for strength in strengths:
-            values = torch.tensor([broken(depth=depth, loss=loss, seed=seed, n=n,
-                                          **{key: strength})[0] for seed in seeds])
-            sem = float(values.std() / math.sqrt(len(values))) if len(values) > 1 else 0.0
-            rows.append({"x": float(strength), "mean": float(values.mean()), "sem": sem,
-                         "n": len(values)})
+            mean, sem, count = mean_sem(broken(depth=depth, loss=loss, seed=seed, n=n,
+                                               **{key: strength})[0] for seed in seeds)
+            rows.append({"x": float(strength), "mean": mean, "sem": sem, "n": count})
         out[label] = rows
     return out
