@@ -21,7 +21,7 @@ def run(name: str, lr: float, seed: int, test: float, train: float | None = None
         P: int = 4000, **changes: object) -> dict:
     """A finished record of variant ``name``, as the cache returns it."""
     config = resolve(fb._config(name, P, seed, lr, **changes))
-    return {"config": config, "result": {"test_accuracy": test,
+    return {"config": config, "result": {"test_accuracy": test, "val_accuracy": test,
                                          "train_accuracy": test if train is None else train}}
 
 

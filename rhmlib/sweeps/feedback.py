@@ -312,8 +312,9 @@ def grammar_factors(name: str, L: int) -> tuple[float, ...]:
 
 
 def _grammar_config(name: str, m: int, L: int, factor: float, seed: int, lr: float) -> dict:
-    # At L = 2 the test set is the 256 inputs left after the largest training set.
-    n_test = 256 if L == 2 else BUDGET["n_test"]
+    # At L = 2 the test and validation sets are 192 + 48 of the 256 inputs left after the
+    # largest training set.
+    n_test = 192 if L == 2 else BUDGET["n_test"]
     return _config(name, round(factor * p_star(REFERENCE["n_c"], m, L)), seed, lr, m=m, L=L,
                    schedule="cosine", n_test=n_test)
 

@@ -13,6 +13,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from ..rhm import p_star
+
 __all__ = ["finished", "diverged", "mean_sem", "summarize", "p90", "p90_interval",
            "best_row", "best_lr", "p_star"]
 
@@ -105,17 +107,19 @@ def p90_interval(
 
 
 def best_row(records: Iterable[dict]) -> dict:
-    """The :func:`summarize` row by ``lr`` with the highest mean test accuracy.
+    """The :func:`summarize` row by ``lr`` with the highest mean validation accuracy.
 
-    The one definition of the chosen learning rate. A learning rate at which any seed
+    The one definition of the chosen learning rate: chosen on the validation split,
+    never on the test set. A learning rate at which any seed
     diverged is not eligible (a rate that blows up one run in three is no recipe),
     unless every rate lost a seed; diverged runs never enter a mean. On a tie the
     smaller learning rate wins.
     """
     records = list(records)
     unstable = {r["config"]["lr"] for r in diverged(records)}
-    rows = summarize([r for r in records if r["config"]["lr"] not in unstable], by=("lr",))
-    rows = rows or summarize(records, by=("lr",))
+    rows = summarize([r for r in records if r["config"]["lr"] not in unstable], by=("lr",),
+                     metric="val_accuracy")
+    rows = rows or summarize(records, by=("lr",), metric="val_accuracy")
     if not rows:
         raise ValueError("no finished runs to choose a learning rate from")
     return max(rows, key=lambda r: r["mean"])
@@ -126,6 +130,3 @@ def best_lr(records: Iterable[dict]) -> float:
     return best_row(records)["lr"]
 
 
-def p_star(n_c: int, m: int, L: int) -> int:
-    """Backprop's sample-complexity scale of a grammar, ``P* = n_c m^L``."""
-    return n_c * m**L
