@@ -2,7 +2,7 @@
 
 :func:`code_fingerprint` hashes the source of what a run of one rule executes: the core
 modules every run shares (:data:`CORE`), the files of every class the rule inherits from,
-and :mod:`rhmlib.probes` when the run records probes. Each file is hashed after
+and the files of the probes the run records (:data:`PROBE_FILES`). Each file is hashed after
 :func:`normalise`: comments, docstrings and a rule's tuned ``defaults`` (whose values
 are in the run's resolved config, hence in its key already) never change a fingerprint;
 code does. Editing one rule's file thus makes exactly the runs of that rule (and of the
@@ -17,11 +17,14 @@ import hashlib
 import inspect
 from pathlib import Path
 
-__all__ = ["CORE", "PACKAGE", "normalise", "file_digest", "source_files", "code_fingerprint"]
+__all__ = ["CORE", "PROBE_FILES", "PACKAGE", "normalise", "file_digest", "source_files",
+           "code_fingerprint"]
 
 PACKAGE = Path(__file__).resolve().parent
 # Modules every run executes, relative to the package; a missing one is skipped.
 CORE = ("rhm.py", "models.py", "train.py", "streams.py", "rules/base.py")
+# The files each probe (rhmlib.sweeps.execute.PROBES) runs beside the training.
+PROBE_FILES = {"angles": ("probes.py",), "hierarchy": ("probes.py", "hierarchy.py")}
 
 
 def _is_docstring(node: ast.stmt) -> bool:
@@ -95,8 +98,7 @@ def source_files(rule: str, probes: tuple[str, ...] = ()) -> list[Path]:
     files = [PACKAGE / name for name in CORE]
     files += [Path(inspect.getsourcefile(cls)).resolve() for cls in RULES[rule].__mro__
               if cls.__module__.startswith(f"{__package__}.")]
-    if probes:
-        files.append(PACKAGE / "probes.py")
+    files += [PACKAGE / name for probe in probes for name in PROBE_FILES.get(probe, ())]
     return sorted({f for f in files if f.exists()})
 
 

@@ -270,8 +270,29 @@ def _check_angles(value: object, where: str) -> None:
         row[:] = [None if x is _NAN else x for x in row]
 
 
+def _is_ratio_or_none(x: object) -> bool:
+    return x is None or _is_number(x) and x >= 0
+
+
+def _check_hierarchy(value: object, where: str) -> None:
+    _fields(value, where, {"steps", "sensitivity", "decodability"})
+    steps = _items(value["steps"], f"{where}.steps", _is_int, "an integer")
+    for name in ("sensitivity", "decodability"):
+        rows = _items(value[name], f"{where}.{name}", lambda row: isinstance(row, list), "a list")
+        if rows != steps:
+            raise InvalidRecord(f"{where} has {rows} rows of {name} for {steps} steps")
+    for i, row in enumerate(value["sensitivity"]):
+        _items(row, f"{where}.sensitivity[{i}]", _is_ratio_or_none, "a ratio >= 0 or null")
+    for i, layers in enumerate(value["decodability"]):
+        _items(layers, f"{where}.decodability[{i}]", lambda row: isinstance(row, list), "a list")
+        for j, row in enumerate(layers):
+            _items(row, f"{where}.decodability[{i}][{j}]", _is_accuracy_or_none,
+                   "an accuracy in [0, 1] or null")
+
+
 # The shape of each probe's record (the names of rhmlib.sweeps.execute.PROBES).
-PROBE_SHAPES: dict[str, Callable[[object, str], None]] = {"angles": _check_angles}
+PROBE_SHAPES: dict[str, Callable[[object, str], None]] = {"angles": _check_angles,
+                                                           "hierarchy": _check_hierarchy}
 FIELDS = {"key", "code", "config", "device", "result", "diverged", "probes"}
 
 

@@ -13,7 +13,7 @@ times the self-supervised steps on the deepest grammars; DRTP with bounded weigh
 a shallow network. Regenerate with::
 
     python -m rhmlib.sweeps contrast_lr contrast_P contrast_width contrast_budget \
-        drtp_control pepita_recipe --jobs 2
+        drtp_control pepita_recipe hierarchy --jobs 2
 """
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ from .feedback import BUDGET, GRAMMARS, grammar_factors
 from .local import READOUT, SSL_TRAINING
 from .stats import best_lr
 
-__all__ = ["SSL_RULES", "SSL_LRS", "SEEDS", "contrast_config", "contrast_lr",
-           "contrast_chosen_lrs", "contrast_P", "contrast_width", "contrast_budget",
+__all__ = ["HIERARCHY_RULES", "HIERARCHY_P", "hierarchy", "SSL_RULES", "SSL_LRS", "SEEDS",
+           "contrast_config", "contrast_lr", "contrast_chosen_lrs", "contrast_P",
+           "contrast_width", "contrast_budget",
            "drtp_control", "pepita_recipe", "WIDTHS", "WIDTH_RULES"]
 
 # Local rules and their global twins (top-layer loss, trained end to end).
@@ -135,3 +136,21 @@ def pepita_recipe() -> list[dict]:
              "rule_options": {"f_scale": 0.05}}
             for P in (2000, 8000) for lr in (0.003, 0.01, 0.03) for seed in SEEDS]
 
+
+
+# Does each network learn the hierarchy? Every rule's recipe on the reference grammar at a
+# P where all of them fail (500) and one where all of them reach about 90% (8,000), with
+# the per-layer probes of rhmlib.hierarchy recorded at every evaluation point.
+HIERARCHY_RULES = ("bp", "fa", "dfa", "clapp", "infonce")
+HIERARCHY_P = (500, 8000)
+
+
+def _hierarchy_probes(config: dict) -> tuple[str, ...]:
+    return ("hierarchy",)
+
+
+@sweep(probes=_hierarchy_probes)
+def hierarchy() -> list[dict]:
+    """Per-layer hierarchy probes over training: 5 rules' recipes at P = 500 and 8,000, 3 seeds."""
+    return [{**REFERENCE, "P": P, "rule": rule, "seed": seed, "n_test": BUDGET["n_test"]}
+            for rule in HIERARCHY_RULES for P in HIERARCHY_P for seed in SEEDS]

@@ -23,6 +23,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..fingerprint import code_fingerprint
+from ..hierarchy import HierarchyRecorder
 from ..probes import AngleRecorder
 from ..train import run_experiment
 from .cache import RESULTS_DIR, RunLock, load_run, lock_run, resolve, run_key, save_run
@@ -31,9 +32,13 @@ __all__ = ["PROBES", "DEVICES", "EXECUTORS", "Run", "Executor", "SerialExecutor"
            "ProcessExecutor", "RayExecutor", "make_executor", "pick_device", "cost",
            "compute", "Progress", "execute"]
 
-# Probes a run can record beside its result: name -> training callback with ``to_dict()``.
-# A probe only observes (its own random stream): the run's result is the same without it.
-PROBES: dict[str, Callable[[], object]] = {"angles": AngleRecorder}
+# Probes a run can record beside its result: name -> factory of a training callback with
+# ``to_dict()``, given the run's resolved config. A probe only observes (its own random
+# stream): the run's result is the same without it.
+PROBES: dict[str, Callable[[dict], object]] = {
+    "angles": lambda config: AngleRecorder(),
+    "hierarchy": HierarchyRecorder,
+}
 DEVICES = ("cpu", "cuda", "auto")
 EXECUTORS = ("process", "ray")
 
@@ -180,13 +185,13 @@ def compute(run: Run, device: str = "cpu") -> dict:
     unknown = set(run.probes) - set(PROBES)
     if unknown:
         raise ValueError(f"probes must be among {sorted(PROBES)}, got {sorted(unknown)}")
-    recorders = {name: PROBES[name]() for name in run.probes}
+    full, used = resolve(run.config), pick_device(device)
+    recorders = {name: PROBES[name](full) for name in run.probes}
 
     def callback(*args: object) -> None:
         for recorder in recorders.values():
             recorder(*args)
 
-    full, used = resolve(run.config), pick_device(device)
     record = {"key": run.key, "code": code_fingerprint(full["rule"], run.probes),
               "config": full, "device": used}
     try:

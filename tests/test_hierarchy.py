@@ -1,0 +1,45 @@
+"""The hierarchy probe: it only observes, its records validate, its code is fingerprinted."""
+
+import json
+
+import pytest
+
+from rhmlib import run_experiment
+from rhmlib.fingerprint import source_files
+from rhmlib.hierarchy import HierarchyRecorder
+from rhmlib.sweeps.cache import InvalidRecord, check_record
+from rhmlib.sweeps.execute import Run, compute
+from rhmlib.train import resolve
+
+TINY = {"v": 8, "n_c": 4, "m": 2, "s": 2, "L": 3, "P": 60, "n_test": 40, "width": 8,
+        "steps": 40, "eval_points": 2}
+
+
+@pytest.mark.parametrize("rule", ["bp", "clapp"])
+def test_recording_the_probe_leaves_the_run_unchanged(rule: str) -> None:
+    options = {"readout_steps": 20} if rule == "clapp" else None
+    plain = run_experiment(**TINY, rule=rule, rule_options=options)
+    recorder = HierarchyRecorder(resolve({**TINY, "rule": rule, "rule_options": options}))
+    probed = run_experiment(**TINY, rule=rule, rule_options=options, callback=recorder)
+    assert probed.history == plain.history and probed.val_accuracy == plain.val_accuracy
+    record = recorder.to_dict()
+    # Self-supervised rules are probed in both stages; steps run on across them.
+    assert record["steps"] == sorted(record["steps"]) and len(set(record["steps"])) == len(
+        record["steps"])
+    assert all(len(row) == TINY["L"] for row in record["sensitivity"])
+    # Layer 1 (the level-2 nodes) determines levels 0..2, the top layer only the class.
+    assert [sum(x is not None for x in row) for row in record["decodability"][-1]] == [3, 2, 1]
+
+
+def test_a_probed_record_validates_and_a_broken_one_does_not() -> None:
+    record = json.loads(json.dumps(compute(Run(TINY, ("hierarchy",)))))
+    check_record(record)
+    record["probes"]["hierarchy"]["sensitivity"][0] = "low"
+    with pytest.raises(InvalidRecord, match="sensitivity"):
+        check_record(record)
+
+
+def test_only_hierarchy_runs_depend_on_its_file() -> None:
+    names = {f.name for f in source_files("bp", ("hierarchy",))}
+    assert {"hierarchy.py", "probes.py"} <= names
+    assert "hierarchy.py" not in {f.name for f in source_files("bp", ("angles",))}
