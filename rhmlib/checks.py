@@ -10,7 +10,7 @@ import math
 import numbers
 from collections.abc import Sequence
 
-__all__ = ["check_int", "check_float", "check_choice"]
+__all__ = ["check_int", "check_float", "check_choice", "check_bool"]
 
 
 def _scalar(value: object) -> object:
@@ -52,4 +52,11 @@ def check_choice(name: str, value: object, allowed: Sequence[str]) -> str:
     """Return ``value`` if it is one of ``allowed``, or raise naming ``name``."""
     if not isinstance(value, str) or value not in allowed:
         raise ValueError(f"{name} must be one of {tuple(allowed)}, got {value!r}")
+    return value
+
+
+def check_bool(name: str, value: object) -> bool:
+    """Return ``value`` if it is True or False (not 0, 1 or a string), or raise naming ``name``."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
     return value

@@ -131,7 +131,9 @@ def test_linear_readout_and_unlabelled_inputs() -> None:
      ({"readout": "mlp"}, ValueError), ({"unlabelled": -1}, ValueError),
      ({"unlabelled": 1.5}, TypeError), ({"readout_lr": 0}, ValueError),
      ({"temperature": 0}, ValueError), ({"mode": "sometimes"}, ValueError),
-     ({"score": "l2"}, ValueError)],
+     ({"score": "l2"}, ValueError), ({"context": "parent"}, ValueError),
+     ({"predictor": "per-input"}, ValueError), ({"detach_context": "no"}, TypeError),
+     ({"context": "top", "pairs": "oracle"}, ValueError)],
 )
 def test_bad_options_raise(options: dict, error: type) -> None:
     with pytest.raises(error):
@@ -158,3 +160,38 @@ def test_probes_shapes_and_ranges() -> None:
     assert len(sens) == rhm.L
     with pytest.raises(ValueError, match="ridge"):
         linear_decodability(model, rhm, sample, ridge=0)
+
+
+def test_forward_forward_has_no_predictor_to_make_positional() -> None:
+    with pytest.raises(ValueError, match="predictor must be 'shared'"):
+        get_rule("ff", predictor="position")
+    with pytest.raises(TypeError, match="normalize must be True or False"):
+        get_rule("ff", normalize="no")
+
+
+def test_top_context_is_the_top_layers_sibling_for_every_layer() -> None:
+    rhm = RHM(**{**SMALL, "L": 4}, seed=0)
+    model, rule = _setup("clapp", rhm, context="top")
+    pairs = rule.layer_pairs(_batch(rhm))
+    top = pairs[-1]
+    # The top self-supervised layer keeps its own sibling context.
+    torch.testing.assert_close(top.c, top.z.detach().roll(1, dims=1))
+    for layer in pairs[:-1]:
+        per_ancestor = layer.z.shape[1] // top.c.shape[1]
+        torch.testing.assert_close(layer.c, top.c.repeat_interleave(per_ancestor, dim=1))
+        assert layer.c.shape == layer.z.shape and not layer.c.requires_grad
+
+
+@pytest.mark.parametrize("name", ["clapp", "infonce", "vicreg"])
+def test_position_predictors_map_each_position_with_its_own_matrix(name: str) -> None:
+    rhm = RHM(**SMALL, seed=0)
+    model, rule = _setup(name, rhm, predictor="position")
+    sizes = [tuple(head.weight.shape) for head in rule.heads]
+    assert sizes == [(4, 16, 16), (2, 16, 16)]  # positions per layer, width, width
+    c = torch.randn(5, 4, 16)
+    expected = torch.stack([c[:, t] @ rule.heads[0].weight[t].T for t in range(4)], dim=1)
+    torch.testing.assert_close(rule.heads[0](c), expected)
+    rule.loss(_batch(rhm)).backward()
+    assert all(head.weight.grad.abs().sum() > 0 for head in rule.heads)
+    with pytest.raises(ValueError, match="predictor='shared'"):
+        hebbian_update(get_rule("clapp", predictor="position"), _batch(rhm))

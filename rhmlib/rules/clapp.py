@@ -24,7 +24,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .base import Batch, register
-from .local import LocalRule, Pairs, check_score, global_twin, linear_predictor, similarity
+from .local import LocalRule, Pairs, check_score, global_twin, similarity
 
 __all__ = ["CLAPP", "hebbian_update", "MODES"]
 
@@ -48,7 +48,7 @@ class CLAPP(LocalRule):
 
     def make_heads(self, gen: torch.Generator) -> list[nn.Module]:
         """One bilinear predictor ``W_pred`` per self-supervised layer."""
-        return [linear_predictor(self.width, gen) for _ in range(self.n_ssl)]
+        return self.predictors(gen)
 
     def options(self) -> dict:
         """Mode, score and temperature, plus the common options."""
@@ -97,8 +97,8 @@ def hebbian_update(rule: CLAPP, batch: Batch) -> list[tuple[torch.Tensor, torch.
     layer's weight and to its predictor, computed from the explicit three-factor rule
     (the test suite checks that it equals autograd's). Needs ``locality="local"``.
     """
-    if not isinstance(rule, CLAPP) or rule.locality != "local":
-        raise ValueError("rule must be a CLAPP rule with locality='local'")
+    if not isinstance(rule, CLAPP) or rule.locality != "local" or rule.predictor != "shared":
+        raise ValueError("rule must be a CLAPP rule with locality='local' and predictor='shared'")
     pairs = rule.layer_pairs(batch)
     updates = []
     for i, p in enumerate(pairs):

@@ -14,12 +14,11 @@ another input) below it; the loss is
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..checks import check_bool, check_float
 from .base import register
 from .local import LocalRule, Pairs, global_twin
 
@@ -42,11 +41,12 @@ class ForwardForward(LocalRule):
     def __init__(self, threshold: float = 0.5, sharpness: float = 8.0, normalize: bool = True,
                  **common: object) -> None:
         super().__init__(**common)  # type: ignore[arg-type]
-        for key, value in (("threshold", threshold), ("sharpness", sharpness)):
-            if not isinstance(value, (int, float)) or not 0 < value < math.inf:
-                raise ValueError(f"{key} must be a finite number > 0, got {value!r}")
-        self.threshold, self.sharpness = float(threshold), float(sharpness)
-        self.normalize = bool(normalize)
+        if self.predictor != "shared":
+            raise ValueError("Forward-Forward compares z with its context directly (no "
+                             f"predictor), so predictor must be 'shared', got {self.predictor!r}")
+        self.threshold = check_float("threshold", threshold, 0.0, 1e6, low_open=True)
+        self.sharpness = check_float("sharpness", sharpness, 0.0, 1e6, low_open=True)
+        self.normalize = check_bool("normalize", normalize)
 
     def make_heads(self, gen: torch.Generator) -> list[nn.Module]:
         """One learned threshold per self-supervised layer."""

@@ -13,7 +13,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .base import register
-from .local import LocalRule, Pairs, check_score, global_twin, linear_predictor
+from .local import LocalRule, Pairs, check_score, global_twin
 
 __all__ = ["InfoNCE"]
 
@@ -32,7 +32,7 @@ class InfoNCE(LocalRule):
 
     def make_heads(self, gen: torch.Generator) -> list[nn.Module]:
         """One linear predictor per self-supervised layer."""
-        return [linear_predictor(self.width, gen) for _ in range(self.n_ssl)]
+        return self.predictors(gen)
 
     def options(self) -> dict:
         """Score and temperature, plus the common options."""

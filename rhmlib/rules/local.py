@@ -13,6 +13,13 @@ such layer compares its representation ``z`` of a node with a *context* ``c``:
   (:meth:`RHM.resample`): a synonym. **Uses the generator**: an upper bound, not a
   rule a brain or a dataset could run.
 
+Two variants from the theory of local versus global updates (CLAPP++, Zihan, Delrocq,
+Gerstner, Bellec 2026): ``context="top"`` takes every layer's context from the *top*
+self-supervised layer (its representation of the level-1 node that is the sibling of
+the node's own level-1 ancestor), as a direct feedback of the representation;
+``predictor="position"`` gives each position its own predictor instead of one shared
+by all positions, keeping the spatial structure in the loss.
+
 The context is always detached, so the layer learns only through ``z``. With
 ``locality="local"`` the input of each layer is detached too: no error crosses layers.
 ``locality="top"`` (the global twin) keeps the loss of the top self-supervised layer
@@ -40,17 +47,19 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..checks import check_choice, check_float, check_int
+from ..checks import check_bool, check_choice, check_float, check_int
 from ..models import HierarchicalCNN, LayeredNet
 from ..rhm import RHM, Sample
 from .base import Batch, Rule, Stage, register
 
-__all__ = ["LocalRule", "Pairs", "Readout", "LinearProbeNet", "PAIRS", "LOCALITIES", "READOUTS",
-           "global_twin", "derangement"]
+__all__ = ["LocalRule", "Pairs", "Readout", "LinearProbeNet", "PositionPredictor", "PAIRS",
+           "LOCALITIES", "READOUTS", "CONTEXTS", "PREDICTORS", "global_twin", "derangement"]
 
 PAIRS = ("sibling", "oracle")
 LOCALITIES = ("local", "top", "sum")
 READOUTS = ("upper", "linear")
+CONTEXTS = ("sibling", "top")
+PREDICTORS = ("shared", "position")
 
 
 def derangement(n: int, gen: torch.Generator) -> torch.Tensor:
@@ -101,6 +110,8 @@ class LocalRule(Rule):
         readout_lr: float = 3e-3,
         readout_optimizer: str = "adam",
         detach_context: bool = True,
+        context: str = "sibling",
+        predictor: str = "shared",
     ) -> None:
         self.pairs = check_choice("pairs", pairs, PAIRS)
         self.locality = check_choice(
@@ -111,9 +122,12 @@ class LocalRule(Rule):
         self.readout_lr = check_float("readout_lr", readout_lr, 0.0, 1e6, low_open=True)
         self.readout_optimizer = check_choice("readout_optimizer", readout_optimizer,
                                               ("sgd", "adam"))
-        if not isinstance(detach_context, bool):
-            raise TypeError(f"detach_context must be True or False, got {detach_context!r}")
-        self.detach_context = detach_context
+        self.detach_context = check_bool("detach_context", detach_context)
+        self.context = check_choice("context", context, CONTEXTS)
+        self.predictor = check_choice("predictor", predictor, PREDICTORS)
+        if self.context == "top" and self.pairs == "oracle":
+            raise ValueError("context='top' takes sibling contexts from the top layer; it needs "
+                             "pairs='sibling', got pairs='oracle'")
 
     # -- set-up ---------------------------------------------------------------------
     def setup(self, model: LayeredNet, generator: torch.Generator) -> None:
@@ -135,6 +149,15 @@ class LocalRule(Rule):
         """The rule's own parameters, one module per self-supervised layer."""
         return [nn.Module() for _ in range(self.n_ssl)]
 
+    def predictors(self, gen: torch.Generator) -> list[nn.Module]:
+        """One predictor per self-supervised layer: shared by its positions, or one each."""
+        if self.predictor == "shared":
+            return [linear_predictor(self.width, gen) for _ in range(self.n_ssl)]
+        s, depth = self.model.s, self.model.depth
+        # Layer i (0-based) has one position per node of level L - 1 - i: s**(L - 1 - i).
+        return [PositionPredictor(self.width, s ** (depth - 1 - i), gen)
+                for i in range(self.n_ssl)]
+
     def parameters(self) -> list[nn.Parameter]:
         """The self-supervised layers' weights and the rule's heads."""
         layers = [p for layer in self.model.layers[: self.n_ssl] for p in layer.parameters()]
@@ -145,7 +168,8 @@ class LocalRule(Rule):
         return {"pairs": self.pairs, "locality": self.locality, "readout": self.readout,
                 "unlabelled": self.unlabelled, "readout_steps": self.readout_steps,
                 "readout_lr": self.readout_lr, "readout_optimizer": self.readout_optimizer,
-                "detach_context": self.detach_context}
+                "detach_context": self.detach_context, "context": self.context,
+                "predictor": self.predictor}
 
     # -- pairs ----------------------------------------------------------------------
     def layer_pairs(self, batch: Batch) -> list[Pairs]:
@@ -164,10 +188,17 @@ class LocalRule(Rule):
                 c = c.view(n, t // s, s, w).roll(1, dims=2).reshape(n, t, w)
             else:
                 c = self._oracle_view(batch, i)
-            out.append(Pairs(z, c, c[derangement(len(c), batch.generator)], h_in, a))
+            out.append(Pairs(z, c, c, h_in, a))
             return z
 
         self.model.features(batch.x, step, depth=self.n_ssl)
+        if self.context == "top":
+            # The top layer's sibling context, broadcast to the nodes below each ancestor.
+            top = out[-1].c
+            for pairs in out[:-1]:
+                pairs.c = top.repeat_interleave(pairs.z.shape[1] // top.shape[1], dim=1)
+        for pairs in out:
+            pairs.c_neg = pairs.c[derangement(len(pairs.c), batch.generator)]
         return out
 
     @torch.no_grad()
@@ -288,6 +319,19 @@ def check_score(score: str, temperature: float) -> tuple[str, float]:
     if not isinstance(temperature, (int, float)) or not 0 < temperature < math.inf:
         raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
     return score, float(temperature)
+
+
+class PositionPredictor(nn.Module):
+    """One bias-free ``width x width`` predictor per position: ``[n, t, w] -> [n, t, w]``."""
+
+    def __init__(self, width: int, positions: int, gen: torch.Generator) -> None:
+        super().__init__()
+        noise = torch.randn(positions, width, width, generator=gen) / math.sqrt(width)
+        self.weight = nn.Parameter(noise)
+
+    def forward(self, c: torch.Tensor) -> torch.Tensor:
+        """Each position's context mapped by that position's own matrix."""
+        return torch.einsum("ntk,tjk->ntj", c, self.weight)
 
 
 def linear_predictor(width: int, gen: torch.Generator) -> nn.Linear:

@@ -17,7 +17,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .base import register
-from .local import LocalRule, Pairs, global_twin, linear_predictor
+from .local import LocalRule, Pairs, global_twin
 
 __all__ = ["VICReg"]
 
@@ -50,7 +50,7 @@ class VICReg(LocalRule):
 
     def make_heads(self, gen: torch.Generator) -> list[nn.Module]:
         """One linear predictor per self-supervised layer."""
-        return [linear_predictor(self.width, gen) for _ in range(self.n_ssl)]
+        return self.predictors(gen)
 
     def options(self) -> dict:
         """The three weights, plus the common options."""

@@ -2,7 +2,8 @@
 
 The grammars are those of the direct-feedback chapter (:data:`feedback.GRAMMARS`:
 ``L = 2..5`` at ``m = 4`` and ``m = 3, 4, 6, 8`` at ``L = 3``, with ``v = n_c = 16``,
-``s = 2``). Every self-supervised rule and its global twin is scanned per grammar at
+``s = 2``). Every self-supervised rule, its global twin and CLAPP++'s variants
+(:data:`VARIANTS`) is scanned per grammar at
 ``P = 2 P*`` (the learning rate chosen on the validation split), then run at
 ``P = f P*`` with the grid of :func:`feedback.grammar_factors`, 3 seeds per point, so
 that ``P_90 / P*`` can be set beside backprop's, FA's and DFA's from ``grammar_P``.
@@ -26,13 +27,25 @@ from .feedback import BUDGET, GRAMMARS, grammar_factors
 from .local import READOUT, SSL_TRAINING
 from .stats import best_lr
 
-__all__ = ["HIERARCHY_RULES", "HIERARCHY_P", "hierarchy", "SSL_RULES", "SSL_LRS", "SEEDS",
+__all__ = ["HIERARCHY_RULES", "HIERARCHY_P", "hierarchy", "VARIANTS", "label", "SSL_LRS",
+           "SEEDS",
            "contrast_config", "contrast_lr", "contrast_chosen_lrs", "contrast_P",
            "contrast_width", "contrast_budget",
            "drtp_control", "pepita_recipe", "WIDTHS", "WIDTH_RULES"]
 
-# Local rules and their global twins (top-layer loss, trained end to end).
-SSL_RULES = ("clapp", "infonce", "vicreg", "clapp_global", "infonce_global", "vicreg_global")
+# Label -> (rule, options): the local rules, their global twins (top-layer loss, trained
+# end to end) and CLAPP++'s variants (top-layer context, one predictor per position).
+VARIANTS: dict[str, tuple[str, dict]] = {
+    "CLAPP": ("clapp", {}),
+    "InfoNCE": ("infonce", {}),
+    "VICReg": ("vicreg", {}),
+    "CLAPP (global)": ("clapp_global", {}),
+    "InfoNCE (global)": ("infonce_global", {}),
+    "VICReg (global)": ("vicreg_global", {}),
+    "CLAPP++ (top context)": ("clapp", {"context": "top"}),
+    "CLAPP++ (position predictors)": ("clapp", {"predictor": "position"}),
+    "CLAPP++ (both)": ("clapp", {"context": "top", "predictor": "position"}),
+}
 # Adam learning rates: the recipe's 0.02 in the middle, a factor of about 3 between steps.
 SSL_LRS = (0.002, 0.006, 0.02, 0.06, 0.2)
 SEEDS = range(3)
@@ -46,45 +59,59 @@ def _n_test(L: int) -> int:
     return 192 if L == 2 else BUDGET["n_test"]
 
 
-def contrast_config(rule: str, m: int, L: int, factor: float, seed: int, lr: float,
+def contrast_config(name: str, m: int, L: int, factor: float, seed: int, lr: float,
                     **changes: object) -> dict:
-    """The config of self-supervised ``rule`` on grammar ``(m, L)`` at ``P = factor P*``."""
-    if rule not in SSL_RULES:
-        raise ValueError(f"rule must be one of {SSL_RULES}, got {rule!r}")
+    """The config of variant ``name`` on grammar ``(m, L)`` at ``P = factor P*``."""
+    if name not in VARIANTS:
+        raise ValueError(f"name must be one of {sorted(VARIANTS)}, got {name!r}")
+    rule, options = VARIANTS[name]
     return {**REFERENCE, "m": m, "L": L, "P": round(factor * p_star(REFERENCE["n_c"], m, L)),
             "rule": rule, "seed": seed, **SSL_TRAINING, "lr": lr, "n_test": _n_test(L),
-            "rule_options": dict(READOUT), **changes}
+            "rule_options": {**READOUT, **options}, **changes}
+
+
+def label(config: dict) -> str:
+    """The variant label of a config or a record's (inverse of :func:`contrast_config`)."""
+    options = config.get("rule_options") or {}
+    for name, (rule, extra) in VARIANTS.items():
+        defaults = {k: v for k, v in (("context", "sibling"), ("predictor", "shared"))
+                    if k not in extra}
+        if config["rule"] == rule and all(options.get(k, d) == d for k, d in defaults.items()) \
+                and all(options.get(k) == v for k, v in extra.items()):
+            return name
+    raise ValueError(f"config is not one of the VARIANTS: {config['rule']!r}, {options}")
 
 
 @sweep
 def contrast_lr() -> list[dict]:
-    """Every self-supervised rule and twin: lr scan at P = 2 P* on every grammar, 3 seeds."""
-    return [contrast_config(rule, m, L, 2, seed, lr) for m, L in GRAMMARS
-            for rule in SSL_RULES for lr in SSL_LRS for seed in SEEDS]
+    """Every self-supervised variant: lr scan at P = 2 P* on every grammar, 3 seeds."""
+    return [contrast_config(name, m, L, 2, seed, lr) for m, L in GRAMMARS
+            for name in VARIANTS for lr in SSL_LRS for seed in SEEDS]
 
 
 def contrast_chosen_lrs(root: Path = RESULTS_DIR) -> dict[tuple[str, int, int], float]:
-    """Per ``(rule, m, L)``: the lr of ``contrast_lr`` chosen on the validation split."""
-    records = load_sweep("contrast_lr", root)
-    return {(rule, m, L): best_lr([r for r in records if (r["config"]["rule"], r["config"]["m"],
-                                                          r["config"]["L"]) == (rule, m, L)])
-            for m, L in GRAMMARS for rule in SSL_RULES}
+    """Per ``(variant, m, L)``: the lr of ``contrast_lr`` chosen on the validation split."""
+    cells: dict[tuple[str, int, int], list[dict]] = {}
+    for record in load_sweep("contrast_lr", root):
+        c = record["config"]
+        cells.setdefault((label(c), c["m"], c["L"]), []).append(record)
+    return {key: best_lr(records) for key, records in cells.items()}
 
 
 @sweep
 def contrast_P() -> list[dict]:
-    """Every self-supervised rule and twin against P / P* at its chosen lr, 3 seeds."""
+    """Every self-supervised variant against P / P* at its chosen lr, 3 seeds."""
     lrs = contrast_chosen_lrs()
-    return [contrast_config(rule, m, L, f, seed, lrs[(rule, m, L)]) for m, L in GRAMMARS
-            for rule in SSL_RULES for f in grammar_factors(rule, L) for seed in SEEDS]
+    return [contrast_config(name, m, L, f, seed, lrs[(name, m, L)]) for m, L in GRAMMARS
+            for name in VARIANTS for f in grammar_factors(name, L) for seed in SEEDS]
 
 
 @sweep
 def contrast_budget() -> list[dict]:
     """Four times the self-supervised steps (4,000) at P = 2 P* on the deepest grammars."""
     lrs = contrast_chosen_lrs()
-    return [contrast_config(rule, m, L, 2, seed, lrs[(rule, m, L)], steps=4000)
-            for m, L in ((4, 4), (4, 5)) for rule in ("clapp", "infonce", "vicreg")
+    return [contrast_config(name, m, L, 2, seed, lrs[(name, m, L)], steps=4000)
+            for m, L in ((4, 4), (4, 5)) for name in ("CLAPP", "InfoNCE", "VICReg")
             for seed in SEEDS]
 
 
