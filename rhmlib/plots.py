@@ -22,7 +22,7 @@ from plotly.io._base_renderers import NotebookRenderer
 from .rhm import RHM, Sample
 
 __all__ = [
-    "angles_figure", "error_paths_figure", "mean_learning_curves",
+    "glue", "angles_figure", "error_paths_figure", "mean_learning_curves",
     "accuracy_vs_P", "collapse_figure", "learning_curve", "tree_figure", "rules_figure", "COLORS",
     "layer_curves", "per_layer", "panels", "signal_noise", "accuracy_bars",
 ]
@@ -48,15 +48,59 @@ class _BookRenderer(NotebookRenderer):
 
     default_height = 450
 
+    _activated = False
+
     def activate(self) -> None:
         """Embed plotly.js once, unless the book's site already serves it to the page."""
-        if os.environ.get("RHMLIB_PLOTLYJS") != "site":
+        # plotly activates the renderer on every ``_repr_mimebundle_`` call (as glue makes),
+        # which would embed 4.8 MB of plotly.js per figure.
+        if os.environ.get("RHMLIB_PLOTLYJS") != "site" and not self._activated:
+            self._activated = True
             super().activate()
 
 
 pio.renderers["rhmlib"] = _BookRenderer()
 pio.renderers.default = "colab" if "google.colab" in sys.modules else "rhmlib"
 pio.templates.default = "plotly_white"
+
+
+GLUE_PREFIX = "application/papermill.record/"  # MyST-NB's mime prefix of hidden glue
+
+
+class _GluedFigure:
+    """A figure that IPython can only format to its mime bundle.
+
+    A plotly figure has ``_ipython_display_``, which IPython's formatter prefers: it shows
+    the figure at once and hands glue an empty bundle (a blank ``{glue:figure}``).
+    """
+
+    def __init__(self, fig: go.Figure) -> None:
+        self.fig = fig
+
+    def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> dict:
+        return self.fig._repr_mimebundle_(include, exclude)
+
+
+def glue(name: str, value: object, display: bool | None = None) -> None:
+    """Store ``value`` under ``name`` for MyST-NB's ``{glue:text}`` and ``{glue:figure}``.
+
+    The same protocol as ``myst_nb.glue`` (which Binder and Colab kernels lack), and it
+    works for plotly figures. ``display`` defaults to True for a figure (so JupyterLab
+    shows it; tag the cell ``remove-cell`` so the page shows it only in its
+    ``{glue:figure}``) and to False otherwise.
+    """
+    from IPython.core.formatters import format_display_data
+    from IPython.display import display as ipy_display
+
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"name must be a non-empty str, got {name!r}")
+    is_figure = isinstance(value, go.Figure)
+    bundle, metadata = format_display_data(_GluedFigure(value) if is_figure else value)
+    if not bundle:
+        raise TypeError(f"value of type {type(value).__name__} has no displayable form")
+    prefix = "" if (is_figure if display is None else display) else GLUE_PREFIX
+    metadata = {**metadata, "scrapbook": {"name": name, "mime_prefix": prefix}}
+    ipy_display({prefix + k: v for k, v in bundle.items()}, raw=True, metadata=metadata)
 
 
 def _line(rows: list[dict], x: str, name: str, color: str, x_scale: float = 1.0) -> go.Scatter:
