@@ -32,7 +32,7 @@ from .rhm import RHM, Sample
 __all__ = [
     "glue", "RULE_COLORS", "rule_of", "angles_figure", "error_paths_figure", "mean_learning_curves",
     "accuracy_vs_P", "collapse_figure", "learning_curve", "tree_figure", "rules_figure", "COLORS",
-    "layer_curves", "per_layer", "panels", "signal_noise", "accuracy_bars",
+    "lines", "layer_curves", "per_layer", "panels", "signal_noise", "accuracy_bars",
 ]
 
 # Series that are not learning rules (layers, grammars, counts): Okabe-Ito, as the
@@ -580,6 +580,25 @@ def error_paths_figure(masks: list, errors: dict[str, list], index: int = 0,
     fig.for_each_annotation(lambda a: a.update(textangle=0, xanchor="left", font_size=12)
                             if a.text in [_wrap(name, 16) for name in rows] else None)
     return fig
+
+
+def lines(x: Sequence[float], series: dict[str, Sequence[float]], x_title: str, y_title: str,
+          title: str = "", log_y: bool = False) -> go.Figure:
+    """One line per named series against the shared ``x``, in the book's layout."""
+    x = _check_numbers(x, "x")
+    _check_mapping(series, "series")
+    styles, fig = _Styles(), go.Figure()
+    for name, ys in series.items():
+        ys = _check_numbers(ys, f"series[{name!r}]")
+        if len(ys) != len(x):
+            raise ValueError(f"series[{name!r}] must have {len(x)} values, got {len(ys)}")
+        style = styles(name)
+        fig.add_scatter(x=x, y=ys, name=name, mode="lines+markers",
+                        line={"color": style["color"], "dash": style["dash"]},
+                        marker={"symbol": style["symbol"]})
+    fig.update_layout(xaxis_title=x_title, yaxis_title=y_title,
+                      yaxis_type="log" if log_y else "linear")
+    return _phone_layout(fig, title)
 
 
 def layer_curves(

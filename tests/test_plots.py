@@ -61,6 +61,7 @@ def test_layouts_reflow_on_a_phone() -> None:
         plots.collapse_figure({"m = 4": ROWS, "m = 8": ROWS}, {"m = 4": 100, "m = 8": 200}),
         plots.per_layer({"BP": [0.5, 0.2], "FA": [0.1, -0.3]}, "cosine"),
         plots.layer_curves([0, 10], [[0.5, 0.4], [0.2, 0.1]]),
+        plots.lines([2, 3], {"inputs": [1e3, 1e9], "P*": [16, 64]}, "L", "count", log_y=True),
         plots.accuracy_bars({"BP": ROWS[:1], "a long variant name that must wrap": ROWS[:1]}),
     ]
     for fig in figures:
@@ -97,6 +98,7 @@ def test_axes_show_every_plotted_value() -> None:
     (lambda: plots.per_layer({"BP": ["a"]}, "y"), TypeError, "must hold numbers only"),
     (lambda: plots.learning_curve({"BP": object()}), TypeError, "must have step"),
     (lambda: plots.layer_curves([0, 1], [[0.1]]), ValueError, "one row per step"),
+    (lambda: plots.lines([1, 2], {"a": [1]}, "x", "y"), ValueError, "must have 2 values"),
     (lambda: plots.angles_figure({"DFA": []}), ValueError, "non-empty list of angle records"),
     (lambda: plots.rule_of(3), TypeError, "label must be a str"),
 ])
