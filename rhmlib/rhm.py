@@ -11,6 +11,7 @@ so depths whose number of distinct inputs exceeds int64 work as well.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -18,17 +19,37 @@ import torch
 from .checks import check_int
 from .streams import derive
 
-__all__ = ["RHM", "Sample", "check_int"]
+__all__ = ["RHM", "Sample", "check_int", "p_star"]
 
 # Tuple codes are base-v integers held in int64.
 _MAX_TUPLE_SPACE = 2**62
-# randperm over the tuple space is fastest when it fits in memory comfortably.
-_RANDPERM_LIMIT = 2**24
-# Grammars with at most this many inputs are enumerated when a draw asks for a large
-# share of them (rejecting repeats would take ever longer near the full input space).
-_ENUMERATE_LIMIT = 2**22
+# Tuple spaces up to this size are permuted whole (well under a millisecond); larger
+# ones only when the rules take a large share of them, else rejection sampling is faster.
+_RANDPERM_LIMIT = 2**16
 # Inputs longer than this would not fit a one-hot batch in memory anyway.
 _MAX_INPUT_LENGTH = 2**16
+# Memory a single call may allocate for tokens, rule tables or one-hot encodings: a
+# request above it is refused with its estimate instead of exhausting the machine.
+MEMORY_LIMIT = 2**31
+
+
+def p_star(n_c: int, m: int, L: int) -> int:
+    """Backprop's sample-complexity scale of a grammar, ``P* = n_c m^L``."""
+    return n_c * m**L
+
+
+def _check_memory(subject: str, what: str, n_bytes: int) -> None:
+    if n_bytes > MEMORY_LIMIT:
+        raise ValueError(f"{subject} is too large: {what} would need about "
+                         f"{n_bytes / 2**30:.3g} GiB (limit {MEMORY_LIMIT / 2**30:g} GiB)")
+
+
+def _power_at_most(base: int, exponent: int, bound: int) -> bool:
+    """Whether ``base**exponent <= bound``, without computing a huge power."""
+    # Logarithms first (a power of 10**9 digits would hang), exact arithmetic near the bound.
+    if exponent * math.log2(base) > math.log2(bound) + 1:
+        return False
+    return base**exponent <= bound
 
 
 def _generator(seed: int) -> torch.Generator:
@@ -79,12 +100,13 @@ class RHM:
         self.s = check_int("s", s, 2)
         self.L = check_int("L", L, 1)
         self.seed = check_int("seed", seed, 0, 2**63 - 1)
-        if self.v**self.s > _MAX_TUPLE_SPACE:
+        if not _power_at_most(self.v, self.s, _MAX_TUPLE_SPACE):
             raise ValueError(
-                f"v**s must be <= 2**62 so that tuples fit in int64, got v={v}, s={s}"
+                f"v**s must be <= 2**62 so that tuples fit in int64, got v={self.v}, s={self.s}"
             )
-        if self.s**self.L > _MAX_INPUT_LENGTH:
-            raise ValueError(f"s**L (input length) must be <= {_MAX_INPUT_LENGTH}, got {s}**{L}")
+        if not _power_at_most(self.s, self.L, _MAX_INPUT_LENGTH):
+            raise ValueError(f"s**L (the input length) must be <= {_MAX_INPUT_LENGTH}, got "
+                             f"s={self.s}, L={self.L}")
         n_tuples = self.v**self.s
         if self.m * self.n_c > n_tuples:
             raise ValueError(
@@ -96,6 +118,8 @@ class RHM:
                 f"m must be <= v**s / v = {n_tuples // self.v} so that rules of one level do "
                 f"not share tuples, got m={m} (m*v={self.m * self.v} > v**s={n_tuples})"
             )
+        n_rules = (self.n_c + (self.L - 1) * self.v) * self.m
+        _check_memory(f"m={self.m}", f"{n_rules:.3g} production rules", n_rules * self.s * 24)
         gen = _generator(self.seed)
         self.rules: list[torch.Tensor] = []
         for level in range(self.L):
@@ -124,13 +148,21 @@ class RHM:
 
     @property
     def p_star(self) -> int:
-        """The sample-complexity scale of backprop on a matched CNN, ``n_c * m**L``."""
-        return self.n_c * self.m**self.L
+        """The sample-complexity scale of backprop on a matched CNN, :func:`p_star`."""
+        return p_star(self.n_c, self.m, self.L)
+
+    def _check_size(self, name: str, n: int) -> int:
+        """``n`` as an int if ``n`` inputs with their trees fit the memory limit."""
+        n = check_int(name, n, 0)
+        # Every level of the tree is kept: about s/(s-1) times the leaves, int64 each.
+        _check_memory(f"{name}={n}", f"{n} inputs of length {self.input_length} with their "
+                      "trees", n * self.input_length * 8 * 2)
+        return n
 
     def _distinct_codes(self, n: int, gen: torch.Generator) -> torch.Tensor:
         """Draw ``n`` distinct integers in ``[0, v**s)`` in random order."""
         space = self.v**self.s
-        if space <= _RANDPERM_LIMIT:
+        if space <= _RANDPERM_LIMIT or 4 * n > space:
             return torch.randperm(space, generator=gen)[:n]
         codes = torch.empty(0, dtype=torch.int64)
         while len(codes) < n:
@@ -156,7 +188,7 @@ class RHM:
 
     def sample(self, n: int, seed: int = 0) -> Sample:
         """Draw ``n`` inputs (with possible repeats) with their hidden trees."""
-        n = check_int("n", n, 0)
+        n = self._check_size("n", n)
         return self._draw(n, _generator(check_int("seed", seed, 0, 2**63 - 1)))
 
     def _expand(self, hidden: list[torch.Tensor], level: int, gen: torch.Generator) -> list:
@@ -173,19 +205,27 @@ class RHM:
             grown.append(parents)
         return list(hidden[: level + 1]) + [h.long() for h in grown]
 
-    def sample_distinct(self, n: int, seed: int = 0, exclude: Sample | None = None) -> Sample:
-        """Draw ``n`` distinct inputs, none of them in ``exclude``, in random order."""
-        n = check_int("n", n, 0)
+    def sample_distinct(self, n: int, seed: int = 0, exclude: Sample | None = None,
+                        name: str = "n") -> Sample:
+        """Draw ``n`` distinct inputs, none of them in ``exclude``, in random order.
+
+        ``name`` is how error messages call ``n`` (the caller's own parameter).
+        """
+        n = self._check_size(name, n)
+        if exclude is not None:
+            self._check_sample("exclude", exclude)
         n_excluded = 0 if exclude is None else len(exclude)
         if n + n_excluded > self.n_inputs:
             raise ValueError(
-                f"n must be <= {self.n_inputs - n_excluded} (the grammar has {self.n_inputs} "
-                f"distinct inputs, {n_excluded} excluded), got n={n}"
+                f"{name} must be <= {self.n_inputs - n_excluded} (the grammar has "
+                f"{self.n_inputs} distinct inputs, {n_excluded} already taken), got {name}={n}"
             )
         gen = _generator(check_int("seed", seed, 0, 2**63 - 1))
         excluded = _row_keys(exclude.x if exclude is not None else self.sample(0).x)
-        if self.n_inputs <= _ENUMERATE_LIMIT and 4 * (n + n_excluded) > self.n_inputs:
-            every = self._enumerate(torch.randperm(self.n_inputs, generator=gen))
+        if 4 * (n + n_excluded) > self.n_inputs:
+            # A large share of a small space: rejecting repeats would take ever longer
+            # near the full space, so number the inputs and draw without replacement.
+            every = self._enumerate(torch.randperm(self.n_inputs, generator=gen)[: n + n_excluded])
             return every[~torch.isin(_row_keys(every.x), excluded)][:n]
         sample = self._draw(n, gen)
         keys = _row_keys(sample.x)
@@ -223,11 +263,29 @@ class RHM:
 
         The test set depends only on ``(n_test, seed)``, so growing ``P`` keeps it fixed.
         """
-        P = check_int("P", P, 1)
-        n_test = check_int("n_test", n_test, 0)
-        test = self.sample_distinct(n_test, seed=_derive(seed, 1))
-        train = self.sample_distinct(P, seed=_derive(seed, 2), exclude=test)
+        train, test, _ = self.splits(P, n_test, 0, seed)
         return train, test
+
+    def splits(self, P: int, n_test: int, n_val: int, seed: int = 0
+               ) -> tuple[Sample, Sample, Sample]:
+        """Disjoint training, test and validation sets of ``P``, ``n_test``, ``n_val`` inputs.
+
+        The test set depends only on ``(n_test, seed)`` and the validation set only on
+        ``(n_test, n_val, seed)``, so growing ``P`` keeps both fixed.
+        """
+        P = self._check_size("P", check_int("P", P, 1))
+        n_test = self._check_size("n_test", n_test)
+        n_val = self._check_size("n_val", n_val)
+        if P + n_test + n_val > self.n_inputs:
+            raise ValueError(
+                f"P + n_test + n_val must be <= {self.n_inputs}, the number of distinct inputs "
+                f"of this grammar, got P={P}, n_test={n_test}, n_val={n_val}; lower P or n_test"
+            )
+        test = self.sample_distinct(n_test, seed=_derive(seed, 1), name="n_test")
+        val = self.sample_distinct(n_val, seed=_derive(seed, 3), exclude=test, name="n_val")
+        train = self.sample_distinct(P, seed=_derive(seed, 2), exclude=Sample.cat([test, val]),
+                                     name="P")
+        return train, test, val
 
     def resample(self, sample: Sample, level: int, seed: int = 0) -> Sample:
         """Keep the hidden variables of levels ``0..level`` and redraw every rule below.
@@ -237,14 +295,25 @@ class RHM:
         """
         level = check_int("level", level, 0, self.L - 1)
         gen = _generator(check_int("seed", seed, 0, 2**63 - 1))
+        self._check_sample("sample", sample)
         return Sample(self._expand(sample.hidden, level, gen))
+
+    def _check_sample(self, name: str, sample: object) -> None:
+        """Raise unless ``sample`` is a :class:`Sample` this grammar generated, tree included."""
+        if not isinstance(sample, Sample):
+            raise TypeError(f"{name} must be a Sample, got {type(sample).__name__}")
+        if len(sample.hidden) != self.L + 1:
+            raise ValueError(f"{name} must have L + 1 = {self.L + 1} levels (a grammar of "
+                             f"depth {self.L}), got {len(sample.hidden)}")
+        for level, tree in zip(self.parse(sample.x), sample.hidden):
+            if tree.shape != level.shape or not torch.equal(tree, level):
+                raise ValueError(f"{name} is not a sample of this grammar: its hidden variables "
+                                 f"are not the parse of its inputs ({self!r})")
 
     def parse(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Recover the tree of hidden variables of inputs ``x``; raises if not generated."""
-        x = torch.as_tensor(x)
-        if x.ndim != 2 or x.shape[1] != self.input_length:
-            raise ValueError(f"x must have shape [n, {self.input_length}], got {tuple(x.shape)}")
-        hidden = [x.long()]
+        x = self._check_tokens(x)
+        hidden = [x]
         for level in range(self.L - 1, -1, -1):
             codes = self._encode(hidden[0].reshape(x.shape[0], self.s**level, self.s))
             table, parents = self._parse_tables[level]
@@ -256,7 +325,26 @@ class RHM:
 
     def one_hot(self, x: torch.Tensor) -> torch.Tensor:
         """One-hot encoding of tokens ``[n, s**L]`` as float ``[n, s**L, v]`` (channels last)."""
+        x = self._check_tokens(x)
+        _check_memory(f"x of {len(x)} inputs", "its one-hot encoding", x.numel() * self.v * 4)
         return torch.nn.functional.one_hot(x, self.v).float()
+
+    def _check_tokens(self, x: object) -> torch.Tensor:
+        """``x`` as an int64 tensor ``[n, s**L]`` of tokens in ``[0, v)``, or a clear error."""
+        if not isinstance(x, torch.Tensor):
+            try:
+                x = torch.as_tensor(x)
+            except (TypeError, ValueError, RuntimeError) as error:
+                raise TypeError(f"x must be a tensor of integer tokens, got "
+                                f"{type(x).__name__}") from error
+        if x.dtype.is_floating_point or x.dtype.is_complex or x.dtype == torch.bool:
+            raise TypeError(f"x must hold integer tokens, got dtype {x.dtype}")
+        if x.ndim != 2 or x.shape[1] != self.input_length:
+            raise ValueError(f"x must have shape [n, {self.input_length}], got {tuple(x.shape)}")
+        if x.numel() and (int(x.min()) < 0 or int(x.max()) >= self.v):
+            raise ValueError(f"x must hold tokens in [0, {self.v - 1}] (v={self.v}), got values "
+                             f"in [{int(x.min())}, {int(x.max())}]")
+        return x.long()
 
 
 def _derive(seed: int, stream: int) -> int:

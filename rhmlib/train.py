@@ -99,6 +99,9 @@ class ExperimentResult:
     history: History
     seconds: float
     model: LayeredNet | None = field(default=None, repr=False)
+    # Accuracy on held-out inputs disjoint from training and test: what choosing
+    # hyper-parameters may look at (None when n_val is 0).
+    val_accuracy: float | None = None
 
     def to_dict(self) -> dict:
         """JSON-ready record (without the model)."""
@@ -106,6 +109,7 @@ class ExperimentResult:
             "config": self.config,
             "test_accuracy": self.test_accuracy,
             "train_accuracy": self.train_accuracy,
+            "val_accuracy": self.val_accuracy,
             "history": asdict(self.history),
             "seconds": self.seconds,
         }
@@ -190,6 +194,10 @@ def train(
                  if config.schedule == "cosine" else None)
 
     batch_size = min(config.batch_size, n)
+    if batch_size < rule.min_batch:
+        raise ValueError(f"rule {rule.name!r} compares each input with others of its batch, so "
+                         f"it needs batches of at least {rule.min_batch} inputs; got "
+                         f"batch_size={config.batch_size} with P={n} training inputs")
     eval_at = {round(config.steps * (k + 1) / config.eval_points)
                for k in range(config.eval_points)}
     # Evaluation sets are encoded once; intermediate train accuracy uses a fixed subset.
@@ -278,6 +286,8 @@ def resolve(config: dict) -> dict:
     width = check_int("width", config.pop("width", 64), 1, 4096)
     model = check_choice("model", config.pop("model", "cnn"), tuple(MODELS))
     n_test = check_int("n_test", config.pop("n_test", 4000), 0)
+    n_val = config.pop("n_val", None)
+    n_val = n_test // 4 if n_val is None else check_int("n_val", n_val, 0)
     options = config.pop("rule_options", None) or {}
     if not isinstance(options, dict):
         raise TypeError(f"rule_options must be a dict, got {options!r}")
@@ -287,7 +297,7 @@ def resolve(config: dict) -> dict:
                         "or rule_options={...} for the rule's own")
     settings = asdict(TrainConfig(**{**BASE, **cls.defaults, **config}))
     return {**grammar, "P": P, "rule": rule, "width": width, "seed": seed,
-            "grammar_seed": grammar_seed, "model": model, "n_test": n_test,
+            "grammar_seed": grammar_seed, "model": model, "n_test": n_test, "n_val": n_val,
             "rule_options": get_rule(rule, **options).options(), **settings}
 
 
@@ -304,6 +314,7 @@ def run_experiment(
     *,
     model: str = "cnn",
     n_test: int = 4000,
+    n_val: int | None = None,
     grammar_seed: int | None = None,
     progress: bool | None = None,
     rule_options: dict | None = None,
@@ -313,7 +324,9 @@ def run_experiment(
 ) -> ExperimentResult:
     """Draw an RHM, train a model on ``P`` points with ``rule``, test on a disjoint set.
 
-    Every setting left out comes from the rule's tuned recipe (:func:`resolve`).
+    Every setting left out comes from the rule's tuned recipe (:func:`resolve`). A
+    validation set of ``n_val`` inputs (default ``n_test // 4``), disjoint from both, gives
+    the accuracy that hyper-parameter choices use, so that the test set never does.
     ``seed`` fixes the data, the initial weights, the batches and the rule's own draws,
     each from its own stream (:mod:`rhmlib.streams`); ``grammar_seed`` (default:
     ``seed``) fixes the production rules. ``train_options`` are the fields of
@@ -325,10 +338,11 @@ def run_experiment(
         raise ValueError(f"device must be 'cpu' or 'auto', got {device!r}")
     config = resolve({"v": v, "n_c": n_c, "m": m, "s": s, "L": L, "P": P, "rule": rule,
                       "width": width, "seed": seed, "grammar_seed": grammar_seed,
-                      "model": model, "n_test": n_test, "rule_options": rule_options,
+                      "model": model, "n_test": n_test, "n_val": n_val,
+                      "rule_options": rule_options,
                       **train_options})
     rhm = RHM(v, n_c, m, s, L, seed=config["grammar_seed"])
-    train_data, test_data = rhm.train_test(P, config["n_test"], seed=seed)
+    train_data, test_data, val_data = rhm.splits(P, config["n_test"], config["n_val"], seed)
     net = build_model(model, v, s, L, config["width"], n_c, seed=derive(seed, "init"))
     settings = TrainConfig(**{k: config[k] for k in TRAIN_FIELDS})
     history = History()
@@ -336,12 +350,15 @@ def run_experiment(
         data = train_data
         if stage.unlabelled:
             extra = rhm.sample_distinct(stage.unlabelled, seed=derive(seed, "unlabelled"),
-                                        exclude=Sample.cat([test_data, train_data]))
+                                        exclude=Sample.cat([test_data, val_data, train_data]),
+                                        name="unlabelled")
             data = Sample.cat([train_data, extra])
         history.extend(train(stage.model, stage.rule, rhm, data, test_data,
                              replace(settings, **stage.settings), seed, progress, callback,
                              stage.needs))
         net = stage.model
+    val_accuracy = (evaluate(net, rhm.one_hot(val_data.x), val_data.y)[0]
+                    if len(val_data) else None)
     return ExperimentResult(
         config=config,
         test_accuracy=history.test_accuracy[-1],
@@ -349,4 +366,5 @@ def run_experiment(
         history=history,
         seconds=time.perf_counter() - start,
         model=net,
+        val_accuracy=val_accuracy,
     )

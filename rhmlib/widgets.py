@@ -621,7 +621,7 @@ def playground(
 
         result = run_experiment(
             *grammar, c["P"], rule=c["rule"], width=c["width"], seed=c["seed"],
-            model=c["model"], n_test=n_test, progress=False, callback=redraw,
+            model=c["model"], n_test=n_test, n_val=0, progress=False, callback=redraw,
             steps=c["steps"], eval_points=10,
             **({"lr": c["lr"]} if c["lr"] else {}),  # 0: the rule's own learning rate
         )

@@ -26,3 +26,15 @@ def built_book(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-6000:]
     return out / "_build", log
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print how many cases the fuzz suite tried at each public door."""
+    cases = getattr(terminalreporter.config, "fuzz_cases", None)
+    if not cases:
+        return
+    doors = sorted({door for door, _ in cases})
+    terminalreporter.section(f"fuzz: {sum(cases.values())} cases")
+    for door in doors:
+        terminalreporter.write_line(f"{door}: {cases[(door, 'result')]} results, "
+                                    f"{cases[(door, 'error')]} documented errors")

@@ -21,7 +21,7 @@ def run(name: str, lr: float, seed: int, test: float, train: float | None = None
         P: int = 4000, **changes: object) -> dict:
     """A finished record of variant ``name``, as the cache returns it."""
     config = resolve(fb._config(name, P, seed, lr, **changes))
-    return {"config": config, "result": {"test_accuracy": test,
+    return {"config": config, "result": {"test_accuracy": test, "val_accuracy": test,
                                          "train_accuracy": test if train is None else train}}
 
 
@@ -76,13 +76,13 @@ def test_lr_table_shows_the_scan_the_choice_and_the_diverged_runs(scan: list[dic
     dfa, fa, drtp = table.rows
     assert dfa["chosen lr"] == "0.03" and dfa["lr"] == 0.03
     assert dfa["test accuracy at the chosen lr"] == "0.850 ± 0.050" and dfa["seeds"] == 2
-    assert dfa["test accuracy per learning rate"] == (
+    assert dfa["validation accuracy per learning rate"] == (
         "0.01: 0.55; 0.03: 0.85; 0.1: 0.20 (1 diverged)")
     assert dfa["diverged runs"] == "1 of 6 (loss not finite)" and dfa["diverged"] == 1
     assert fa["diverged runs"] == "–" and fa["chosen lr"] == "0.3"
     # Every run diverged: no choice, no accuracy.
     assert drtp["chosen lr"] == "–" and drtp["test accuracy at the chosen lr"] == "–"
-    assert drtp["test accuracy per learning rate"] == "0.1: diverged"
+    assert drtp["validation accuracy per learning rate"] == "0.1: diverged"
     assert "P = 4,000" in table.caption and "0.850 ± 0.050" in html(table)
     assert [r["name"] for r in fb.lr_table(scan, names=["FA"]).rows] == ["FA"]
 

@@ -27,7 +27,8 @@ def _record(config: dict, acc: float | None) -> dict:
     full = resolve(config)
     if acc is None:
         return {"config": full, "diverged": "loss inf"}
-    return {"config": full, "result": {"test_accuracy": acc, "train_accuracy": 1.0}}
+    return {"config": full, "result": {"test_accuracy": acc, "val_accuracy": acc,
+                                       "train_accuracy": 1.0}}
 
 
 def _curve(P: float, half: float, seed: int) -> float:

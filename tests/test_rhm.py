@@ -88,8 +88,11 @@ def test_sample_distinct_can_exhaust_a_small_grammar() -> None:
     assert len({tuple(r) for r in everything.x.tolist()}) == 16
     with pytest.raises(ValueError, match="n must be <= 16"):
         rhm.sample_distinct(17)
-    with pytest.raises(ValueError, match="n must be <= 6"):
+    with pytest.raises(ValueError, match=r"P \+ n_test \+ n_val must be <= 16, the number of "
+                       r"distinct inputs of this grammar, got P=7, n_test=10"):
         rhm.train_test(7, 10)
+    train, test = rhm.train_test(6, 10)  # the whole grammar, split
+    assert len({tuple(r) for r in torch.cat([train.x, test.x]).tolist()}) == 16
 
 
 def test_resample_keeps_the_hidden_variables_above() -> None:

@@ -71,7 +71,7 @@ def test_p90_interval_brackets_the_estimate() -> None:
 
 
 def test_best_lr_is_the_best_mean_over_seeds_and_skips_diverged_runs() -> None:
-    records = [{"config": {"lr": lr}, "result": {"test_accuracy": acc}}
+    records = [{"config": {"lr": lr}, "result": {"val_accuracy": acc, "test_accuracy": acc}}
                for lr, acc in [(0.1, 0.8), (0.1, 0.6), (0.3, 0.75), (0.3, 0.75)]]
     records.append({"config": {"lr": 1.0}, "diverged": "boom"})
     assert best_lr(records) == 0.3
@@ -253,8 +253,20 @@ def test_a_learning_rate_that_lost_a_seed_is_not_chosen() -> None:
     def run(lr: float, acc: float | None) -> dict:
         config = {"lr": lr}
         return {"config": config, "diverged": "boom"} if acc is None else {
-            "config": config, "result": {"test_accuracy": acc}}
+            "config": config, "result": {"val_accuracy": acc, "test_accuracy": acc}}
 
     records = [run(0.1, 0.9), run(0.1, None), run(0.1, None), run(0.03, 0.8), run(0.03, 0.82)]
     assert best_lr(records) == 0.03  # 0.1 has the best finished run but blew up twice
     assert best_lr([run(0.1, 0.9), run(0.1, None), run(0.03, None), run(0.03, 0.5)]) == 0.1
+
+
+def test_the_learning_rate_is_chosen_on_validation_never_on_test() -> None:
+    def run(lr: float, val: float, test: float) -> dict:
+        return {"config": {"lr": lr}, "result": {"val_accuracy": val, "test_accuracy": test}}
+
+    # 0.1 looks better on the test set, 0.3 on the validation set: 0.3 is chosen, and the
+    # row reports its test accuracy.
+    records = [run(0.1, 0.6, 0.9), run(0.1, 0.6, 0.9), run(0.3, 0.8, 0.7), run(0.3, 0.8, 0.7)]
+    assert best_lr(records) == 0.3
+    assert best_row(records)["mean"] == pytest.approx(0.7)
+    assert best_row(records, metric="val_accuracy")["mean"] == pytest.approx(0.8)

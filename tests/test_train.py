@@ -62,7 +62,7 @@ def test_divergence_is_reported() -> None:
         ({"optimizer": "lbfgs"}, ValueError, "optimizer must be one of"),
         ({"width": 0}, ValueError, "width must be in"),
         ({"P": 0}, ValueError, "P must be >= 1"),
-        ({"P": 10**6}, ValueError, "n must be <="),
+        ({"P": 10**6}, ValueError, r"P \+ n_test \+ n_val must be <="),
         ({"stepz": 3}, TypeError, "unknown option"),
         ({"rule_options": {"bogus": 1}}, TypeError, "unknown option.*for rule 'bp'"),
     ],

@@ -26,7 +26,7 @@ def test_widget_trains_its_defaults(make, kwargs, capsys) -> None:  # noqa: ANN0
 
 def test_widget_reports_bad_input(capsys) -> None:  # noqa: ANN001
     widgets.train_live(P=10**7, steps=100)
-    assert "Cannot train: n must be <=" in capsys.readouterr().out
+    assert "Cannot train: P + n_test + n_val must be <=" in capsys.readouterr().out
 
 
 # Threads: every action runs on a count the process can get (rhmlib.widgets._torch_threads).

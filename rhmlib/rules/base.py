@@ -90,6 +90,8 @@ class Rule:
     defaults: ClassVar[dict] = {"lr": 0.1}
     # What the rule's (single) stage needs from the data; see Stage.
     needs: ClassVar[frozenset[str]] = frozenset({"labels"})
+    # The smallest batch the rule's loss makes sense on (contrastive rules need others).
+    min_batch: ClassVar[int] = 1
 
     def setup(self, model: LayeredNet, generator: torch.Generator) -> None:
         """Prepare the rule for ``model`` (feedback matrices, predictors, hooks)."""

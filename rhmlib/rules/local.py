@@ -88,6 +88,8 @@ class LocalRule(Rule):
     defaults = {"lr": 0.02, "optimizer": "adam", "weight_decay": 0.01, "steps": 1000,
                 "eval_points": 4}
     default_locality: ClassVar[str] = "local"
+    # Negatives (and VICReg's variances) come from the other inputs of the batch.
+    min_batch = 2
 
     def __init__(
         self,

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..checks import check_float
 from .base import Batch, Rule, register
 
 
@@ -29,11 +30,7 @@ class Pepita(Rule):
     defaults = {"lr": 0.03}
 
     def __init__(self, f_scale: float = 0.05) -> None:
-        if isinstance(f_scale, bool) or not isinstance(f_scale, (int, float)) or not (
-            0 < f_scale < math.inf
-        ):
-            raise ValueError(f"f_scale must be a finite number > 0, got {f_scale!r}")
-        self.f_scale = float(f_scale)
+        self.f_scale = check_float("f_scale", f_scale, 0.0, 1e6, low_open=True)
 
     def setup(self, model: nn.Module, generator: torch.Generator) -> None:
         """Keep a seed for ``F``, drawn once the input shape is known."""

@@ -232,7 +232,8 @@ HISTORY = {
 
 
 def _check_result(result: object, config: dict) -> None:
-    _fields(result, "result", {"test_accuracy", "train_accuracy", "history", "seconds"})
+    _fields(result, "result", {"test_accuracy", "train_accuracy", "val_accuracy", "history",
+                               "seconds"})
     if not _is_accuracy(result["train_accuracy"]):
         raise InvalidRecord(f"result.train_accuracy is {_show(result['train_accuracy'])}, "
                             f"not an accuracy in [0, 1]")
@@ -240,6 +241,10 @@ def _check_result(result: object, config: dict) -> None:
     if not (_is_accuracy(test) or test is None and config.get("n_test") == 0):
         raise InvalidRecord(f"result.test_accuracy is {_show(test)}, not an accuracy in "
                             f"[0, 1]" + ("" if test is not None else " (its n_test is not 0)"))
+    val = result["val_accuracy"]
+    if not (_is_accuracy(val) or val is None and config.get("n_val") == 0):
+        raise InvalidRecord(f"result.val_accuracy is {_show(val)}, not an accuracy in "
+                            f"[0, 1]" + ("" if val is not None else " (its n_val is not 0)"))
     if not (_is_number(result["seconds"]) and result["seconds"] >= 0):
         raise InvalidRecord(f"result.seconds is {_show(result['seconds'])}, not a time")
     history = _fields(result["history"], "result.history", set(HISTORY))

@@ -312,8 +312,9 @@ def grammar_factors(name: str, L: int) -> tuple[float, ...]:
 
 
 def _grammar_config(name: str, m: int, L: int, factor: float, seed: int, lr: float) -> dict:
-    # At L = 2 the test set is the 256 inputs left after the largest training set.
-    n_test = 256 if L == 2 else BUDGET["n_test"]
+    # At L = 2 the test and validation sets are 192 + 48 of the 256 inputs left after the
+    # largest training set.
+    n_test = 192 if L == 2 else BUDGET["n_test"]
     return _config(name, round(factor * p_star(REFERENCE["n_c"], m, L)), seed, lr, m=m, L=L,
                    schedule="cosine", n_test=n_test)
 
@@ -503,7 +504,7 @@ def lr_table(
         for lr in sorted({r["config"]["lr"] for r in mine}):
             at = [r for r in mine if r["config"]["lr"] == lr]
             done, lost = finished(at), _stats.diverged(at)
-            accuracy = f"{mean_sem(r['result']['test_accuracy'] for r in done)[0]:.2f}" \
+            accuracy = f"{mean_sem(r['result']['val_accuracy'] for r in done)[0]:.2f}" \
                 if done else "diverged"
             per_lr.append(f"{lr:g}: {accuracy}" + (f" ({len(lost)} diverged)"
                                                    if lost and done else ""))
@@ -514,18 +515,18 @@ def lr_table(
         rows.append({
             "name": name, "lr": best["lr"], "mean": best["mean"], "sem": best["sem"],
             "n": best["n"], "diverged": len(lost), "variant": name,
-            "test accuracy per learning rate": "; ".join(per_lr),
+            "validation accuracy per learning rate": "; ".join(per_lr),
             "chosen lr": "–" if best["lr"] is None else f"{best['lr']:g}",
             "test accuracy at the chosen lr": pm(best["mean"], best["sem"]),
             "seeds": best["n"], "diverged runs": _diverged_text(lost, len(mine)),
         })
     Ps = sorted({r["config"]["P"] for r in recs})
     where = f" at P = {Ps[0]:,}" if len(Ps) == 1 else ""
-    return Table(rows, ["variant", "test accuracy per learning rate", "chosen lr",
+    return Table(rows, ["variant", "validation accuracy per learning rate", "chosen lr",
                         "test accuracy at the chosen lr", "seeds", "diverged runs"],
-                 caption=f"Learning-rate scan{where}: mean test accuracy per rate; the "
-                 "chosen rate has the best mean among those at which no run diverged "
-                 "(mean ± sem over seeds)")
+                 caption=f"Learning-rate scan{where}: mean validation accuracy per rate; the "
+                 "chosen rate has the best mean among those at which no run diverged; its "
+                 "test accuracy beside it (mean ± sem over seeds)")
 
 
 def diverged_table(*scans: str | Iterable[dict], root: Path = RESULTS_DIR) -> Table:

@@ -262,7 +262,7 @@ def p90_table(root: Path = RESULTS_DIR) -> Table:
 
 
 def scan_rows(root: Path = RESULTS_DIR) -> list[dict]:
-    """The budget scan ``ssl_scan``: per rule, P, lr and temperature, mean, sem and count."""
+    """The budget scan ``ssl_scan``: per rule, P, lr and temperature, validation mean and sem."""
     cells: dict[tuple, list[dict]] = {}
     for record in load_sweep("ssl_scan", root):
         c = record["config"]
@@ -271,7 +271,7 @@ def scan_rows(root: Path = RESULTS_DIR) -> list[dict]:
     rows = []
     for (rule, P, lr, tau), recs in cells.items():
         recipe = resolve({**REFERENCE, "P": P, "rule": rule})
-        row = summarize(recs, by=("rule",))
+        row = summarize(recs, by=("rule",), metric="val_accuracy")
         mean, sem, n = (row[0]["mean"], row[0]["sem"], row[0]["n"]) if row else (
             math.nan, math.nan, 0)
         rows.append({"rule": rule, "P": P, "lr": lr, "temperature": tau, "mean": mean,
@@ -288,12 +288,12 @@ def scan_rows(root: Path = RESULTS_DIR) -> list[dict]:
 def scan_table(root: Path = RESULTS_DIR) -> Table:
     """:func:`scan_rows` as a table; the row of each rule's recipe is marked."""
     out = [{"rule": RULE_NAMES[r["rule"]], "P": f"{r['P']:,}", "learning rate": r["lr"],
-            "temperature": r["temperature"], "test accuracy": pm(r["mean"], r["sem"]),
+            "temperature": r["temperature"], "validation accuracy": pm(r["mean"], r["sem"]),
             "seeds": r["n"], "diverged": r["diverged"] or None,
             "recipe": "✓" if r["recipe"] else None} for r in scan_rows(root)]
     columns = [c for c in out[0] if any(row[c] is not None for row in out)]
-    return Table(out, columns, caption="The budget scan (ssl_scan): test accuracy, mean ± sem "
-                                       "over seeds; ✓: the setting the sweeps use")
+    return Table(out, columns, caption="The budget scan (ssl_scan): validation accuracy, mean "
+                                       "± sem over seeds; ✓: the setting the sweeps use")
 
 
 def width_curves(root: Path = RESULTS_DIR, P: int = 2000) -> dict[str, list[dict]]:

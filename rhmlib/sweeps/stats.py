@@ -13,6 +13,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from ..rhm import p_star
+
 __all__ = ["finished", "diverged", "mean_sem", "summarize", "p90", "p90_interval",
            "best_row", "best_lr", "p_star"]
 
@@ -104,21 +106,24 @@ def p90_interval(
     return point, float(low), float(high)
 
 
-def best_row(records: Iterable[dict]) -> dict:
-    """The :func:`summarize` row by ``lr`` with the highest mean test accuracy.
+def best_row(records: Iterable[dict], metric: str = "test_accuracy") -> dict:
+    """The :func:`summarize` row (of ``metric``) at the lr with the best validation accuracy.
 
-    The one definition of the chosen learning rate. A learning rate at which any seed
-    diverged is not eligible (a rate that blows up one run in three is no recipe),
-    unless every rate lost a seed; diverged runs never enter a mean. On a tie the
-    smaller learning rate wins.
+    The one definition of the chosen learning rate: the highest mean accuracy on the
+    validation split, never on the test set; the row then reports ``metric`` (by
+    default the test accuracy) at that rate. A learning rate at which any seed diverged
+    is not eligible (a rate that blows up one run in three is no recipe), unless every
+    rate lost a seed; diverged runs never enter a mean. On a tie the smaller learning
+    rate wins.
     """
     records = list(records)
     unstable = {r["config"]["lr"] for r in diverged(records)}
-    rows = summarize([r for r in records if r["config"]["lr"] not in unstable], by=("lr",))
-    rows = rows or summarize(records, by=("lr",))
+    eligible = [r for r in records if r["config"]["lr"] not in unstable] or records
+    rows = summarize(eligible, by=("lr",), metric="val_accuracy")
     if not rows:
         raise ValueError("no finished runs to choose a learning rate from")
-    return max(rows, key=lambda r: r["mean"])
+    lr = max(rows, key=lambda r: r["mean"])["lr"]
+    return next(r for r in summarize(eligible, by=("lr",), metric=metric) if r["lr"] == lr)
 
 
 def best_lr(records: Iterable[dict]) -> float:
@@ -126,6 +131,3 @@ def best_lr(records: Iterable[dict]) -> float:
     return best_row(records)["lr"]
 
 
-def p_star(n_c: int, m: int, L: int) -> int:
-    """Backprop's sample-complexity scale of a grammar, ``P* = n_c m^L``."""
-    return n_c * m**L
