@@ -22,19 +22,25 @@ from xml.sax.saxutils import escape, quoteattr
 __all__ = ["RULE_COLORS", "DIAGRAMS", "tree_network", "error_paths", "pairs", "three_factor",
            "write_all", "main"]
 
-# Paul Tol's "muted" qualitative palette: nine colours that stay distinct under the common
-# forms of colour blindness (Okabe-Ito has only eight, one of them yellow). Lines and fills
-# use the colour itself; text uses a darker shade of it (see ``_ink``).
+# The book's one colour per learning rule, in diagrams and in every plot (``rhmlib.plots``
+# imports it from here: this module has no dependency). Paul Tol's "muted" qualitative
+# palette: nine colours that stay distinct under the common forms of colour blindness
+# (Okabe-Ito has only eight, one of them yellow), plus a lighter blue for BP with altered
+# masks and a grey for a readout alone. A global twin shares its local rule's colour (plots
+# tell variants of one rule apart by dash and marker). Lines and fills use the colour
+# itself; text uses a darker shade of it (see ``_ink``).
 RULE_COLORS: dict[str, str] = {
-    "bp": "#332288",       # indigo
-    "fa": "#44AA99",       # teal
-    "dfa": "#999933",      # olive
-    "drtp": "#CC6677",     # rose
-    "pepita": "#AA4499",   # purple
-    "clapp": "#117733",    # green
-    "infonce": "#88CCEE",  # cyan
-    "vicreg": "#DDCC77",   # sand
-    "ff": "#882255",       # wine
+    "bp": "#332288",         # indigo
+    "fa": "#44AA99",         # teal
+    "dfa": "#999933",        # olive
+    "drtp": "#CC6677",       # rose
+    "pepita": "#AA4499",     # purple
+    "clapp": "#117733",      # green
+    "infonce": "#88CCEE",    # cyan
+    "vicreg": "#DDCC77",     # sand
+    "ff": "#882255",         # wine
+    "bp_masked": "#6699CC",  # light blue: BP's transport, other masks
+    "readout": "#888888",    # grey: a trained readout on untrained features
 }
 
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"

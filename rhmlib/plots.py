@@ -1,5 +1,9 @@
 """Plotly figures of the book, and the one renderer choice every chapter shares.
 
+Every figure colours a learning rule with its colour in :data:`RULE_COLORS` (the palette
+of the book's diagrams), whatever else the figure shows, and is laid out to reflow down to
+a phone's width: no fixed width, the legend below the plot, long titles wrapped.
+
 Importing this module sets plotly's default renderer to ``"rhmlib"``: every figure
 is one output carrying both plotly's JSON (JupyterLab and Binder render it natively)
 and HTML (the static book renders it offline). plotly.js is embedded once per notebook by
@@ -11,26 +15,56 @@ build raises no "unknown mime type" warning.
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import sys
-from collections.abc import Sequence
+import textwrap
+from collections.abc import Iterable, Mapping, Sequence
 
 import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.io._base_renderers import NotebookRenderer
 
+from .diagrams import BLUE, GREEN, ORANGE, PURPLE, RULE_COLORS, VERMILLION
 from .rhm import RHM, Sample
 
 __all__ = [
-    "angles_figure", "error_paths_figure", "mean_learning_curves",
+    "glue", "RULE_COLORS", "rule_of", "angles_figure", "error_paths_figure", "mean_learning_curves",
     "accuracy_vs_P", "collapse_figure", "learning_curve", "tree_figure", "rules_figure", "COLORS",
-    "layer_curves", "per_layer", "panels", "signal_noise", "accuracy_bars",
+    "lines", "layer_curves", "per_layer", "panels", "signal_noise", "accuracy_bars",
 ]
 
-COLORS = (
-    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
-    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+# Series that are not learning rules (layers, grammars, counts): Okabe-Ito, as the
+# diagrams use for things that are not rules.
+COLORS = (BLUE, VERMILLION, GREEN, ORANGE, PURPLE, "#56B4E9", "#000000")
+# A second curve of one rule in one figure (a variant, a global twin) keeps the colour and
+# changes dash, marker and bar pattern, in this order.
+DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
+SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "cross")
+PATTERNS = ("", "/", ".", "x", "\\", "+")
+
+# A curve's label -> its rule: the first pattern found in the lower-cased label wins, so
+# "CLAPP, linear readout only" is CLAPP and "BP, masks above from input 2" is BP with
+# altered masks. Short names must stand alone: "dfa" is not "fa", "ff_global" is "ff".
+_ALONE = r"(?<![a-z]){}(?![a-z])"
+RULE_PATTERNS: tuple[tuple[str, str], ...] = (
+    ("bp_masked", r"bp_masked|(?<![a-z])masks?(?![a-z])"),
+    ("pepita", "pepita"),
+    ("drtp", "drtp"),
+    ("dfa", _ALONE.format("dfa") + "|direct feedback"),
+    ("fa", _ALONE.format("fa") + "|feedback alignment"),
+    ("clapp", "clapp"),
+    ("infonce", "infonce"),
+    ("vicreg", "vicreg"),
+    ("ff", _ALONE.format("ff") + "|forward-forward|forward forward"),
+    ("bp", _ALONE.format("bp") + "|backprop"),
+    ("readout", "readout"),
 )
+
+LEGEND_ROW_PX = 22  # one row of the legend below a plot
+PHONE_PLOT_PX = 340  # the width a legend wraps at on a phone (390 px page less margins)
+TITLE_CHARS = 48  # a title line that fits a phone at plotly's title font
 
 
 class _BookRenderer(NotebookRenderer):
@@ -48,9 +82,14 @@ class _BookRenderer(NotebookRenderer):
 
     default_height = 450
 
+    _activated = False
+
     def activate(self) -> None:
         """Embed plotly.js once, unless the book's site already serves it to the page."""
-        if os.environ.get("RHMLIB_PLOTLYJS") != "site":
+        # plotly activates the renderer on every ``_repr_mimebundle_`` call (as glue makes),
+        # which would embed 4.8 MB of plotly.js per figure.
+        if os.environ.get("RHMLIB_PLOTLYJS") != "site" and not self._activated:
+            self._activated = True
             super().activate()
 
 
@@ -59,15 +98,208 @@ pio.renderers.default = "colab" if "google.colab" in sys.modules else "rhmlib"
 pio.templates.default = "plotly_white"
 
 
-def _line(rows: list[dict], x: str, name: str, color: str, x_scale: float = 1.0) -> go.Scatter:
+GLUE_PREFIX = "application/papermill.record/"  # MyST-NB's mime prefix of hidden glue
+
+
+class _GluedFigure:
+    """A figure that IPython can only format to its mime bundle.
+
+    A plotly figure has ``_ipython_display_``, which IPython's formatter prefers: it shows
+    the figure at once and hands glue an empty bundle (a blank ``{glue:figure}``).
+    """
+
+    def __init__(self, fig: go.Figure) -> None:
+        self.fig = fig
+
+    def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> dict:
+        return self.fig._repr_mimebundle_(include, exclude)
+
+
+def glue(name: str, value: object, display: bool | None = None) -> None:
+    """Store ``value`` under ``name`` for MyST-NB's ``{glue:text}`` and ``{glue:figure}``.
+
+    The same protocol as ``myst_nb.glue`` (which Binder and Colab kernels lack), and it
+    works for plotly figures. ``display`` defaults to True for a figure (so JupyterLab
+    shows it; tag the cell ``remove-cell`` so the page shows it only in its
+    ``{glue:figure}``) and to False otherwise.
+    """
+    from IPython.core.formatters import format_display_data
+    from IPython.display import display as ipy_display
+
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"name must be a non-empty str, got {name!r}")
+    is_figure = isinstance(value, go.Figure)
+    bundle, metadata = format_display_data(_GluedFigure(value) if is_figure else value)
+    if not bundle:
+        raise TypeError(f"value of type {type(value).__name__} has no displayable form")
+    prefix = "" if (is_figure if display is None else display) else GLUE_PREFIX
+    metadata = {**metadata, "scrapbook": {"name": name, "mime_prefix": prefix}}
+    ipy_display({prefix + k: v for k, v in bundle.items()}, raw=True, metadata=metadata)
+
+
+
+def rule_of(label: str) -> str | None:
+    """The learning rule a curve's label names (a key of :data:`RULE_COLORS`), or None."""
+    if not isinstance(label, str):
+        raise TypeError(f"label must be a str, got {type(label).__name__}")
+    text = label.lower()
+    return next((rule for rule, pattern in RULE_PATTERNS if re.search(pattern, text)), None)
+
+
+class _Styles:
+    """Colour, dash, marker and bar pattern of each label of one figure.
+
+    A rule's label gets the rule's colour; its second, third... label in the figure the same
+    colour with the next dash (and marker, pattern). Other labels take :data:`COLORS` in
+    order. A label met again (the same curve in another panel) keeps its style.
+    """
+
+    def __init__(self) -> None:
+        self._styles: dict[str, dict] = {}
+        self._per_rule: dict[str | None, int] = {}
+
+    def __call__(self, label: str) -> dict:
+        if label not in self._styles:
+            rule = rule_of(label)
+            k = self._per_rule.get(rule, 0)
+            self._per_rule[rule] = k + 1
+            if rule is None:  # no rule: the next colour, and a dash once colours run out
+                color, variant = COLORS[k % len(COLORS)], k // len(COLORS)
+            else:
+                color, variant = RULE_COLORS[rule], k
+            self._styles[label] = {
+                "color": color, "dash": DASHES[variant % len(DASHES)],
+                "symbol": SYMBOLS[variant % len(SYMBOLS)],
+                "pattern": PATTERNS[variant % len(PATTERNS)], "first": True}
+        else:
+            self._styles[label]["first"] = False
+        return self._styles[label]
+
+
+def _wrap(title: str, width: int = TITLE_CHARS) -> str:
+    """A title broken into lines of at most ``width`` characters (plotly never wraps)."""
+    if not isinstance(title, str):
+        raise TypeError(f"title must be a str, got {type(title).__name__}")
+    return "<br>".join(textwrap.wrap(title, width)) if len(title) > width else title
+
+
+def _legend_rows(names: Sequence[str], width: float = PHONE_PLOT_PX) -> int:
+    """Rows a horizontal legend of ``names`` takes at a phone's width (about 7 px a letter)."""
+    rows, used = 0, width
+    for name in names:
+        item = 40 + 7 * len(name)
+        if used + item > width:
+            rows, used = rows + 1, 0.0
+        used += item
+    return rows
+
+
+def _phone_layout(fig: go.Figure, title: str = "", height: int = 420) -> go.Figure:
+    """Lay ``fig`` out to reflow down to a phone: full width, legend below, title wrapped.
+
+    The height grows with the legend's rows at a phone's width, so that the plot itself
+    keeps about ``height`` pixels there (on a wide screen the legend takes fewer rows).
+    """
+    title = _wrap(title)
+    names = [t.name for t in fig.data if t.name and t.showlegend is not False]
+    rows = _legend_rows(names) if len(names) > 1 else 0
+    title_lines = title.count("<br>") + 1 if title else 0
+    top = 30 + 20 * title_lines
+    fig.update_layout(
+        autosize=True, width=None, height=height + LEGEND_ROW_PX * rows + top,
+        title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}},
+        margin={"l": 60, "r": 20, "t": top, "b": 60},
+        legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom",
+                "x": 0, "xanchor": "left", "title_text": "", "font": {"size": 12}},
+        showlegend=rows > 0,
+    )
+    return fig
+
+
+# ------------------------------------------------------------------------- validation
+
+
+def _check_mapping(value: object, name: str, allow_empty: bool = False) -> None:
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be a dict, got {type(value).__name__}")
+    if not value and not allow_empty:
+        raise ValueError(f"{name} must not be empty")
+    for key in value:
+        if not isinstance(key, str):
+            raise TypeError(f"{name} must have str keys (curve names), got {key!r}")
+
+
+def _check_curves(curves: object, x: str, name: str = "curves") -> None:
+    """``curves``: a non-empty dict of name -> non-empty list of rows with x, mean and sem."""
+    _check_mapping(curves, name)
+    for label, rows in curves.items():  # type: ignore[union-attr]
+        if isinstance(rows, (str, bytes)) or not isinstance(rows, Sequence):
+            raise TypeError(f"{name}[{label!r}] must be a list of rows, got "
+                            f"{type(rows).__name__}")
+        if not rows:
+            raise ValueError(f"{name}[{label!r}] has no rows")
+        for row in rows:
+            if not isinstance(row, Mapping):
+                raise TypeError(f"{name}[{label!r}] rows must be dicts, got "
+                                f"{type(row).__name__}")
+            missing = {x, "mean", "sem"} - set(row)
+            if missing:
+                raise ValueError(f"{name}[{label!r}] rows lack {sorted(missing)} "
+                                 f"(rows of rhmlib.sweeps.summarize have {x!r}, mean, sem, n)")
+
+
+def _check_numbers(values: object, name: str) -> list[float]:
+    """``values`` as a non-empty list of floats, or a clear error naming ``name``."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise TypeError(f"{name} must be a sequence of numbers, got {type(values).__name__}")
+    out = list(values)
+    if not out:
+        raise ValueError(f"{name} must not be empty")
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in out):
+        raise TypeError(f"{name} must hold numbers only, got {out!r}")
+    return [float(v) for v in out]
+
+
+def _covering(low: float, high: float, values: Iterable[float], pad: float = 0.03) -> list[float]:
+    """The range [low, high] widened, with a margin, to show every finite value."""
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    if finite and min(finite) < low:
+        low = min(finite) - pad * (high - min(finite))
+    if finite and max(finite) > high:
+        high = max(finite) + pad * (max(finite) - low)
+    return [low, high]
+
+
+def _extent(rows: Sequence[Mapping]) -> list[float]:
+    """Every y a curve's error bars reach: mean - sem and mean + sem of each row."""
+    return [r["mean"] + sign * (r["sem"] or 0) for r in rows for sign in (-1, 1)
+            if r["mean"] is not None and math.isfinite(r["mean"])]
+
+
+# ---------------------------------------------------------------------------- figures
+
+
+def _line(rows: list[dict], x: str, name: str, style: dict, x_scale: float = 1.0) -> go.Scatter:
+    n = [[r.get("n", "?")] for r in rows]
     return go.Scatter(
         x=[r[x] / x_scale for r in rows],
         y=[r["mean"] for r in rows],
         error_y={"type": "data", "array": [r["sem"] for r in rows], "visible": True},
-        mode="lines+markers", name=name, line={"color": color},
-        customdata=[[r["n"]] for r in rows],
+        mode="lines+markers", name=name, legendgroup=name,
+        line={"color": style["color"], "dash": style["dash"]},
+        marker={"symbol": style["symbol"]},
+        customdata=n,
         hovertemplate="%{x:.3g}: %{y:.3f} (n=%{customdata[0]} seeds)<extra>" + name + "</extra>",
     )
+
+
+def _levels(fig: go.Figure, chance: float | None, target: float | None, **where: int) -> None:
+    """Dotted chance level and dashed target accuracy, when given."""
+    for level, dash in ((chance, "dot"), (target, "dash")):
+        if level is not None:
+            if not isinstance(level, (int, float)):
+                raise TypeError(f"chance and target must be numbers, got {level!r}")
+            fig.add_hline(y=level, line_dash=dash, line_color="lightgray", **where)
 
 
 def accuracy_vs_P(
@@ -83,20 +315,17 @@ def accuracy_vs_P(
 
     ``curves`` maps a name to rows from :func:`rhmlib.sweeps.summarize` with keys
     ``x``, ``mean``, ``sem`` and ``n``; ``x_scales`` divides a curve's x (for P / P*).
+    Dotted line: ``chance``; dashed: ``target`` accuracy.
     """
-    fig = go.Figure()
-    for i, (name, rows) in enumerate(curves.items()):
-        scale = (x_scales or {}).get(name, 1.0)
-        fig.add_trace(_line(rows, x, name, COLORS[i % len(COLORS)], scale))
-    if chance is not None:
-        fig.add_hline(y=chance, line_dash="dot", line_color="gray",
-                      annotation_text="chance", annotation_position="bottom right")
-    if target is not None:
-        fig.add_hline(y=target, line_dash="dash", line_color="lightgray",
-                      annotation_text=f"{target:.0%}", annotation_position="top left")
-    fig.update_layout(title=title, xaxis_title=x_title, yaxis_title="test accuracy",
-                      xaxis_type="log", yaxis_range=[0, 1.02], legend_title_text="")
-    return fig
+    _check_curves(curves, x)
+    styles, fig = _Styles(), go.Figure()
+    for name, rows in curves.items():
+        fig.add_trace(_line(rows, x, name, styles(name), (x_scales or {}).get(name, 1.0)))
+    _levels(fig, chance, target)
+    y_range = _covering(0, 1.02, (v for rows in curves.values() for v in _extent(rows)))
+    fig.update_layout(xaxis_title=x_title, yaxis_title="test accuracy", xaxis_type="log",
+                      yaxis_range=y_range)
+    return _phone_layout(fig, title)
 
 
 def collapse_figure(
@@ -105,20 +334,26 @@ def collapse_figure(
     """Two panels: accuracy against P, and against P / P* (curves collapse if P* is right)."""
     from plotly.subplots import make_subplots
 
+    _check_curves(curves, "P")
+    _check_mapping(p_stars, "p_stars")
+    missing = set(curves) - set(p_stars)
+    if missing:
+        raise ValueError(f"p_stars lacks {sorted(missing)}")
     fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.06,
-                        subplot_titles=("against P", "against P / (n_c m^L)"))
-    for i, (name, rows) in enumerate(curves.items()):
-        color = COLORS[i % len(COLORS)]
-        fig.add_trace(_line(rows, "P", name, color), row=1, col=1)
-        rescaled = _line(rows, "P", name, color, p_stars[name])
+                        subplot_titles=("against P", "against P / P*"))
+    styles = _Styles()
+    for name, rows in curves.items():
+        style = styles(name)
+        fig.add_trace(_line(rows, "P", name, style), row=1, col=1)
+        rescaled = _line(rows, "P", name, style, p_stars[name])
         rescaled.showlegend = False
         fig.add_trace(rescaled, row=1, col=2)
     fig.update_xaxes(type="log")
     fig.update_xaxes(title_text="P", row=1, col=1)
     fig.update_xaxes(title_text="P / P*", row=1, col=2)
-    fig.update_yaxes(title_text="test accuracy", range=[0, 1.02], row=1, col=1)
-    fig.update_layout(title=title, legend_title_text="")
-    return fig
+    y_range = _covering(0, 1.02, (v for rows in curves.values() for v in _extent(rows)))
+    fig.update_yaxes(title_text="test accuracy", range=y_range, row=1, col=1)
+    return _phone_layout(fig, title)
 
 
 def panels(
@@ -135,63 +370,72 @@ def panels(
     """One panel per group, side by side, each like :func:`accuracy_vs_P`.
 
     ``groups`` maps a panel title to named curves (rows with keys ``x``, ``mean``,
-    ``sem``, ``n``); a curve name keeps its colour in every panel and appears once in
-    the legend.
+    ``sem``, ``n``); a curve name keeps its style in every panel and appears once in
+    the legend. ``y_range`` is widened if a curve reaches beyond it; None: plotly's own.
     """
     from plotly.subplots import make_subplots
 
+    _check_mapping(groups, "groups")
     titles = [x_titles] * len(groups) if isinstance(x_titles, str) else list(x_titles)
     if len(titles) != len(groups):
         raise ValueError(f"x_titles must name {len(groups)} axes, got {len(titles)}")
+    for panel, curves in groups.items():
+        _check_curves(curves, x, f"groups[{panel!r}]")
     fig = make_subplots(rows=1, cols=len(groups), shared_yaxes=True,
                         horizontal_spacing=0.04, subplot_titles=list(groups))
-    colors: dict[str, int] = {}  # curve name -> its index, hence its colour
+    styles = _Styles()
     for col, curves in enumerate(groups.values(), start=1):
         for name, rows in curves.items():
-            first = name not in colors
-            index = colors.setdefault(name, len(colors))
-            trace = _line(rows, x, name, COLORS[index % len(COLORS)])
-            trace.showlegend, trace.legendgroup = first, name
-            if index >= len(COLORS):  # colours ran out: the next round is dashed
-                trace.line.dash = "dash"
+            style = styles(name)
+            trace = _line(rows, x, name, style)
+            trace.showlegend = style["first"]
             fig.add_trace(trace, row=1, col=col)
         # Tick exactly the measured x values: a log axis would otherwise label 2..9 in between.
         ticks = sorted({r[x] for rows in curves.values() for r in rows})
         fig.update_xaxes(title_text=titles[col - 1], type="log" if log_x else "linear",
                          tickvals=ticks, row=1, col=col)
-        for level, dash in ((chance, "dot"), (target, "dash")):
-            if level is not None:
-                fig.add_hline(y=level, line_dash=dash, line_color="lightgray",
-                              row=1, col=col)
+        _levels(fig, chance, target, row=1, col=col)
     fig.update_yaxes(title_text=y_title, row=1, col=1)
     if y_range is not None:
-        fig.update_yaxes(range=list(y_range))
-    fig.update_layout(title=title, legend_title_text="")
-    if len(colors) > 4:  # a long legend beside the panels would squeeze them: put it below
-        rows = -(-len(colors) // 3)
-        fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.22},
-                          height=450 + 22 * rows, margin={"b": 90 + 22 * rows})
-    return fig
+        low, high = y_range
+        fig.update_yaxes(range=_covering(low, high, (
+            v for curves in groups.values() for rows in curves.values()
+            for v in _extent(rows))))
+    return _phone_layout(fig, title)
+
+
+def _history(h: object, name: str) -> tuple[list, list, list]:
+    """Steps, test and train accuracy of a :class:`rhmlib.train.History`-like object."""
+    try:
+        return list(h.step), list(h.test_accuracy), list(h.train_accuracy)  # type: ignore[attr-defined]
+    except AttributeError as err:
+        raise TypeError(f"histories[{name!r}] must have step, test_accuracy and "
+                        f"train_accuracy (a History), got {type(h).__name__}") from err
 
 
 def learning_curve(histories: dict[str, object], title: str = "") -> go.Figure:
     """Train (dashed) and test (solid) accuracy against training steps."""
-    fig = go.Figure()
-    for i, (name, h) in enumerate(histories.items()):
-        color = COLORS[i % len(COLORS)]
-        fig.add_scatter(x=h.step, y=h.test_accuracy, name=f"{name}: test",
-                        line={"color": color}, mode="lines+markers")
-        fig.add_scatter(x=h.step, y=h.train_accuracy, name=f"{name}: train",
-                        line={"color": color, "dash": "dash"}, mode="lines")
-    fig.update_layout(title=title, xaxis_title="training step", yaxis_title="accuracy",
+    _check_mapping(histories, "histories")
+    styles, fig = _Styles(), go.Figure()
+    for name, h in histories.items():
+        steps, test, train = _history(h, name)
+        style = styles(name)
+        fig.add_scatter(x=steps, y=test, name=f"{name}: test", legendgroup=name,
+                        line={"color": style["color"]}, marker={"symbol": style["symbol"]},
+                        mode="lines+markers")
+        fig.add_scatter(x=steps, y=train, name=f"{name}: train", legendgroup=name,
+                        line={"color": style["color"], "dash": "dash"}, mode="lines")
+    fig.update_layout(xaxis_title="training step", yaxis_title="accuracy",
                       yaxis_range=[0, 1.02])
-    return fig
+    return _phone_layout(fig, title)
 
 
 def tree_figure(rhm: RHM, sample: Sample, index: int = 0, title: str = "") -> go.Figure:
     """The tree of hidden variables of one input: levels top-down, leaves at the bottom."""
-    if not 0 <= index < len(sample):
-        raise ValueError(f"index must be in [0, {len(sample) - 1}], got {index}")
+    if not isinstance(rhm, RHM):
+        raise TypeError(f"rhm must be an RHM, got {type(rhm).__name__}")
+    if not isinstance(index, int) or not 0 <= index < len(sample):
+        raise ValueError(f"index must be an int in [0, {len(sample) - 1}], got {index!r}")
     xs, ys, labels, edge_x, edge_y = [], [], [], [], []
     width = rhm.s**rhm.L
     for level, h in enumerate(sample.hidden):
@@ -209,30 +453,36 @@ def tree_figure(rhm: RHM, sample: Sample, index: int = 0, title: str = "") -> go
     fig = go.Figure()
     fig.add_scatter(x=edge_x, y=edge_y, mode="lines", line={"color": "#bbb"},
                     hoverinfo="skip", showlegend=False)
+    # Leaves shrink with their number so that s^L of them fit a phone's width.
+    size = max(12, min(26, 300 // width))
     fig.add_scatter(
         x=xs, y=ys, mode="markers+text", text=labels, textposition="middle center",
-        marker={"size": 26, "color": [COLORS[0] if y == 0 else COLORS[2] if y == -rhm.L
-                                      else COLORS[3] for y in ys], "opacity": 0.85},
+        marker={"size": [26 if y > -rhm.L else size for y in ys],
+                "color": [COLORS[0] if y == 0 else COLORS[2] if y == -rhm.L
+                          else COLORS[3] for y in ys], "opacity": 0.85},
         textfont={"color": "white"}, showlegend=False,
         hovertemplate="level %{customdata}: symbol %{text}<extra></extra>",
         customdata=[-y for y in ys],
     )
     fig.update_layout(
-        title=title or f"hidden tree of input {index} (class {int(sample.y[index])})",
         xaxis={"visible": False},
         yaxis={"tickvals": [-lv for lv in range(rhm.L + 1)],
                "ticktext": ["class"] + [f"level {lv}" for lv in range(1, rhm.L)] + ["input"]},
-        height=120 + 70 * rhm.L,
     )
-    return fig
+    return _phone_layout(fig, title or f"hidden tree of input {index} "
+                         f"(class {int(sample.y[index])})", height=70 + 70 * rhm.L)
 
 
 def rules_figure(rhm: RHM, level: int = 0, symbols: Sequence[int] | None = None) -> go.Figure:
     """The production rules of one level as a table: each symbol and its m synonyms."""
-    if not 0 <= level < rhm.L:
-        raise ValueError(f"level must be in [0, {rhm.L - 1}], got {level}")
+    if not isinstance(rhm, RHM):
+        raise TypeError(f"rhm must be an RHM, got {type(rhm).__name__}")
+    if not isinstance(level, int) or not 0 <= level < rhm.L:
+        raise ValueError(f"level must be an int in [0, {rhm.L - 1}], got {level!r}")
     rules = rhm.rules[level]
     symbols = list(range(min(len(rules), 8))) if symbols is None else list(symbols)
+    if not symbols or not all(isinstance(a, int) and 0 <= a < len(rules) for a in symbols):
+        raise ValueError(f"symbols must be ints in [0, {len(rules) - 1}], got {symbols!r}")
     header = ["symbol"] + [f"rule {k + 1}" for k in range(rhm.m)]
     cells = [[str(a) for a in symbols]] + [
         ["(" + ", ".join(str(int(t)) for t in rules[a, k]) + ")" for a in symbols]
@@ -241,10 +491,9 @@ def rules_figure(rhm: RHM, level: int = 0, symbols: Sequence[int] | None = None)
     name = "class" if level == 0 else f"level-{level} symbol"
     fig = go.Figure(go.Table(header={"values": header, "fill_color": "#e8eef7"},
                              cells={"values": cells}))
-    fig.update_layout(
-        title=f"level {level} -> {level + 1}: each {name} has {rhm.m} synonymous "
-              f"{rhm.s}-tuples", height=80 + 28 * (len(symbols) + 1), margin={"t": 50, "b": 10},
-    )
+    fig = _phone_layout(fig, f"level {level} -> {level + 1}: each {name} has {rhm.m} "
+                        f"synonymous {rhm.s}-tuples", height=30 + 28 * (len(symbols) + 1))
+    fig.update_layout(margin={"l": 10, "r": 10, "b": 10})
     return fig
 
 
@@ -252,31 +501,41 @@ def angles_figure(records: dict[str, list[dict]], title: str = "") -> go.Figure:
     """Cosine between a rule's update and BP's over training: one panel per layer.
 
     ``records`` maps a rule's name to angle records (``steps``, ``cosines`` per step,
-    hidden layers then readout), one per seed; lines are the mean, bars the sem.
+    hidden layers then readout), one per seed; lines are the mean, bars the sem. The
+    y axis shows every cosine reached, negative ones included.
     """
     from plotly.subplots import make_subplots
 
     from .sweeps.stats import mean_sem
 
+    _check_mapping(records, "records")
+    for name, recs in records.items():
+        if not isinstance(recs, Sequence) or not recs:
+            raise ValueError(f"records[{name!r}] must be a non-empty list of angle records")
+        if not all(isinstance(r, Mapping) and {"steps", "cosines"} <= set(r) for r in recs):
+            raise ValueError(f"records[{name!r}] must hold dicts with steps and cosines")
     n_panels = max(len(r["cosines"][0]) for recs in records.values() for r in recs)
     names = [f"layer {k + 1}" for k in range(n_panels - 1)] + ["readout"]
-    fig = make_subplots(rows=1, cols=n_panels, shared_yaxes=True, subplot_titles=names)
-    for i, (name, recs) in enumerate(records.items()):
-        steps = recs[0]["steps"]
+    fig = make_subplots(rows=1, cols=n_panels, shared_yaxes=True, subplot_titles=names,
+                        horizontal_spacing=0.03)
+    styles, reached = _Styles(), [0.0, 1.0]
+    for name, recs in records.items():
+        steps, style = recs[0]["steps"], styles(name)
         for k in range(n_panels):
             stats = [mean_sem(r["cosines"][t][k] for r in recs) for t in range(len(steps))]
+            reached += [m + sign * e for m, e, _ in stats for sign in (-1, 1)]
             fig.add_scatter(
                 x=steps, y=[m for m, _, _ in stats], row=1, col=k + 1, mode="lines+markers",
                 error_y={"type": "data", "array": [e for _, e, _ in stats], "visible": True},
                 name=f"{name} ({len(recs)} seeds)", legendgroup=name, showlegend=k == 0,
-                line={"color": COLORS[i % len(COLORS)]},
+                line={"color": style["color"], "dash": style["dash"]},
+                marker={"symbol": style["symbol"]},
             )
     fig.add_hline(y=0, line_dash="dot", line_color="gray")
-    fig.update_yaxes(range=[-0.3, 1.05])
+    fig.update_yaxes(range=_covering(-0.1, 1.05, reached))
     fig.update_yaxes(title_text="cosine to BP's update", col=1)
-    fig.update_xaxes(title_text="training step")
-    fig.update_layout(title=title, height=420, legend_title_text="")
-    return fig
+    fig.update_xaxes(title_text="step", nticks=3)
+    return _phone_layout(fig, title)
 
 
 def error_paths_figure(masks: list, errors: dict[str, list], index: int = 0,
@@ -289,12 +548,18 @@ def error_paths_figure(masks: list, errors: dict[str, list], index: int = 0,
     """
     from plotly.subplots import make_subplots
 
+    if not isinstance(masks, Sequence) or not masks:
+        raise ValueError("masks must be a non-empty list of tensors, one per hidden layer")
+    _check_mapping(errors, "errors")
+    for name, tensors in errors.items():
+        if not isinstance(tensors, Sequence) or len(tensors) != len(masks):
+            raise ValueError(f"errors[{name!r}] must hold one tensor per layer ({len(masks)})")
     rows = {"mask f'(a)": masks, **errors}
     depth = len(masks)
     fig = make_subplots(rows=len(rows), cols=depth, horizontal_spacing=0.08,
-                        vertical_spacing=0.06,
+                        vertical_spacing=0.08,
                         column_titles=[f"layer {k + 1}" for k in range(depth)],
-                        row_titles=list(rows))
+                        row_titles=[_wrap(name, 16) for name in rows])
     for r, (name, tensors) in enumerate(rows.items()):
         # Each rule's error on its own colour scale: their overall sizes differ.
         scale = max(float(t[index].abs().max()) for t in tensors) or 1.0
@@ -310,10 +575,30 @@ def error_paths_figure(masks: list, errors: dict[str, list], index: int = 0,
             )
     fig.update_xaxes(title_text="position", row=len(rows))
     fig.update_yaxes(title_text="unit", col=1)
-    fig.update_layout(title=title, height=190 * len(rows) + 60, margin={"r": 160})
-    fig.for_each_annotation(lambda a: a.update(textangle=0, xanchor="left")
-                            if a.text in rows else None)
+    fig = _phone_layout(fig, title, height=170 * len(rows))
+    fig.update_layout(margin={"r": 110})
+    fig.for_each_annotation(lambda a: a.update(textangle=0, xanchor="left", font_size=12)
+                            if a.text in [_wrap(name, 16) for name in rows] else None)
     return fig
+
+
+def lines(x: Sequence[float], series: dict[str, Sequence[float]], x_title: str, y_title: str,
+          title: str = "", log_y: bool = False) -> go.Figure:
+    """One line per named series against the shared ``x``, in the book's layout."""
+    x = _check_numbers(x, "x")
+    _check_mapping(series, "series")
+    styles, fig = _Styles(), go.Figure()
+    for name, ys in series.items():
+        ys = _check_numbers(ys, f"series[{name!r}]")
+        if len(ys) != len(x):
+            raise ValueError(f"series[{name!r}] must have {len(x)} values, got {len(ys)}")
+        style = styles(name)
+        fig.add_scatter(x=x, y=ys, name=name, mode="lines+markers",
+                        line={"color": style["color"], "dash": style["dash"]},
+                        marker={"symbol": style["symbol"]})
+    fig.update_layout(xaxis_title=x_title, yaxis_title=y_title,
+                      yaxis_type="log" if log_y else "linear")
+    return _phone_layout(fig, title)
 
 
 def layer_curves(
@@ -321,15 +606,22 @@ def layer_curves(
     y_title: str = "synonymic sensitivity", names: Sequence[str] | None = None,
 ) -> go.Figure:
     """One line per layer of a per-layer measure (``values[t][l]``) against training steps."""
-    fig = go.Figure()
-    n_layers = len(values[0]) if values else 0
+    steps = _check_numbers(steps, "steps")
+    if len(values) != len(steps):
+        raise ValueError(f"values must have one row per step ({len(steps)}), got {len(values)}")
+    n_layers = len(values[0])
+    if names is not None and len(names) != n_layers:
+        raise ValueError(f"names must name {n_layers} layers, got {len(names)}")
+    styles, fig = _Styles(), go.Figure()
     for layer in range(n_layers):
         name = names[layer] if names else f"layer {layer + 1}"
-        fig.add_scatter(x=list(steps), y=[row[layer] for row in values], name=name,
-                        mode="lines+markers", line={"color": COLORS[layer % len(COLORS)]})
-    fig.update_layout(title=title, xaxis_title="training step", yaxis_title=y_title,
+        style = styles(name)
+        fig.add_scatter(x=steps, y=[row[layer] for row in values], name=name,
+                        mode="lines+markers", line={"color": style["color"],
+                                                    "dash": style["dash"]})
+    fig.update_layout(xaxis_title="training step", yaxis_title=y_title,
                       yaxis_rangemode="tozero")
-    return fig
+    return _phone_layout(fig, title)
 
 
 def per_layer(
@@ -341,18 +633,23 @@ def per_layer(
 
     ``x_labels`` names the groups (default ``layer 1``, ``layer 2``, ...).
     """
-    fig = go.Figure()
-    for i, (name, ys) in enumerate(values.items()):
+    _check_mapping(values, "values")
+    styles, fig = _Styles(), go.Figure()
+    for name, ys in values.items():
+        ys = _check_numbers(ys, f"values[{name!r}]")
         err = (errors or {}).get(name)
         labels = list(x_labels) if x_labels is not None else [
             f"layer {k + 1}" for k in range(len(ys))]
         if len(labels) != len(ys):
             raise ValueError(f"x_labels must name {len(ys)} groups, got {len(labels)}")
-        fig.add_bar(x=labels, y=list(ys), name=name,
-                    marker_color=COLORS[i % len(COLORS)],
+        if err is not None and len(_check_numbers(err, f"errors[{name!r}]")) != len(ys):
+            raise ValueError(f"errors[{name!r}] must have {len(ys)} values, got {len(err)}")
+        style = styles(name)
+        fig.add_bar(x=labels, y=ys, name=name,
+                    marker={"color": style["color"], "pattern": {"shape": style["pattern"]}},
                     error_y={"type": "data", "array": list(err), "visible": True} if err else None)
-    fig.update_layout(title=title, xaxis_title=x_title, yaxis_title=y_title, barmode="group")
-    return fig
+    fig.update_layout(xaxis_title=x_title, yaxis_title=y_title, barmode="group")
+    return _phone_layout(fig, title)
 
 
 def mean_learning_curves(records: dict[str, list[dict]], title: str = "") -> go.Figure:
@@ -362,19 +659,29 @@ def mean_learning_curves(records: dict[str, list[dict]], title: str = "") -> go.
     """
     from .sweeps.stats import mean_sem
 
-    fig = go.Figure()
-    for i, (name, recs) in enumerate(records.items()):
-        steps = recs[0]["result"]["history"]["step"]
-        stats = [mean_sem(r["result"]["history"]["test_accuracy"][t] for r in recs)
-                 for t in range(len(steps))]
+    _check_mapping(records, "records")
+    styles, fig = _Styles(), go.Figure()
+    for name, recs in records.items():
+        if not isinstance(recs, Sequence) or not recs:
+            raise ValueError(f"records[{name!r}] must be a non-empty list of sweep records")
+        try:
+            steps = recs[0]["result"]["history"]["step"]
+            stats = [mean_sem(r["result"]["history"]["test_accuracy"][t] for r in recs)
+                     for t in range(len(steps))]
+        except (KeyError, TypeError) as err:
+            raise ValueError(f"records[{name!r}] must be finished sweep records with "
+                             "result.history") from err
+        style = styles(name)
         fig.add_scatter(
             x=steps, y=[m for m, _, _ in stats], mode="lines+markers",
             error_y={"type": "data", "array": [e for _, e, _ in stats], "visible": True},
-            name=f"{name} ({len(recs)} seeds)", line={"color": COLORS[i % len(COLORS)]},
+            name=f"{name} ({len(recs)} seeds)",
+            line={"color": style["color"], "dash": style["dash"]},
+            marker={"symbol": style["symbol"]},
         )
-    fig.update_layout(title=title, xaxis_title="training step", yaxis_title="test accuracy",
-                      yaxis_range=[0, 1.02], legend_title_text="")
-    return fig
+    fig.update_layout(xaxis_title="training step", yaxis_title="test accuracy",
+                      yaxis_range=[0, 1.02])
+    return _phone_layout(fig, title)
 
 
 def accuracy_bars(curves: dict[str, list[dict]], title: str = "", x_title: str = "test accuracy",
@@ -382,17 +689,27 @@ def accuracy_bars(curves: dict[str, list[dict]], title: str = "", x_title: str =
     """Horizontal bars of mean test accuracy and its sem, one per name, top to bottom.
 
     ``curves`` maps a name to a one-row :func:`rhmlib.sweeps.summarize` list (one setting).
+    Each bar has its rule's colour; long names wrap.
     """
-    if any(len(rows) != 1 for rows in curves.values()):
+    _check_mapping(curves, "curves")
+    if any(isinstance(rows, Sequence) and len(rows) != 1 for rows in curves.values()):
         raise ValueError("accuracy_bars takes one summary row per name")
+    _check_curves(curves, "mean")
+    styles = _Styles()
     rows = [rows[0] for rows in curves.values()]
-    fig = go.Figure(go.Bar(x=[r["mean"] for r in rows], y=list(curves), orientation="h",
+    looks = [styles(name) for name in curves]
+    fig = go.Figure(go.Bar(x=[r["mean"] for r in rows],
+                           y=[_wrap(name, 22) for name in curves], orientation="h",
+                           marker={"color": [s["color"] for s in looks],
+                                   "pattern": {"shape": [s["pattern"] for s in looks]}},
                            error_x={"type": "data", "array": [r["sem"] for r in rows]},
-                           customdata=[[r["n"]] for r in rows],
+                           customdata=[[r.get("n", "?")] for r in rows],
                            hovertemplate="%{y}: %{x:.3f} (n=%{customdata[0]} seeds)"
                                          "<extra></extra>"))
-    fig.update_layout(title=title, xaxis={"title": x_title, "range": [0, 1.02]},
-                      yaxis={"autorange": "reversed"}, height=height, margin={"l": 220})
+    fig.update_layout(xaxis={"title": x_title, "range": [0, 1.02]},
+                      yaxis={"autorange": "reversed", "automargin": True})
+    fig = _phone_layout(fig, title, height=height)
+    fig.update_layout(margin={"l": 10})  # the wrapped names push it as far as they need
     return fig
 
 
@@ -402,9 +719,18 @@ def signal_noise(curves: dict[str, list[dict]], p_stars: dict[str, int],
 
     ``curves`` maps a grammar's label to :func:`rhmlib.correlations.curve` rows.
     """
-    fig = go.Figure()
-    for i, (name, rows) in enumerate(curves.items()):
-        color = COLORS[i % len(COLORS)]
+    _check_mapping(curves, "curves")
+    _check_mapping(p_stars, "p_stars")
+    for name, rows in curves.items():
+        if not isinstance(rows, Sequence) or not rows:
+            raise ValueError(f"curves[{name!r}] must be a non-empty list of rows")
+        if not all({"P", "measured", "noise", "signal"} <= set(r) for r in rows):
+            raise ValueError(f"curves[{name!r}] rows need P, measured, noise and signal")
+        if name not in p_stars:
+            raise ValueError(f"p_stars lacks {name!r}")
+    styles, fig = _Styles(), go.Figure()
+    for name, rows in curves.items():
+        color = styles(name)["color"]
         xs = [r["P"] for r in rows]
         fig.add_scatter(x=xs, y=[r["measured"] for r in rows], name=f"{name}: measured",
                         mode="lines+markers", line={"color": color}, legendgroup=name)
@@ -415,7 +741,6 @@ def signal_noise(curves: dict[str, list[dict]], p_stars: dict[str, int],
                         line={"color": color, "dash": "dot"})
         fig.add_vline(x=p_stars[name], line={"color": color, "width": 1},
                       annotation_text=f"P* = {p_stars[name]:,}", annotation_position="top")
-    fig.update_layout(title=title, xaxis_title="training inputs P", xaxis_type="log",
-                      yaxis_type="log", yaxis_title="tuple-label correlation S",
-                      legend={"orientation": "h", "y": -0.25})
-    return fig
+    fig.update_layout(xaxis_title="training inputs P", xaxis_type="log",
+                      yaxis_type="log", yaxis_title="tuple-label correlation S")
+    return _phone_layout(fig, title)

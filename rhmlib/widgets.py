@@ -19,6 +19,7 @@ Two rules every widget follows:
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -34,6 +35,7 @@ import torch._dynamo  # noqa: F401
 from IPython import get_ipython
 
 from . import plots
+from .checks import check_float, check_int
 from .rhm import RHM
 from .rules import rule_names
 from .train import run_experiment
@@ -158,26 +160,127 @@ def _int_slider(description: str, value: int, low: int, high: int) -> W.IntSlide
 
 _TRAINING_ERRORS = (ValueError, TypeError, FloatingPointError)
 
+# What one live action may ask for. Memory: one-hot inputs and hidden activity, in floats
+# (400 MB); time: multiply-adds (about a minute on one laptop thread). A deep grammar with
+# a large P or width would otherwise ask for gigabytes, or train for many minutes.
+_MAX_FLOATS = 10**8
+_MAX_WORK = 10**12
+_EVAL_BATCH = 8192  # rhmlib.train.evaluate's batch: the most inputs held at once
+# Longest message a panel shows: one short line, never a traceback.
+_MESSAGE_CHARS = 300
+_KEPT = "(the figure below is from the last setting that worked)"
+_KERNEL_NOTE = ("<small style='color: #666'>Without a running kernel (on the static page) the "
+                "controls change nothing: launch Binder or Colab from the rocket button at the "
+                "top of the page.</small>")
+
+
+def _kernel_note() -> W.HTML:
+    """A short line beside a widget: moving its controls needs a live kernel."""
+    return W.HTML(_KERNEL_NOTE)
+
+
+def _reason(err: BaseException) -> str:
+    """Why an action failed, in one short line: the error's first line, clipped."""
+    text = str(err).strip()
+    text = text.splitlines()[0] if text else "no reason given"
+    if not isinstance(err, _TRAINING_ERRORS):  # not a setting we checked: name the kind
+        text = f"{type(err).__name__}: {text}"
+    return text if len(text) <= _MESSAGE_CHARS else text[: _MESSAGE_CHARS - 1] + "…"
+
+
+def _message(err: BaseException, verb: str = "train") -> str:
+    """The line a panel shows when its action failed: "Cannot train: <reason>"."""
+    return f"Cannot {verb}: {_reason(err)}"
+
+
+def _count_text(n: int) -> str:
+    """A count of any size in scientific notation ("2.62e+05"), past floats' range too."""
+    try:
+        return f"{n:.3g}"
+    except OverflowError:  # m**341 and the like: no float holds them
+        exponent = math.log10(n)
+        return f"{10 ** (exponent % 1):.2f}e+{int(exponent)}"
+
+
+def _check_lr(lr: float, allow_default: bool = False) -> float:
+    """A learning rate a widget trains with: in (0, 10]; 0 keeps the rule's own if allowed."""
+    if allow_default and lr == 0:
+        return lr
+    own = " or 0 for the rule's own" if allow_default else ""
+    try:
+        return check_float("lr", lr, 0.0, 10.0, low_open=True, high_open=False)
+    except ValueError:
+        raise ValueError(f"lr must be between 0 and 10{own}, got {lr!r}") from None
+
+
+def _check_seed(seed: int) -> int:
+    return check_int("seed", seed, 0, 2**31 - 1)
+
+
+def _cost(rhm: RHM, width: int, model: str) -> tuple[int, int]:
+    """Multiply-adds of one input's forward pass, and the floats of its hidden activity."""
+    if model == "fcn":
+        return rhm.input_length * rhm.v * width, width
+    macs = activity = 0
+    for level in range(1, rhm.L + 1):  # layer l: one unit group per node of level L - l
+        nodes = rhm.s ** (rhm.L - level)
+        macs += nodes * rhm.s * (rhm.v if level == 1 else width) * width
+        activity += nodes * width
+    return macs, activity
+
+
+def _check_load(rhm: RHM, P: int, n_test: int, width: int, model: str = "cnn",
+                steps: int = 1, probe: int = 0) -> None:
+    """Refuse a setting a live widget cannot hold or train in about a minute.
+
+    Counts the one-hot inputs, the hidden activity of one evaluation batch (and of a
+    probe on ``probe`` inputs, three copies), and the multiply-adds of training (forward
+    and backward, three passes) and of ten evaluation points. A P beyond the grammar's
+    distinct inputs is left to :meth:`RHM.train_test`, which says so before drawing.
+    """
+    P = check_int("P", P, 1)
+    n = P + n_test
+    if n > rhm.n_inputs:
+        return
+    macs, activity = _cost(rhm, width, model)
+    floats = n * rhm.input_length * rhm.v + (min(n, _EVAL_BATCH) + 3 * probe) * activity
+    if floats > _MAX_FLOATS:
+        raise ValueError(f"P={P:,} with width {width} on inputs of {rhm.input_length} tokens "
+                         f"needs about {4 * floats / 1e9:.1f} GB, too much for a live widget: "
+                         "lower P, the width, s or L")
+    passes = 3 * steps * min(128, P) + 10 * (min(P, 2048) + n_test + (rhm.L + 2) * probe) + P
+    if macs * passes > _MAX_WORK:
+        raise ValueError(f"this setting would train for minutes ({macs * passes:.1e} "
+                         "multiply-adds): lower the steps, the width, s or L")
+
 
 def _panel(controls: dict[str, W.Widget], action: Callable[[dict, W.Output], None],
-           autorun: bool, columns: Sequence[int] = (3,)) -> W.VBox:
+           autorun: bool, columns: Sequence[int] = (3,),
+           check: Callable[[dict], None] | None = None) -> W.VBox:
     """Controls, a train button and an output area; ``action(values, out)`` does the work.
 
-    The action runs in :func:`_torch_threads` and shows its results with :func:`_show`.
-    Bad settings (``ValueError``, ``TypeError``) and divergence are reported in the output
-    rather than raised; ``columns`` are the indices where a new column of controls starts.
+    ``check(values)`` validates the controls first. The action runs in
+    :func:`_torch_threads` and shows its results with :func:`_show`. Any error, a bad
+    setting or a divergence, is shown as one short line above the figures of the last
+    action that worked, never as a traceback; the button comes back in every case.
+    ``columns`` are the indices where a new column of controls starts.
     """
     button = W.Button(description="train", button_style="primary", icon="play")
     out = W.Output()
+    good: list[dict] = []  # the figures of the last action that worked
 
     def run(_: object = None) -> None:
         button.disabled = True
-        _show(out)
+        _show(out, _text("training..."), *good)
         try:
+            values = {k: c.value for k, c in controls.items()}
+            if check is not None:
+                check(values)
             with _torch_threads():
-                action({k: c.value for k, c in controls.items()}, out)
-        except _TRAINING_ERRORS as err:
-            _show(out, _text(f"Cannot train: {err}"), keep=True)
+                action(values, out)
+            good[:] = [o for o in out.outputs if o["output_type"] == "display_data"]
+        except Exception as err:  # a reader's setting must never end in a traceback
+            _show(out, _text(_message(err)), *([_text(_KEPT), *good] if good else []))
         finally:
             button.disabled = False
 
@@ -186,7 +289,8 @@ def _panel(controls: dict[str, W.Widget], action: Callable[[dict, W.Output], Non
         run()
     boxes = list(controls.values())
     cuts = [0, *columns, len(boxes)]
-    return W.VBox([W.HBox([W.VBox(boxes[a:b]) for a, b in zip(cuts, cuts[1:])]), button, out])
+    return W.VBox([W.HBox([W.VBox(boxes[a:b]) for a, b in zip(cuts, cuts[1:])]), button,
+                   _kernel_note(), out])
 
 
 def _grammar_sliders(v: int, n_c: int, m: int, s: int, L: int) -> dict[str, W.IntSlider]:
@@ -258,20 +362,26 @@ def rhm_explorer(v: int = 8, n_c: int = 4, m: int = 2, s: int = 2, L: int = 3,
         "seed": _int_slider("seed", seed, 0, 99),
     }
     out = W.Output()
+    good: list[dict] = []  # the figures of the last grammar that could be drawn
 
     def redraw(_: object = None) -> None:
-        with _torch_threads():
-            draw({k: c.value for k, c in controls.items()})
-
-    def draw(values: dict) -> None:
         try:
-            rhm = RHM(**values)
-        except ValueError as err:  # an impossible grammar: say why, draw nothing
-            _show(out, _text(f"Not a valid RHM: {err}"))
-            return
+            with _torch_threads():
+                shown = draw({k: c.value for k, c in controls.items()})
+            good[:] = [o for o in shown if o["output_type"] == "display_data"]
+        except ValueError as err:  # an impossible grammar: say why
+            shown = [_text(f"Not a valid RHM: {_reason(err)}")]
+            shown += [_text(_KEPT), *good] if good else []
+        except Exception as err:  # a reader's setting must never end in a traceback
+            shown = [_text(_message(err, "draw")), *([_text(_KEPT), *good] if good else [])]
+        _show(out, *shown)  # replaces the previous drawing in one update: no flicker
+
+    def draw(values: dict) -> list[dict]:
+        rhm = RHM(**values)
         sample = rhm.sample(8, seed=values["seed"])
         shown = [_text(f"{rhm}: inputs of {rhm.input_length} tokens; "
-                       f"{rhm.n_inputs:.3g} distinct inputs; P* = n_c m^L = {rhm.p_star:,}")]
+                       f"{_count_text(rhm.n_inputs)} distinct inputs; "
+                       f"P* = n_c m^L = {rhm.p_star:,}")]
         if rhm.input_length <= 64:
             # A slider over several inputs: explorable in the static page too.
             shown.append(_figure(_slider_over([plots.tree_figure(rhm, sample, i)
@@ -280,13 +390,13 @@ def rhm_explorer(v: int = 8, n_c: int = 4, m: int = 2, s: int = 2, L: int = 3,
         else:
             shown.append(_text("(tree not drawn: more than 64 leaves)"))
         shown.append(_figure(plots.rules_figure(rhm, level=0)))
-        _show(out, *shown)  # replaces the previous drawing in one update: no flicker
+        return shown
 
     for control in controls.values():
         control.observe(redraw, names="value")
     redraw()
     return W.VBox([W.HBox([W.VBox(list(controls.values())[:3]),
-                           W.VBox(list(controls.values())[3:])]), out])
+                           W.VBox(list(controls.values())[3:])]), _kernel_note(), out])
 
 
 def train_live(
@@ -304,6 +414,12 @@ def train_live(
         "model": W.Dropdown(options=["cnn", "fcn"], value="cnn", description="model"),
         "seed": W.IntText(value=seed, description="seed"),
     }
+
+    def check(values: dict) -> None:
+        # run_experiment draws the grammar from the run's seed: the same one here.
+        _check_load(RHM(v, n_c, m, s, L, seed=_check_seed(values["seed"])), values["P"], 2000,
+                    values["width"], values["model"], values["steps"])
+
     def action(values: dict, out: W.Output) -> None:
         result = run_experiment(
             v, n_c, m, s, L, values["P"], rule=values["rule"], width=values["width"],
@@ -316,7 +432,7 @@ def train_live(
                                            title=f"RHM(v={v}, n_c={n_c}, m={m}, s={s}, "
                                                  f"L={L}), P={values['P']}")))
 
-    return _panel(controls, action, autorun)
+    return _panel(controls, action, autorun, check=check)
 
 
 def masking_live(P: int = 2000, steps: int = 600, own: str = "other", down: str = "own",
@@ -337,6 +453,11 @@ def masking_live(P: int = 2000, steps: int = 600, own: str = "other", down: str 
                              continuous_update=False),
     }
     bp_cache: dict[tuple, object] = {}
+    rhm = RHM(**setting, seed=seed)  # the grammar run_experiment draws from this seed
+
+    def check(values: dict) -> None:
+        _check_lr(values["lr"])
+        _check_load(rhm, values["P"], 2000, 64, "cnn", values["steps"])
 
     def action(values: dict, out: W.Output) -> None:
         common = {**setting, "P": values["P"], "steps": values["steps"], "seed": seed,
@@ -356,7 +477,7 @@ def masking_live(P: int = 2000, steps: int = 600, own: str = "other", down: str 
                   {"BP": bp_cache[key].history, name: variant.history},
                   title=f"P = {values['P']}, one seed")))
 
-    return _panel(controls, action, autorun)
+    return _panel(controls, action, autorun, check=check)
 
 
 def ssl_live(P: int = 2000, rule: str = "clapp", pairs: str = "sibling", width: int = 64,
@@ -366,7 +487,7 @@ def ssl_live(P: int = 2000, rule: str = "clapp", pairs: str = "sibling", width: 
     from .probes import synonymic_sensitivity
     from .rules import RULES, get_rule
     from .rules.local import PAIRS, LocalRule
-    from .train import TrainConfig, train
+    from .train import BASE, TrainConfig, train
 
     rhm = RHM(16, 16, 4, 2, 3, seed=seed)
     probe = rhm.sample(500, seed=seed + 1)
@@ -382,6 +503,15 @@ def ssl_live(P: int = 2000, rule: str = "clapp", pairs: str = "sibling", width: 
                                description="lr (Adam)", continuous_update=False),
         "width": W.Dropdown(options=[16, 32, 64, 128], value=width, description="width"),
     }
+
+    def check(values: dict) -> None:
+        if values["P"] < 2:
+            raise ValueError(f"P must be at least 2: a pair's negative comes from another "
+                             f"input, got P={values['P']}")
+        _check_lr(values["lr"])
+        _check_load(rhm, values["P"], 0, values["width"], "cnn", 3 * values["steps"],
+                    len(probe))
+
     def action(values: dict, out: W.Output) -> None:
         data, _ = rhm.train_test(values["P"], 0, seed=seed)
         net = build_model("cnn", 16, 2, 3, values["width"], 16, seed=seed)
@@ -392,8 +522,10 @@ def ssl_live(P: int = 2000, rule: str = "clapp", pairs: str = "sibling", width: 
             steps_seen.append(step)
             curve.append(synonymic_sensitivity(net, rhm, probe))
 
+        # The weight decay of the rule's recipe: what the book's sweeps train with.
+        recipe = {**BASE, **RULES[values["rule"]].defaults}
         config = TrainConfig(steps=values["steps"], optimizer="adam", lr=values["lr"],
-                             weight_decay=1e-2, eval_points=10)
+                             weight_decay=recipe["weight_decay"], eval_points=10)
         train(net, learner, rhm, data, None, config, seed, False, record)
         where = "uses the generator" if values["pairs"] == "oracle" else "no labels"
         names = [f"layer {k + 1}" for k in range(learner.n_ssl)]
@@ -403,7 +535,7 @@ def ssl_live(P: int = 2000, rule: str = "clapp", pairs: str = "sibling", width: 
             title=f"{values['rule']}, {values['pairs']} pairs ({where}), "
                   f"P = {values['P']}, one seed: 0 = invariant to synonyms")))
 
-    return _panel(controls, action, autorun)
+    return _panel(controls, action, autorun, check=check)
 
 
 def playground(
@@ -430,17 +562,32 @@ def playground(
                              continuous_update=False),
         "seed": W.IntText(value=seed, description="seed"),
     }
-    def action(c: dict, out: W.Output) -> None:
-        grammar = (c["v"], c["n_c"], c["m"], c["s"], c["L"])
+
+    def prepare(c: dict) -> tuple[RHM, int]:
+        """The grammar and test-set size of a setting; a ValueError says what is wrong."""
+        _check_lr(c["lr"], allow_default=True)
         # run_experiment draws the same grammar and test set from the same seed, so the
         # probes below measure exactly the data the network is tested on.
-        rhm = RHM(*grammar, seed=c["seed"])
-        # Up to 1,000 test inputs: as many as a small grammar has left after the P.
+        rhm = RHM(c["v"], c["n_c"], c["m"], c["s"], c["L"], seed=_check_seed(c["seed"]))
+        # Up to 1,000 test inputs: as many as a small grammar has left after the P. The
+        # probe compares inputs with one another: it needs two at least.
+        if rhm.n_inputs < 3:
+            raise ValueError(f"this grammar has only {rhm.n_inputs} distinct inputs, too few "
+                             "to train and test on: raise n_c, m or L")
         n_test = min(1000, max(rhm.n_inputs - c["P"], 0))
-        if n_test < 1:
+        if n_test < 2:
             raise ValueError(f"P must be below the grammar's {rhm.n_inputs} distinct inputs, "
-                             f"so that some are left to test on, got P={c['P']}")
+                             f"leaving at least 2 to test on, got P={c['P']}")
+        _check_load(rhm, c["P"], n_test, c["width"], c["model"], c["steps"],
+                    min(500, n_test))
+        return rhm, n_test
+
+    def action(c: dict, out: W.Output) -> None:
+        grammar = (c["v"], c["n_c"], c["m"], c["s"], c["L"])
+        rhm, n_test = prepare(c)
         train_data, test_data = rhm.train_test(c["P"], n_test, seed=c["seed"])
+        if train_data.y.unique().numel() < 2:  # one class: nothing to learn, nor to test
+            raise ValueError(f"the training set (P={c['P']}) holds one class only: raise P")
         title = (f"{c['rule']} on RHM(v={c['v']}, n_c={c['n_c']}, m={c['m']}, "
                  f"s={c['s']}, L={c['L']}), P={c['P']}, P*={rhm.p_star:,}")
         train_part = train_data[:2000]
@@ -472,7 +619,6 @@ def playground(
                                    "of the tree)"))
             _show(out, *shown)  # replaces the previous drawing in one update
 
-        _show(out, _text("training..."))
         result = run_experiment(
             *grammar, c["P"], rule=c["rule"], width=c["width"], seed=c["seed"],
             model=c["model"], n_test=n_test, n_val=0, progress=False, callback=redraw,
@@ -482,7 +628,7 @@ def playground(
         _show(out, _text(f"done: test accuracy {result.test_accuracy:.3f} "
                          f"({result.seconds:.1f} s, lr {result.config['lr']:g})"), keep=True)
 
-    return _panel(controls, action, autorun, columns=(5, 9))
+    return _panel(controls, action, autorun, columns=(5, 9), check=prepare)
 
 
 def linear_live(depth: int = 4, width: int = 16, skew: float = 0.2, shrink: float = 0.0,

@@ -1,10 +1,14 @@
-"""Every page of the built book in headless Chromium, with the network blocked.
+"""Every page of the built book in headless Chromium, at desktop and at phone width.
 
 The site is served on 127.0.0.1; every request that would leave it is aborted and
-recorded. Each page must then draw every plotly figure, typeset every equation, render
-every saved widget, log no console error and request nothing from elsewhere. A
-screenshot of each page and a JSON report (sizes, counts, findings) are written under
-the build folder: ``screenshots/`` and ``browser-report.json``.
+recorded. Each page is opened once per viewport (``VIEWPORTS``) and must then draw every
+plotly figure, typeset every equation, render every saved widget, log no console error,
+request nothing from elsewhere, and show no figure (plotly, SVG, image) wider than the
+screen; a table may be wider only inside a box that scrolls sideways. On every page,
+each plotly figure outside a widget is a numbered, captioned figure (``{glue:figure}``:
+``<figure>`` with a ``<figcaption>`` "Fig. N"). Full-page screenshots and a JSON report
+(sizes, counts, findings) are written under the build folder (a temporary folder):
+``screenshots/<viewport>/`` and ``browser-report.json``; their paths are printed.
 """
 
 from __future__ import annotations
@@ -29,7 +33,12 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 ]
-RENDER_TIMEOUT_MS = 30_000
+# A desktop window and a phone held upright (390 px: iPhone 12-15 in CSS pixels).
+VIEWPORTS = {"desktop": {"width": 1200, "height": 900}, "phone": {"width": 390, "height": 844}}
+# Generous: a page renders in seconds, but the test must survive a machine busy with
+# other work (tests run under `nice`); a page that truly hangs still fails.
+RENDER_TIMEOUT_MS = 120_000
+NAVIGATION_TIMEOUT_MS = 300_000
 
 _STATE_JS = """() => {
   const figures = [...document.querySelectorAll('.plotly-graph-div')];
@@ -50,6 +59,67 @@ _STATE_JS = """() => {
 _READY_JS = ("() => { const s = (" + _STATE_JS + ")(); return s.math === s.math_typeset"
              " && s.figures === s.figures_drawn && s.widgets === s.widgets_rendered; }")
 
+# Layout of the rendered page: what sticks out sideways, and which figures lack a caption.
+# A figure (plotly div, SVG outside plotly, image) must lie within the viewport as drawn;
+# a table is measured as seen through its scrolling/clipping ancestors (the theme and
+# MyST-NB wrap tables in `overflow-x: auto` boxes, which is the intended way to show a
+# wide table on a phone). Plotly figures inside a widget are the live output of its
+# controls, not a figure of the text, so they need no caption (counted as `in_widgets`).
+_LAYOUT_JS = """() => {
+  const vw = document.documentElement.clientWidth;
+  const where = el => {
+    const s = el.closest('section');
+    const h = s && s.querySelector('h1, h2, h3, h4');
+    const f = el.closest('figure[id]');
+    return (h ? '"' + h.textContent.replace(/#\\s*$/, '').trim() + '"' : 'top of page')
+      + (f ? ' #' + f.id : '');
+  };
+  const seen = el => {
+    const r = el.getBoundingClientRect();
+    let left = r.left, right = r.right;
+    for (let a = el.parentElement; a && a !== document.documentElement; a = a.parentElement) {
+      if (['auto', 'scroll', 'hidden', 'clip'].includes(getComputedStyle(a).overflowX)) {
+        const ar = a.getBoundingClientRect();
+        left = Math.max(left, ar.left);
+        right = Math.min(right, ar.right);
+      }
+    }
+    return [left, right];
+  };
+  const article = document.querySelector('.bd-article') || document.body;
+  const overflow = [];
+  const check = (el, what, [left, right]) => {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0) return;  // not displayed (e.g. a closed toggle)
+    if (left < -1 || right > vw + 1)
+      overflow.push(`${what} in ${where(el)}: ${Math.round(r.width)} px wide, drawn from `
+                    + `${Math.round(left)} to ${Math.round(right)} px of ${vw}`);
+  };
+  const box = el => { const r = el.getBoundingClientRect(); return [r.left, r.right]; };
+  article.querySelectorAll('.plotly-graph-div').forEach(d => check(d, 'plotly figure', box(d)));
+  article.querySelectorAll('svg').forEach(s => {
+    if (!s.closest('.plotly-graph-div, mjx-container')) check(s, 'svg', box(s)); });
+  article.querySelectorAll('img').forEach(i => check(i, 'image', box(i)));
+  article.querySelectorAll('table').forEach(t => check(t, 'table', seen(t)));
+  const scroll = document.documentElement.scrollWidth;
+  if (scroll > vw + 1) {
+    const culprits = [...article.querySelectorAll('*')]
+      .filter(el => { const [l, r] = seen(el); return r > vw + 1 && r > l; })
+      .slice(-3).map(el => `${el.tagName.toLowerCase()}.${[...el.classList].join('.')}`
+                            + ` in ${where(el)}`);
+    overflow.push(`the page scrolls sideways: ${scroll} px wide in a ${vw} px viewport`
+                  + (culprits.length ? ` (e.g. ${culprits.join('; ')})` : ''));
+  }
+  const plots = [...document.querySelectorAll('.plotly-graph-div')];
+  const inWidgets = plots.filter(d => d.closest('.jupyter-widgets'));
+  const uncaptioned = plots.filter(d => !d.closest('.jupyter-widgets')).filter(d => {
+    const f = d.closest('figure');
+    const n = f && f.querySelector(':scope > figcaption .caption-number');
+    return !(n && /^Fig\\.\\s*\\d+/.test(n.textContent.trim()));
+  }).map(where);
+  return {viewport_width: vw, overflow, uncaptioned, in_widgets: inWidgets.length};
+}"""
+
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     """Serves the site without logging every request to the test's output."""
@@ -58,7 +128,8 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         """Log nothing: the test records requests itself."""
 
 
-def _pages(html_dir: Path) -> list[str]:
+def site_pages(html_dir: Path) -> list[str]:
+    """The built pages, relative to the HTML folder (Sphinx's own ``_`` folders left out)."""
     return sorted(p.relative_to(html_dir).as_posix() for p in html_dir.rglob("*.html")
                   if not p.relative_to(html_dir).parts[0].startswith("_"))
 
@@ -85,7 +156,7 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
-def _visit(page: Page, base: str, html_dir: Path, name: str, shots: Path) -> dict:
+def _visit(page: Page, base: str, html_dir: Path, name: str, shot: Path) -> dict:
     findings: dict = {"page": name, "left_site": [], "console_errors": [], "http_errors": []}
     loaded: set[str] = set()
 
@@ -111,20 +182,21 @@ def _visit(page: Page, base: str, html_dir: Path, name: str, shots: Path) -> dic
         findings["not_ready"] = str(err).splitlines()[0]
     page.wait_for_load_state("networkidle")
     findings.update(page.evaluate(_STATE_JS))
-    shot = shots / Path(name).with_suffix(".png")
+    findings.update(page.evaluate(_LAYOUT_JS))
     shot.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=shot, full_page=True)
+    findings["screenshot"] = str(shot)
     files = [html_dir / p.lstrip("/") for p in loaded]
     findings["html_kb"] = round((html_dir / name).stat().st_size / 1024, 1)
     findings["loaded_kb"] = round(sum(f.stat().st_size for f in files if f.is_file()) / 1024, 1)
     return findings
 
 
-def test_every_page_renders_offline(site: tuple[Path, str], browser: Browser) -> None:
+@pytest.fixture(scope="module")
+def report(site: tuple[Path, str], browser: Browser) -> dict[str, list[dict]]:
+    """Findings of every page at every viewport, also written to ``browser-report.json``."""
     html_dir, base = site
     build = html_dir.parent
-    shots = build / "screenshots"
-    context = browser.new_context(viewport={"width": 1200, "height": 900})
     left_site: list[str] = []
 
     def block_outside(route: object) -> None:
@@ -135,26 +207,56 @@ def test_every_page_renders_offline(site: tuple[Path, str], browser: Browser) ->
             left_site.append(url)
             route.abort()  # type: ignore[attr-defined]
 
-    context.route("**/*", block_outside)
-    report = []
-    for name in _pages(html_dir):
-        page = context.new_page()
-        before = len(left_site)
-        findings = _visit(page, base, html_dir, name, shots)
-        findings["left_site"] = left_site[before:]
-        report.append(findings)
-        page.close()
-    context.close()
-    (build / "browser-report.json").write_text(json.dumps(report, indent=1))
+    result: dict[str, list[dict]] = {}
+    for view, size in VIEWPORTS.items():
+        context = browser.new_context(viewport=size)
+        context.set_default_timeout(NAVIGATION_TIMEOUT_MS)
+        context.route("**/*", block_outside)
+        result[view] = []
+        for name in site_pages(html_dir):
+            page = context.new_page()
+            before = len(left_site)
+            shot = build / "screenshots" / view / Path(name).with_suffix(".png")
+            findings = _visit(page, base, html_dir, name, shot)
+            findings["left_site"] = left_site[before:]
+            result[view].append(findings)
+            page.close()
+        context.close()
+    (build / "browser-report.json").write_text(json.dumps(result, indent=1))
+    return result
 
+
+def test_every_page_renders_offline(report: dict[str, list[dict]],
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    with capsys.disabled():  # the screenshots are for people: say where they are
+        print("\nscreenshots:")
+        for view, pages in report.items():
+            print("\n".join(f"  {view}: {f['screenshot']}" for f in pages))
     problems = []
-    for f in report:
-        for key in ("left_site", "console_errors", "http_errors"):
-            problems += [f"{f['page']}: {key}: {item}" for item in f[key]]
-        for what, done in (("figures", "figures_drawn"), ("math", "math_typeset"),
-                           ("widgets", "widgets_rendered")):
-            if f[done] != f[what]:
-                problems.append(f"{f['page']}: {f[done]} of {f[what]} {what} rendered")
+    for view, pages in report.items():
+        for f in pages:
+            for key in ("left_site", "console_errors", "http_errors"):
+                problems += [f"{f['page']} ({view}): {key}: {item}" for item in f[key]]
+            for what, done in (("figures", "figures_drawn"), ("math", "math_typeset"),
+                               ("widgets", "widgets_rendered")):
+                if f[done] != f[what]:
+                    problems.append(f"{f['page']} ({view}): {f[done]} of {f[what]} {what} rendered")
     assert not problems, "\n".join(problems)
     # The checks above are only meaningful if the book has figures, math and widgets.
-    assert all(sum(f[k] for f in report) for k in ("figures", "math", "widgets")), report
+    assert all(sum(f[k] for f in report["desktop"]) for k in ("figures", "math", "widgets")), report
+
+
+def test_no_figure_or_table_is_wider_than_the_screen(report: dict[str, list[dict]]) -> None:
+    problems = [f"{f['page']} ({view}): {item}" for view, pages in report.items()
+                for f in pages for item in f["overflow"]]
+    assert not problems, "\n".join(problems)
+
+
+def test_every_plotly_figure_is_numbered_and_captioned(report: dict[str, list[dict]]) -> None:
+    pages = report["desktop"]
+    problems = [f"{f['page']}: plotly figure without a numbered caption in {where}"
+                for f in pages for where in f["uncaptioned"]]
+    assert not problems, ("every plotly figure of the text belongs in a {glue:figure} with a "
+                          "caption:\n" + "\n".join(problems))
+    # Meaningful only if the book has captioned figures at all.
+    assert sum(f["figures"] - f["in_widgets"] for f in pages) > 0

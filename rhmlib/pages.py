@@ -1,0 +1,52 @@
+"""Helpers of the pages "Direct feedback fails?" and "Masking": small tables, texts, ranges."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+
+from .tables import Table
+
+__all__ = ["results_table", "cosine_range", "join", "lost_at"]
+
+
+def results_table(results: Mapping[str, object], name: str = "rule", caption: str = "") -> Table:
+    """Test and training accuracy of named ``run_experiment`` results, one row each."""
+    rows = [{name: key, "test accuracy": f"{r.test_accuracy:.3f}",
+             "train accuracy": f"{r.train_accuracy:.3f}"} for key, r in results.items()]
+    return Table(rows, [name, "test accuracy", "train accuracy"], caption=caption)
+
+
+def cosine_range(angle_sets: Mapping[str, Sequence[dict]], low: float = -0.3,
+                 high: float = 1.05, pad: float = 0.05) -> list[float]:
+    """A y range holding [low, high] and every mean ± sem that ``angles_figure`` draws."""
+    from .sweeps.stats import mean_sem
+
+    reached = [low + pad, high - pad]
+    for recs in angle_sets.values():
+        for t in range(len(recs[0]["cosines"])):
+            for k in range(len(recs[0]["cosines"][t])):
+                values = [r["cosines"][t][k] for r in recs if r["cosines"][t][k] is not None]
+                mean, sem, _ = mean_sem(values)
+                if not math.isnan(mean):
+                    reached += [mean - sem, mean + sem]
+    return [min(reached) - pad, max(reached) + pad]
+
+
+def join(items: Iterable[str]) -> str:
+    """Items as prose: "a", "a and b", "a, b and c"."""
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def lost_at(records: Iterable[dict], lr: float, names: Iterable[str]) -> dict[str, tuple[int, int]]:
+    """Per variant of ``names``: (diverged, all) runs of ``records`` at learning rate ``lr``."""
+    from .sweeps.feedback import label
+
+    counts = {name: [0, 0] for name in names}
+    for record in records:
+        name = label(record["config"])
+        if name in counts and record["config"]["lr"] == lr:
+            counts[name][0] += "diverged" in record
+            counts[name][1] += 1
+    return {name: (lost, total) for name, (lost, total) in counts.items()}

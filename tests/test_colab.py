@@ -1,0 +1,33 @@
+"""Every chapter runs outside the repository: one install cell, its URL from one setting."""
+
+import json
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+REPOSITORY = re.search(r"^\s*url:\s*(\S+)", (ROOT / "_config.yml").read_text(), re.M).group(1)
+INSTALL = f'%pip install --quiet "rhmlib @ git+{REPOSITORY}"'
+
+
+def _code(notebook: Path) -> list[dict]:
+    return [c for c in json.loads(notebook.read_text())["cells"] if c["cell_type"] == "code"]
+
+
+def test_every_chapter_installs_rhmlib_from_the_configured_repository() -> None:
+    chapters = sorted(ROOT.glob("book/0*.ipynb"))
+    assert len(chapters) == 8
+    for notebook in chapters:
+        code = _code(notebook)
+        installs = [c for c in code if "pip install" in "".join(c["source"])]
+        assert len(installs) == 1, notebook.name
+        source = "".join(installs[0]["source"])
+        assert INSTALL in source and "# %pip" not in source, notebook.name
+        assert "remove-cell" in installs[0]["metadata"].get("tags", []), notebook.name
+        # It comes before any cell that imports the library.
+        first = next(c for c in code if "rhmlib" in "".join(c["source"]))
+        assert first is installs[0], notebook.name
+
+
+def test_the_introduction_clones_the_configured_repository() -> None:
+    text = (ROOT / "book/intro.ipynb").read_text()
+    assert f"git clone {REPOSITORY}" in text and "<this repository>" not in text
