@@ -24,7 +24,8 @@ PACKAGE = Path(__file__).resolve().parent
 # Modules every run executes, relative to the package; a missing one is skipped.
 CORE = ("rhm.py", "models.py", "train.py", "streams.py", "rules/base.py")
 # The files each probe (rhmlib.sweeps.execute.PROBES) runs beside the training.
-PROBE_FILES = {"angles": ("probes.py",), "hierarchy": ("probes.py", "hierarchy.py")}
+PROBE_FILES = {"angles": ("probes.py",), "hierarchy": ("probes.py", "hierarchy.py"),
+               "twins": ("probes.py", "twins.py")}
 
 
 def _is_docstring(node: ast.stmt) -> bool:

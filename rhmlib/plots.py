@@ -33,6 +33,7 @@ __all__ = [
     "glue", "RULE_COLORS", "rule_of", "angles_figure", "error_paths_figure", "mean_learning_curves",
     "accuracy_vs_P", "collapse_figure", "learning_curve", "tree_figure", "rules_figure", "COLORS",
     "lines", "layer_curves", "per_layer", "panels", "signal_noise", "accuracy_bars",
+    "interval_panels", "scatter",
 ]
 
 # Series that are not learning rules (layers, grammars, counts): Okabe-Ito, as the
@@ -401,6 +402,83 @@ def panels(
         fig.update_yaxes(range=_covering(low, high, (
             v for curves in groups.values() for rows in curves.values()
             for v in _extent(rows))))
+    return _phone_layout(fig, title)
+
+
+def interval_panels(
+    groups: dict[str, dict[str, list[dict]]],
+    x_titles: Sequence[str] | str,
+    y_title: str,
+    title: str = "",
+) -> go.Figure:
+    """One log-y panel per group: points with asymmetric intervals, one line per name.
+
+    Rows have ``x``, ``mean``, ``low`` and ``high``; a row whose ``mean`` is inf (the
+    level was never reached) is drawn as an open triangle at its ``largest`` (a lower
+    bound), so that a failure stays on the figure instead of vanishing from it.
+    """
+    from plotly.subplots import make_subplots
+
+    _check_mapping(groups, "groups")
+    titles = [x_titles] * len(groups) if isinstance(x_titles, str) else list(x_titles)
+    if len(titles) != len(groups):
+        raise ValueError(f"x_titles must name {len(groups)} axes, got {len(titles)}")
+    for panel, curves in groups.items():
+        _check_mapping(curves, f"groups[{panel!r}]")
+        for name, rows in curves.items():
+            for row in rows:
+                missing = {"x", "mean", "low", "high"} - set(row)
+                if missing or not math.isfinite(row["mean"]) and "largest" not in row:
+                    raise ValueError(f"groups[{panel!r}][{name!r}] rows need x, mean, low, "
+                                     f"high (and largest where mean is inf), got {sorted(row)}")
+    fig = make_subplots(rows=1, cols=len(groups), shared_yaxes=True,
+                        horizontal_spacing=0.04, subplot_titles=list(groups))
+    styles = _Styles()
+    for col, curves in enumerate(groups.values(), start=1):
+        for name, rows in curves.items():
+            style = styles(name)
+            rows = sorted(rows, key=lambda r: r["x"])
+            reached = [r for r in rows if math.isfinite(r["mean"])]
+            fig.add_scatter(
+                x=[r["x"] for r in reached], y=[r["mean"] for r in reached],
+                error_y={"type": "data", "symmetric": False, "visible": True,
+                         "array": [min(r["high"], 1e9) - r["mean"] for r in reached],
+                         "arrayminus": [r["mean"] - r["low"] for r in reached]},
+                mode="lines+markers", name=name, legendgroup=name,
+                showlegend=style["first"], line={"color": style["color"], "dash": style["dash"]},
+                marker={"symbol": style["symbol"]}, row=1, col=col,
+                hovertemplate="%{x}: %{y:.3g}<extra>" + name + "</extra>")
+            failed = [r for r in rows if not math.isfinite(r["mean"])]
+            if failed:
+                fig.add_scatter(
+                    x=[r["x"] for r in failed], y=[r["largest"] for r in failed],
+                    mode="markers", name=name, legendgroup=name, showlegend=False,
+                    marker={"symbol": "triangle-up-open", "size": 11, "color": style["color"]},
+                    row=1, col=col,
+                    hovertemplate="%{x}: not reached at %{y:.3g}<extra>" + name + "</extra>")
+        ticks = sorted({r["x"] for rows in curves.values() for r in rows})
+        fig.update_xaxes(title_text=titles[col - 1], tickvals=ticks, row=1, col=col)
+    fig.update_yaxes(type="log", row=1, col=1, title_text=y_title)
+    return _phone_layout(fig, title)
+
+
+def scatter(
+    points: dict[str, Sequence[tuple[float, float]]], x_title: str, y_title: str,
+    title: str = "",
+) -> go.Figure:
+    """One marker series per name: ``points[name]`` is a list of ``(x, y)`` pairs."""
+    _check_mapping(points, "points")
+    styles, fig = _Styles(), go.Figure()
+    for name, pairs in points.items():
+        pairs = list(pairs)
+        if not pairs or not all(len(p) == 2 for p in pairs):
+            raise ValueError(f"points[{name!r}] must be a non-empty list of (x, y) pairs")
+        style = styles(name)
+        fig.add_scatter(x=_check_numbers([p[0] for p in pairs], f"points[{name!r}] x"),
+                        y=_check_numbers([p[1] for p in pairs], f"points[{name!r}] y"),
+                        mode="markers", name=name,
+                        marker={"symbol": style["symbol"], "color": style["color"], "size": 9})
+    fig.update_layout(xaxis_title=x_title, yaxis_title=y_title)
     return _phone_layout(fig, title)
 
 

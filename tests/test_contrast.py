@@ -1,7 +1,10 @@
 """The central contrast's sweep definitions: labels round-trip, grids are interior-ready."""
 
+import math
+
 import pytest
 
+from rhmlib import plots, run_experiment
 from rhmlib.sweeps import contrast
 from rhmlib.sweeps.feedback import GRAMMARS
 from rhmlib.train import resolve
@@ -18,8 +21,12 @@ def test_the_scan_brackets_the_recipe_and_covers_every_grammar() -> None:
     assert lrs[0] < 0.02 < lrs[-1]  # the recipe's rate is interior to the grid
     configs = contrast.contrast_lr()
     assert {(c["m"], c["L"]) for c in configs} == set(GRAMMARS)
-    assert len(configs) == len(GRAMMARS) * len(contrast.VARIANTS) * len(lrs) * len(
-        contrast.SEEDS)
+    others = len(GRAMMARS) - 1  # every variant on the reference grammar, a subset elsewhere
+    assert len(configs) == len(lrs) * (len(contrast.VARIANTS) * len(contrast.SEEDS) + others
+                                       * len(contrast.GRAMMAR_VARIANTS)
+                                       * len(contrast.GRAMMAR_SCAN_SEEDS))
+    names = {contrast.label(c) for c in configs if (c["m"], c["L"]) == (4, 5)}
+    assert names == set(contrast.GRAMMAR_VARIANTS)
     for c in configs:  # each fits its grammar: training, test and validation sets
         full = resolve(c)
         n_inputs = full["n_c"] * full["m"] ** (2 ** full["L"] - 1)
@@ -29,3 +36,70 @@ def test_the_scan_brackets_the_recipe_and_covers_every_grammar() -> None:
 def test_unknown_variant_is_refused() -> None:
     with pytest.raises(ValueError, match="name must be one of"):
         contrast.contrast_config("CLAPP+++", 4, 3, 2, 0, 0.02)
+
+
+def test_the_twin_recorder_only_observes_and_the_top_layer_is_its_twin() -> None:
+    from rhmlib.twins import TwinRecorder
+
+    config = {"v": 8, "n_c": 8, "m": 3, "s": 2, "L": 3, "P": 300, "rule": "clapp",
+              "steps": 40, "n_test": 100, "seed": 3, "progress": False,
+              "rule_options": {"readout_steps": 20, "context": "top"}}
+    recorder = TwinRecorder()
+    with_probe = run_experiment(**config, callback=recorder)
+    assert with_probe.test_accuracy == run_experiment(**config).test_accuracy
+    record = recorder.to_dict()
+    assert record["steps"] and len(record["cosines"]) == len(record["steps"])
+    for row in record["cosines"]:
+        assert len(row) == 2  # the self-supervised layers: L - 1
+        assert row[-1] == pytest.approx(1.0, abs=1e-5)  # the top layer's loss is the global one
+        assert row[0] is None or -1 <= row[0] < 0.999
+    bp = TwinRecorder()
+    run_experiment(**{**config, "rule": "bp", "rule_options": {}}, callback=bp)
+    assert bp.to_dict() == {"steps": [], "cosines": []}
+
+
+def test_rank_correlation() -> None:
+    assert contrast.rank_correlation([1, 2, 3, 4], [10, 20, 25, 90]) == pytest.approx(1)
+    assert contrast.rank_correlation([1, 2, 3], [3, 2, 1]) == pytest.approx(-1)
+    assert contrast.rank_correlation([1, 1, 2, 3], [1, 2, 3, 4]) == pytest.approx(0.9487, 1e-3)
+    with pytest.raises(ValueError, match="same length"):
+        contrast.rank_correlation([1, 2, 3], [1, 2])
+
+
+ROWS = [{"name": "BP", "m": 4, "L": 3, "p90": 1.6, "low": 1.5, "high": 1.7, "largest": 4,
+         "test": 0.95, "test_sem": 0.01, "train": 1.0, "n": 3},
+        {"name": "BP", "m": 4, "L": 4, "p90": math.inf, "low": 3.0, "high": math.inf,
+         "largest": 4, "test": 0.6, "test_sem": 0.02, "train": 1.0, "n": 3},
+        {"name": "BP", "m": 8, "L": 3, "p90": 2.0, "low": 1.8, "high": 2.3, "largest": 4,
+         "test": 0.8, "test_sem": 0.02, "train": 1.0, "n": 3}]
+
+
+def test_scaling_groups_and_table_place_each_grammar() -> None:
+    groups = contrast.scaling_groups(ROWS)
+    assert [r["x"] for r in groups[contrast.DEPTH]["BP"]] == [3, 4]
+    assert [r["x"] for r in groups[contrast.SYNONYMS]["BP"]] == [4, 8]
+    accuracy = contrast.scaling_groups(ROWS, value="test")
+    assert accuracy[contrast.SYNONYMS]["BP"][1]["mean"] == 0.8
+    table = contrast.scaling_table(ROWS).rows[0]
+    assert table["m = 4, L = 4"] == "> 4" and table["m = 4, L = 3"].startswith("1.60 [1.50")
+    with pytest.raises(ValueError, match="value must be"):
+        contrast.scaling_groups(ROWS, value="train")
+
+
+def test_interval_panels_draw_a_failure_as_a_lower_bound() -> None:
+    fig = plots.interval_panels(contrast.scaling_groups(ROWS), ["L", "m"], "P_90 / P*")
+    failed = [t for t in fig.data if t.marker.symbol == "triangle-up-open"]
+    assert len(failed) == 1 and list(failed[0].y) == [4]
+    with pytest.raises(ValueError, match="rows need x, mean, low"):
+        plots.interval_panels({"a": {"BP": [{"x": 1, "mean": 2.0}]}}, "L", "y")
+    with pytest.raises(ValueError, match="x_titles must name 2"):
+        plots.interval_panels(contrast.scaling_groups(ROWS), ["L"], "y")
+
+
+def test_scatter_checks_its_points() -> None:
+    fig = plots.scatter({"CLAPP": [(0.1, 0.9), (0.2, 0.95)]}, "cosine", "accuracy")
+    assert list(fig.data[0].x) == [0.1, 0.2]
+    with pytest.raises(ValueError, match="pairs"):
+        plots.scatter({"CLAPP": [(0.1,)]}, "x", "y")
+    with pytest.raises(TypeError, match="numbers"):
+        plots.scatter({"CLAPP": [("a", 1)]}, "x", "y")

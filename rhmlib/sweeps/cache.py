@@ -291,8 +291,8 @@ def _check_hierarchy(value: object, where: str) -> None:
 
 
 # The shape of each probe's record (the names of rhmlib.sweeps.execute.PROBES).
-PROBE_SHAPES: dict[str, Callable[[object, str], None]] = {"angles": _check_angles,
-                                                           "hierarchy": _check_hierarchy}
+PROBE_SHAPES: dict[str, Callable[[object, str], None]] = {
+    "angles": _check_angles, "hierarchy": _check_hierarchy, "twins": _check_angles}
 FIELDS = {"key", "code", "config", "device", "result", "diverged", "probes"}
 
 

@@ -26,6 +26,7 @@ from ..fingerprint import code_fingerprint
 from ..hierarchy import HierarchyRecorder
 from ..probes import AngleRecorder
 from ..train import run_experiment
+from ..twins import TwinRecorder
 from .cache import RESULTS_DIR, RunLock, load_run, lock_run, resolve, run_key, save_run
 
 __all__ = ["PROBES", "DEVICES", "EXECUTORS", "Run", "Executor", "SerialExecutor",
@@ -38,6 +39,7 @@ __all__ = ["PROBES", "DEVICES", "EXECUTORS", "Run", "Executor", "SerialExecutor"
 PROBES: dict[str, Callable[[dict], object]] = {
     "angles": lambda config: AngleRecorder(),
     "hierarchy": HierarchyRecorder,
+    "twins": TwinRecorder,
 }
 DEVICES = ("cpu", "cuda", "auto")
 EXECUTORS = ("process", "ray")

@@ -34,8 +34,8 @@ __all__ = ["SSL_TRAINING", "READOUT", "LABELS", "P_GRID", "label", "ssl_config",
 
 # Our choices, from a short scan (see the chapter): Adam with decoupled weight decay for
 # the self-supervised stage, Adam for the readout on frozen features.
-SSL_TRAINING = {"width": 64, "steps": 1000, "optimizer": "adam", "lr": 2e-2,
-                "weight_decay": 1e-2, "eval_points": 4}
+SSL_TRAINING = {"width": 64, "steps": 1000, "optimizer": "adam", "weight_decay": 1e-2,
+                "eval_points": 4}
 READOUT = {"readout_optimizer": "adam", "readout_lr": 3e-3, "readout_steps": 1000}
 # Sized to about an hour of one core: 10 seeds on the best local rule's grid, 3 seeds and
 # fewer points for the others.
