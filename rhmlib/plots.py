@@ -311,6 +311,7 @@ def accuracy_vs_P(
     title: str = "",
     chance: float | None = None,
     target: float | None = 0.9,
+    y_title: str = "test accuracy",
 ) -> go.Figure:
     """Test accuracy (mean and sem over seeds) against P, one line per named curve.
 
@@ -324,7 +325,7 @@ def accuracy_vs_P(
         fig.add_trace(_line(rows, x, name, styles(name), (x_scales or {}).get(name, 1.0)))
     _levels(fig, chance, target)
     y_range = _covering(0, 1.02, (v for rows in curves.values() for v in _extent(rows)))
-    fig.update_layout(xaxis_title=x_title, yaxis_title="test accuracy", xaxis_type="log",
+    fig.update_layout(xaxis_title=x_title, yaxis_title=y_title, xaxis_type="log",
                       yaxis_range=y_range)
     return _phone_layout(fig, title)
 

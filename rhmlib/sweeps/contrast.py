@@ -29,7 +29,7 @@ from ..tables import Table, p90_text, pm
 from . import REFERENCE, RESULTS_DIR, feedback, load_sweep, sweep
 from .feedback import BUDGET, GRAMMARS, grammar_factors
 from .local import READOUT, SSL_TRAINING
-from .stats import best_lr, finished, mean_sem, p90_interval
+from .stats import best_lr, finished, mean_sem, p90_interval, summarize
 
 __all__ = ["GRAMMAR_VARIANTS", "GRAMMAR_SCAN_SEEDS", "HIERARCHY_RULES", "HIERARCHY_P",
            "hierarchy", "VARIANTS", "label", "SSL_LRS", "SEEDS",
@@ -39,7 +39,8 @@ __all__ = ["GRAMMAR_VARIANTS", "GRAMMAR_SCAN_SEEDS", "HIERARCHY_RULES", "HIERARC
            "drtp_control", "pepita_recipe", "WIDTHS", "WIDTH_RULES", "TWIN_VARIANTS",
            "contrast_twins", "TYPE1", "cell_records", "scaling_rows", "scaling_groups",
            "scaling_table", "width_rows", "width_table", "drtp_rows", "pepita_rows",
-           "hierarchy_rows", "twin_points", "rank_correlation"]
+           "hierarchy_rows", "hierarchy_groups", "twin_points", "rank_correlation", "scan_curves",
+           "chosen_lr_table"]
 
 # Label -> (rule, options): the local rules, their global twins (top-layer loss, trained
 # end to end) and CLAPP++'s variants (top-layer context, one predictor per position).
@@ -50,6 +51,8 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "CLAPP (global)": ("clapp_global", {}),
     "InfoNCE (global)": ("infonce_global", {}),
     "VICReg (global)": ("vicreg_global", {}),
+    "Forward-Forward": ("ff", {}),
+    "Forward-Forward (global)": ("ff_global", {}),
     "CLAPP++ (top context)": ("clapp", {"context": "top"}),
     "CLAPP++ (position predictors)": ("clapp", {"predictor": "position"}),
     "CLAPP++ (both)": ("clapp", {"context": "top", "predictor": "position"}),
@@ -437,12 +440,13 @@ def pepita_rows(root: Path = RESULTS_DIR) -> list[dict]:
 
 
 def hierarchy_rows(root: Path = RESULTS_DIR) -> list[dict]:
-    """Per rule, P and evaluation point: the probes of every hidden layer, mean over seeds.
+    """Per rule, P and evaluation point: the probes of every hidden layer over seeds.
 
     Keys: ``rule``, ``P``, ``fraction`` (of the run's training steps), ``sensitivity``
-    (per layer) and ``own`` (per layer ``l``: decodability of the level-``(L - l)`` node
-    its unit group covers, the hidden variable that layer must represent) and
-    ``test`` (the runs' final test accuracy).
+    and ``own`` (per layer ``l``: the decodability of the level-``(L - l)`` node its unit
+    group covers, the hidden variable that layer would represent if it learnt the
+    hierarchy), each a list of ``(mean, sem)`` per layer; ``test`` (final test accuracy)
+    and ``n`` (seeds).
     """
     cells: dict[tuple[str, int], list[dict]] = {}
     for record in finished(load_sweep("hierarchy", root)):
@@ -450,18 +454,29 @@ def hierarchy_rows(root: Path = RESULTS_DIR) -> list[dict]:
     rows = []
     for (rule, P), recs in cells.items():
         probes = [r["probes"]["hierarchy"] for r in recs]
-        steps = probes[0]["steps"]
-        L = recs[0]["config"]["L"]
+        steps, L = probes[0]["steps"], recs[0]["config"]["L"]
         test = mean_sem(r["result"]["test_accuracy"] for r in recs)[0]
         for t, step in enumerate(steps):
-            sens = [mean_sem(p["sensitivity"][t][k] for p in probes
-                             if p["sensitivity"][t][k] is not None)[0] for k in range(L)]
-            own = [mean_sem(p["decodability"][t][k][L - 1 - k] for p in probes
-                            if p["decodability"][t][k][L - 1 - k] is not None)[0]
+            sens = [mean_sem(x for p in probes if (x := p["sensitivity"][t][k]) is not None)[:2]
+                    for k in range(L)]
+            own = [mean_sem(x for p in probes
+                            if (x := p["decodability"][t][k][L - 1 - k]) is not None)[:2]
                    for k in range(L)]
             rows.append({"rule": RULE_LABELS[rule], "P": P, "fraction": step / steps[-1],
                          "sensitivity": sens, "own": own, "test": test, "n": len(recs)})
     return rows
+
+
+def hierarchy_groups(rows: list[dict], measure: str, layer: int) -> dict[str, dict[str, list]]:
+    """:func:`hierarchy_rows` as panels (one per P) of ``measure`` at ``layer`` (1-based)."""
+    if measure not in ("sensitivity", "own"):
+        raise ValueError(f"measure must be 'sensitivity' or 'own', got {measure!r}")
+    groups: dict[str, dict[str, list]] = {}
+    for row in sorted(rows, key=lambda r: (r["P"], r["fraction"])):
+        mean, sem = row[measure][layer - 1]
+        groups.setdefault(f"P = {row['P']:,}", {}).setdefault(row["rule"], []).append(
+            {"x": row["fraction"], "mean": mean, "sem": sem, "n": row["n"]})
+    return groups
 
 
 def twin_points(root: Path = RESULTS_DIR) -> list[dict]:
@@ -493,3 +508,28 @@ def rank_correlation(xs: list[float], ys: list[float]) -> float:
         return r
 
     return float(np.corrcoef(ranks(xs), ranks(ys))[0, 1])
+
+
+def scan_curves(m: int = REFERENCE["m"], L: int = REFERENCE["L"],
+                root: Path = RESULTS_DIR) -> dict[str, list[dict]]:
+    """Per variant on grammar ``(m, L)``: validation accuracy (mean, sem) against lr."""
+    return {name: summarize(records, ("lr",), "val_accuracy")
+            for (name, gm, gL), records in scan_records(root).items() if (gm, gL) == (m, L)}
+
+
+def chosen_lr_table(root: Path = RESULTS_DIR) -> Table:
+    """The chosen lr of every variant (rows) on every grammar (columns); '*' at a grid end."""
+    cells = scan_records(root)
+    grammars = sorted({(m, L) for _, m, L in cells}, key=lambda g: (g[0] != 4, g))
+    columns = [f"m = {m}, L = {L}" for m, L in grammars]
+    rows = []
+    for name in VARIANTS:
+        row: dict = {"rule or variant": name}
+        for col, (m, L) in zip(columns, grammars):
+            if (name, m, L) in cells:
+                records = cells[(name, m, L)]
+                lr, grid = best_lr(records), sorted({r["config"]["lr"] for r in records})
+                row[col] = f"{lr:g}" + ("*" if lr in (grid[0], grid[-1]) else "")
+        rows.append(row)
+    return Table(rows, ["rule or variant", *columns], caption="Learning rate chosen on the "
+                 "validation split at P = 2 P* (Adam); * the end of the rates scanned")
