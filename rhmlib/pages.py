@@ -5,9 +5,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 
+import numpy as np
+
 from .tables import Table
 
-__all__ = ["results_table", "cosine_range", "join", "lost_at"]
+__all__ = ["results_table", "cosine_range", "join", "lost_at", "final_losses"]
 
 
 def results_table(results: Mapping[str, object], name: str = "rule", caption: str = "") -> Table:
@@ -50,3 +52,14 @@ def lost_at(records: Iterable[dict], lr: float, names: Iterable[str]) -> dict[st
             counts[name][0] += "diverged" in record
             counts[name][1] += 1
     return {name: (lost, total) for name, (lost, total) in counts.items()}
+
+
+def final_losses(records: Iterable[dict], by: Sequence[str]) -> dict[tuple, float]:
+    """Per value of the config keys ``by``: the median last training loss of finished runs."""
+    losses: dict[tuple, list[float]] = {}
+    for record in records:
+        if "result" in record:  # diverged runs have no history to read
+            key = tuple(record["config"][k] for k in by)
+            losses.setdefault(key, []).append(record["result"]["history"]["loss"][-1])
+    # The median: a runaway loss spans orders of magnitude across seeds.
+    return {key: float(np.median(values)) for key, values in losses.items()}

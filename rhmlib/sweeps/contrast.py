@@ -40,7 +40,7 @@ __all__ = ["GRAMMAR_VARIANTS", "GRAMMAR_SCAN_SEEDS", "HIERARCHY_RULES", "HIERARC
            "contrast_twins", "TYPE1", "cell_records", "scaling_rows", "scaling_groups",
            "scaling_table", "width_rows", "width_table", "drtp_rows", "pepita_rows",
            "hierarchy_rows", "hierarchy_groups", "twin_points", "rank_correlation", "scan_curves",
-           "chosen_lr_table"]
+           "chosen_lr_table", "fit_table", "budget_rows", "p90_ratio_text"]
 
 # Label -> (rule, options): the local rules, their global twins (top-layer loss, trained
 # end to end) and CLAPP++'s variants (top-layer context, one predictor per position).
@@ -329,7 +329,8 @@ def scaling_groups(rows: list[dict], names: tuple[str, ...] | None = None,
     return groups
 
 
-def _ratio_text(row: dict) -> str:
+def p90_ratio_text(row: dict) -> str:
+    """``P_90 / P*`` of a :func:`scaling_rows` row with its interval, or '> largest'."""
     if not math.isfinite(row["p90"]):
         return f"> {row['largest']:g}"
     high = "∞" if not math.isfinite(row["high"]) else f"{row['high']:.2f}"
@@ -342,7 +343,7 @@ def scaling_table(rows: list[dict], names: tuple[str, ...] | None = None) -> Tab
     order = names or tuple(dict.fromkeys(r["name"] for r in rows))
     cells = {(r["name"], r["m"], r["L"]): r for r in rows}
     columns = [f"m = {m}, L = {L}" for m, L in grammars]
-    out = [{"rule": name, **{col: _ratio_text(cells[(name, m, L)])
+    out = [{"rule": name, **{col: p90_ratio_text(cells[(name, m, L)])
                              for col, (m, L) in zip(columns, grammars) if (name, m, L) in cells}}
            for name in order]
     return Table(out, ["rule", *columns], caption="P_90 / (n_c m^L) with its 68% bootstrap "
@@ -533,3 +534,35 @@ def chosen_lr_table(root: Path = RESULTS_DIR) -> Table:
         rows.append(row)
     return Table(rows, ["rule or variant", *columns], caption="Learning rate chosen on the "
                  "validation split at P = 2 P* (Adam); * the end of the rates scanned")
+
+
+def fit_table(rows: list[dict], grammars: tuple[tuple[int, int], ...],
+              names: tuple[str, ...] | None = None) -> Table:
+    """Train against test accuracy at ``2 P*`` on ``grammars``: underfitting or not?"""
+    order = names or tuple(dict.fromkeys(r["name"] for r in rows))
+    cells = {(r["name"], r["m"], r["L"]): r for r in rows}
+    out = [{"grammar": f"m = {m}, L = {L}", "rule": name,
+            "train accuracy": f"{cells[(name, m, L)]['train']:.3f}",
+            "test accuracy": pm(cells[(name, m, L)]["test"], cells[(name, m, L)]["test_sem"])}
+           for m, L in grammars for name in order if (name, m, L) in cells]
+    return Table(out, ["grammar", "rule", "train accuracy", "test accuracy"],
+                 caption="At P = 2 P*: mean training accuracy (the rule's readout on its "
+                 "training set) and test accuracy (mean ± sem over seeds)")
+
+
+def budget_rows(root: Path = RESULTS_DIR) -> list[dict]:
+    """``contrast_budget`` beside ``contrast_P`` at ``2 P*``: 1,000 against 4,000 steps."""
+    longer = finished(load_sweep("contrast_budget", root))
+    base = finished(load_sweep("contrast_P", root))
+    rows = []
+    for record_set, steps in ((base, SSL_TRAINING["steps"]), (longer, 4 * SSL_TRAINING["steps"])):
+        cells: dict[tuple[str, int, int], list[dict]] = {}
+        for r in record_set:
+            c = r["config"]
+            at_2 = c["P"] == round(2 * _scale(c["m"], c["L"]))
+            if (c["m"], c["L"]) in ((4, 4), (4, 5)) and at_2 and c["steps"] == steps \
+                    and label(c) in ("CLAPP", "InfoNCE"):
+                cells.setdefault((label(c), c["m"], c["L"]), []).append(r)
+        rows += [{"name": name, "m": m, "L": L, "steps": steps, **_train_test(recs)}
+                 for (name, m, L), recs in sorted(cells.items())]
+    return rows
