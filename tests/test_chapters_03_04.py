@@ -36,3 +36,18 @@ def test_lost_at_counts_diverged_runs_at_one_rate() -> None:
     records = [record("BP", 0.2, True), record("BP", 0.2, False), record("BP", 0.05, True),
                record("FA", 0.2, True)]
     assert pages.lost_at(records, 0.2, ["BP"]) == {"BP": (1, 2)}
+
+
+def test_final_losses_takes_the_median_of_finished_runs() -> None:
+    def record(lr: float, loss: float | None) -> dict:
+        rec: dict = {"config": {"lr": lr, "weight_decay": 0.0}}
+        if loss is None:
+            rec["diverged"] = "runaway weights"
+        else:
+            rec["result"] = {"history": {"loss": [2.77, loss]}}
+        return rec
+
+    records = [record(0.1, 1.0), record(0.1, 3.0), record(0.1, 1e6), record(0.1, None),
+               record(0.01, 2.0)]
+    assert pages.final_losses(records, ("lr",)) == {(0.1,): 3.0, (0.01,): 2.0}
+    assert pages.final_losses(records, ("lr", "weight_decay"))[(0.01, 0.0)] == 2.0
