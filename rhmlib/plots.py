@@ -416,7 +416,8 @@ def interval_panels(
 
     Rows have ``x``, ``mean``, ``low`` and ``high``; a row whose ``mean`` is inf (the
     level was never reached) is drawn as an open triangle at its ``largest`` (a lower
-    bound), so that a failure stays on the figure instead of vanishing from it.
+    bound), so that a failure stays on the figure instead of vanishing from it; a row
+    with ``at_most`` true (reached at the first point tried) as an open downward triangle.
     """
     from plotly.subplots import make_subplots
 
@@ -447,8 +448,10 @@ def interval_panels(
                          "arrayminus": [r["mean"] - r["low"] for r in reached]},
                 mode="lines+markers", name=name, legendgroup=name,
                 showlegend=style["first"], line={"color": style["color"], "dash": style["dash"]},
-                marker={"symbol": style["symbol"]}, row=1, col=col,
-                hovertemplate="%{x}: %{y:.3g}<extra>" + name + "</extra>")
+                marker={"symbol": ["triangle-down-open" if r.get("at_most") else style["symbol"]
+                                   for r in reached], "size": [11 if r.get("at_most") else 7
+                                                              for r in reached]},
+                row=1, col=col, hovertemplate="%{x}: %{y:.3g}<extra>" + name + "</extra>")
             failed = [r for r in rows if not math.isfinite(r["mean"])]
             if failed:
                 fig.add_scatter(

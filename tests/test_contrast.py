@@ -67,11 +67,11 @@ def test_rank_correlation() -> None:
 
 
 ROWS = [{"name": "BP", "m": 4, "L": 3, "p90": 1.6, "low": 1.5, "high": 1.7, "largest": 4,
-         "test": 0.95, "test_sem": 0.01, "train": 1.0, "n": 3},
+         "smallest": 1, "test": 0.95, "test_sem": 0.01, "train": 1.0, "n": 3},
         {"name": "BP", "m": 4, "L": 4, "p90": math.inf, "low": 3.0, "high": math.inf,
-         "largest": 4, "test": 0.6, "test_sem": 0.02, "train": 1.0, "n": 3},
-        {"name": "BP", "m": 8, "L": 3, "p90": 2.0, "low": 1.8, "high": 2.3, "largest": 4,
-         "test": 0.8, "test_sem": 0.02, "train": 1.0, "n": 3}]
+         "largest": 4, "smallest": 1, "test": 0.6, "test_sem": 0.02, "train": 1.0, "n": 3},
+        {"name": "BP", "m": 8, "L": 3, "p90": 1.0, "low": 1.0, "high": 1.0, "largest": 4,
+         "smallest": 1, "test": 0.8, "test_sem": 0.02, "train": 1.0, "n": 3}]
 
 
 def test_scaling_groups_and_table_place_each_grammar() -> None:
@@ -82,6 +82,7 @@ def test_scaling_groups_and_table_place_each_grammar() -> None:
     assert accuracy[contrast.SYNONYMS]["BP"][1]["mean"] == 0.8
     table = contrast.scaling_table(ROWS).rows[0]
     assert table["m = 4, L = 4"] == "> 4" and table["m = 4, L = 3"].startswith("1.60 [1.50")
+    assert table["m = 8, L = 3"] == "≤ 1"
     with pytest.raises(ValueError, match="value must be"):
         contrast.scaling_groups(ROWS, value="train")
 
@@ -90,6 +91,8 @@ def test_interval_panels_draw_a_failure_as_a_lower_bound() -> None:
     fig = plots.interval_panels(contrast.scaling_groups(ROWS), ["L", "m"], "P_90 / P*")
     failed = [t for t in fig.data if t.marker.symbol == "triangle-up-open"]
     assert len(failed) == 1 and list(failed[0].y) == [4]
+    early = [s for t in fig.data if isinstance(t.marker.symbol, tuple) for s in t.marker.symbol]
+    assert early.count("triangle-down-open") == 1
     with pytest.raises(ValueError, match="rows need x, mean, low"):
         plots.interval_panels({"a": {"BP": [{"x": 1, "mean": 2.0}]}}, "L", "y")
     with pytest.raises(ValueError, match="x_titles must name 2"):

@@ -289,7 +289,9 @@ def scaling_rows(root: Path = RESULTS_DIR) -> list[dict]:
 
     Keys: ``name``, ``m``, ``L``, ``p90``, ``low``, ``high`` (``P_90 / P*`` with its 68%
     bootstrap interval over seeds; inf where the largest ``P`` tried falls short),
-    ``largest`` (that ``P / P*``), ``test``, ``test_sem``, ``train`` (mean accuracies at
+    ``largest`` (that ``P / P*``), ``smallest`` (the smallest; ``p90`` equal to it is an
+    upper bound: 90% from the first point on), ``test``, ``test_sem``, ``train`` (mean
+    accuracies at
     ``2 P*``) and ``n`` (seeds there).
     """
     rows = []
@@ -301,6 +303,7 @@ def scaling_rows(root: Path = RESULTS_DIR) -> list[dict]:
         rows.append({"name": name, "m": m, "L": L, "p90": point / scale, "low": low / scale,
                      "high": high / scale,
                      "largest": max(r["config"]["P"] for r in recs) / scale,
+                     "smallest": min(r["config"]["P"] for r in recs) / scale,
                      "test": test, "test_sem": sem,
                      "train": mean_sem(r["train_accuracy"] for r in at)[0], "n": n})
     return rows
@@ -320,7 +323,8 @@ def scaling_groups(rows: list[dict], names: tuple[str, ...] | None = None,
     for name in order:
         for row in (r for r in rows if r["name"] == name):
             point = ({"mean": row["p90"], "low": row["low"], "high": row["high"],
-                      "largest": row["largest"]} if value == "p90"
+                      "largest": row["largest"], "at_most": row["p90"] <= row["smallest"]}
+                     if value == "p90"
                      else {"mean": row["test"], "sem": row["test_sem"], "n": row["n"]})
             if row["m"] == 4:
                 groups[DEPTH].setdefault(name, []).append({**point, "x": row["L"]})
@@ -333,6 +337,8 @@ def p90_ratio_text(row: dict) -> str:
     """``P_90 / P*`` of a :func:`scaling_rows` row with its interval, or '> largest'."""
     if not math.isfinite(row["p90"]):
         return f"> {row['largest']:g}"
+    if row["p90"] <= row["smallest"]:
+        return f"≤ {row['smallest']:g}"
     high = "∞" if not math.isfinite(row["high"]) else f"{row['high']:.2f}"
     return f"{row['p90']:.2f} [{row['low']:.2f}, {high}]"
 
@@ -347,7 +353,8 @@ def scaling_table(rows: list[dict], names: tuple[str, ...] | None = None) -> Tab
                              for col, (m, L) in zip(columns, grammars) if (name, m, L) in cells}}
            for name in order]
     return Table(out, ["rule", *columns], caption="P_90 / (n_c m^L) with its 68% bootstrap "
-                 "interval over seeds; '> x': 90% not reached at the largest P tried")
+                 "interval over seeds; '> x': 90% not reached at the largest P tried; "
+                 "'≤ x': reached already at the smallest")
 
 
 def width_rows(root: Path = RESULTS_DIR) -> list[dict]:
