@@ -31,3 +31,21 @@ def test_every_chapter_installs_rhmlib_from_the_configured_repository() -> None:
 def test_the_introduction_clones_the_configured_repository() -> None:
     text = (ROOT / "book/intro.ipynb").read_text()
     assert f"git clone {REPOSITORY}" in text and "<this repository>" not in text
+
+
+def test_an_installed_rhmlib_carries_every_cached_result(tmp_path: Path) -> None:
+    """The wheel pip builds from the repository (as the install cell does) has the results."""
+    import subprocess
+    import sys
+    import zipfile
+
+    from rhmlib.sweeps import RESULTS_DIR
+
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
+                    "--no-build-isolation", str(ROOT), "-w", str(tmp_path)],
+                   check=True, timeout=300, capture_output=True)
+    (wheel,) = tmp_path.glob("rhmlib-*.whl")
+    packed = {Path(name).name for name in zipfile.ZipFile(wheel).namelist()
+              if name.startswith("rhmlib/results/runs/")}
+    cached = {path.name for path in RESULTS_DIR.glob("runs/*.json")}
+    assert RESULTS_DIR == ROOT / "rhmlib" / "results" and cached and packed == cached

@@ -44,8 +44,9 @@ __all__ = ["RESULTS_DIR", "MAX_RECORD_BYTES", "MAX_DEPTH", "STALE_SECONDS", "Mis
            "read_json", "check_record", "load_run", "save_run", "write_json", "lock_run",
            "stale", "prune"]
 
+# Inside the package, so that an installed rhmlib (pip, Colab) has the book's results.
 RESULTS_DIR = Path(
-    os.environ.get("RHMLIB_RESULTS", Path(__file__).resolve().parents[2] / "results")
+    os.environ.get("RHMLIB_RESULTS", Path(__file__).resolve().parents[1] / "results")
 )
 MAX_RECORD_BYTES = 5 * 2**20  # records are a few kB: a larger file is not one
 MAX_DEPTH = 16  # records nest 5 deep

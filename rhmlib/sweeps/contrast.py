@@ -61,11 +61,13 @@ VARIANTS: dict[str, tuple[str, dict]] = {
 SSL_LRS = (0.002, 0.006, 0.02, 0.06, 0.2)
 SEEDS = range(3)
 # Every variant is scanned and run on the reference grammar; on the other grammars the
-# local rules, CLAPP's global twin and the full CLAPP++ (the budget of about one night on
-# two cores does not cover every variant on every grammar). Scans there use 2 seeds, as
+# local rules but Forward-Forward, CLAPP's global twin, CLAPP++ with position predictors and
+# the full CLAPP++ (the budget of about one night on two cores does not cover every
+# variant on every grammar). Scans there use 2 seeds, as
 # backprop's, FA's and DFA's grammar scans do; the reference grammar's, which set the
 # recipes, use 3.
-GRAMMAR_VARIANTS = ("CLAPP", "InfoNCE", "VICReg", "CLAPP (global)", "CLAPP++ (both)")
+GRAMMAR_VARIANTS = ("CLAPP", "InfoNCE", "VICReg", "CLAPP (global)",
+                    "CLAPP++ (position predictors)", "CLAPP++ (both)")
 GRAMMAR_SCAN_SEEDS = range(2)
 WIDTHS = (64, 128, 256)
 WIDTH_RULES = ("bp", "fa", "dfa", "clapp", "infonce", "vicreg")
