@@ -197,7 +197,7 @@ def test_claims_table_fills_every_cell() -> None:
     from rhmlib.tables import claims_table, markdown
 
     table = claims_table()
-    assert len(table.rows) == 5 and table.columns == ["claim", "what we find", "where"]
+    assert len(table.rows) == 6 and table.columns == ["claim", "what we find", "where"]
     for row in table.rows:
         for column in table.columns:
             value = row[column]

@@ -40,7 +40,8 @@ __all__ = ["GRAMMAR_VARIANTS", "GRAMMAR_SCAN_SEEDS", "HIERARCHY_RULES", "HIERARC
            "contrast_twins", "TYPE1", "cell_records", "scaling_rows", "scaling_groups",
            "scaling_table", "width_rows", "width_table", "drtp_rows", "pepita_rows",
            "hierarchy_rows", "hierarchy_groups", "twin_points", "rank_correlation", "scan_curves",
-           "chosen_lr_table", "fit_table", "budget_rows", "p90_ratio_text"]
+           "chosen_lr_table", "fit_table", "budget_rows", "p90_ratio_text",
+           "HEADLINE_WIDTHS", "contrast_headline", "headline_rows"]
 
 # Label -> (rule, options): the local rules, their global twins (top-layer loss, trained
 # end to end) and CLAPP++'s variants (top-layer context, one predictor per position).
@@ -178,6 +179,32 @@ def contrast_width() -> list[dict]:
     return [{**REFERENCE, "P": P, "rule": rule, "width": width, "seed": seed,
              "n_test": BUDGET["n_test"]}
             for rule in WIDTH_RULES for width in WIDTHS for P in WIDTH_P for seed in SEEDS]
+
+
+# The headline of the width comparison, each rule at its preferred width: 10 seeds.
+HEADLINE_WIDTHS = {"bp": 64, "clapp": 256, "infonce": 256}
+HEADLINE_SEEDS = range(10)
+
+
+@sweep
+def contrast_headline() -> list[dict]:
+    """BP, CLAPP and InfoNCE at their preferred widths, P = 1,000 to 4,000, 10 seeds."""
+    return [{**REFERENCE, "P": P, "rule": rule, "width": width, "seed": seed,
+             "n_test": BUDGET["n_test"]}
+            for rule, width in HEADLINE_WIDTHS.items() for P in WIDTH_P
+            for seed in HEADLINE_SEEDS]
+
+
+def headline_rows(root: Path = RESULTS_DIR) -> dict[str, dict]:
+    """Per rule of :data:`HEADLINE_WIDTHS`: ``P_90`` with its 68% interval over 10 seeds."""
+    out = {}
+    for rule, width in HEADLINE_WIDTHS.items():
+        recs = [r for r in finished(load_sweep("contrast_headline", root))
+                if r["config"]["rule"] == rule]
+        point, low, high = p90_interval(recs)
+        out[rule] = {"width": width, "p90": point, "low": low, "high": high,
+                     "n": len({r["config"]["seed"] for r in recs})}
+    return out
 
 
 # DRTP's hidden activity runs away on the RHM. Its original setting bounds it (tanh units
