@@ -443,8 +443,10 @@ def interval_panels(
             reached = [r for r in rows if math.isfinite(r["mean"])]
             fig.add_scatter(
                 x=[r["x"] for r in reached], y=[r["mean"] for r in reached],
+                # An interval open above (some resamples never reach the level) is drawn up
+                # to the largest x tried, the most the data can say.
                 error_y={"type": "data", "symmetric": False, "visible": True,
-                         "array": [min(r["high"], 1e9) - r["mean"] for r in reached],
+                         "array": [_ceiling(r) - r["mean"] for r in reached],
                          "arrayminus": [r["mean"] - r["low"] for r in reached]},
                 mode="lines+markers", name=name, legendgroup=name,
                 showlegend=style["first"], line={"color": style["color"], "dash": style["dash"]},
@@ -462,8 +464,18 @@ def interval_panels(
                     hovertemplate="%{x}: not reached at %{y:.3g}<extra>" + name + "</extra>")
         ticks = sorted({r["x"] for rows in curves.values() for r in rows})
         fig.update_xaxes(title_text=titles[col - 1], tickvals=ticks, row=1, col=col)
-    fig.update_yaxes(type="log", row=1, col=1, title_text=y_title)
+    shown = [v for curves in groups.values() for rows in curves.values() for r in rows
+             for v in (r["low"], _ceiling(r), r.get("largest", r["mean"]))
+             if math.isfinite(v) and v > 0]
+    fig.update_yaxes(type="log", range=[math.log10(min(shown) / 1.3),
+                                        math.log10(max(shown) * 1.3)])
+    fig.update_yaxes(title_text=y_title, row=1, col=1)
     return _phone_layout(fig, title)
+
+
+def _ceiling(row: Mapping) -> float:
+    """The top of a row's interval, or its ``largest`` where the interval is open above."""
+    return row["high"] if math.isfinite(row["high"]) else row.get("largest", row["mean"])
 
 
 def scatter(

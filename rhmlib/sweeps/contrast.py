@@ -377,7 +377,7 @@ def scaling_table(rows: list[dict], names: tuple[str, ...] | None = None) -> Tab
     grammars = sorted({(r["m"], r["L"]) for r in rows}, key=lambda g: (g[0] != 4, g))
     order = names or tuple(dict.fromkeys(r["name"] for r in rows))
     cells = {(r["name"], r["m"], r["L"]): r for r in rows}
-    columns = [f"m = {m}, L = {L}" for m, L in grammars]
+    columns = [f"m={m} L={L}" for m, L in grammars]
     out = [{"rule": name, **{col: p90_ratio_text(cells[(name, m, L)])
                              for col, (m, L) in zip(columns, grammars) if (name, m, L) in cells}}
            for name in order]
@@ -558,7 +558,7 @@ def chosen_lr_table(root: Path = RESULTS_DIR) -> Table:
     """The chosen lr of every variant (rows) on every grammar (columns); '*' at a grid end."""
     cells = scan_records(root)
     grammars = sorted({(m, L) for _, m, L in cells}, key=lambda g: (g[0] != 4, g))
-    columns = [f"m = {m}, L = {L}" for m, L in grammars]
+    columns = [f"m={m} L={L}" for m, L in grammars]
     rows = []
     for name in VARIANTS:
         row: dict = {"rule or variant": name}
