@@ -1,4 +1,4 @@
-"""Helpers of the pages "Direct feedback fails?" and "Masking": small tables, texts, ranges."""
+"""Helpers of the chapters' pages: small tables, glued texts, ranges and curve lookups."""
 
 from __future__ import annotations
 
@@ -7,9 +7,13 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from .models import LayeredNet
+from .probes import synonymic_sensitivity
+from .rhm import RHM, Sample
 from .tables import Table
 
-__all__ = ["results_table", "cosine_range", "join", "lost_at", "final_losses"]
+__all__ = ["results_table", "cosine_range", "join", "lost_at", "final_losses", "glue_texts",
+           "mean_at", "sem_at", "sensitivity_table"]
 
 
 def results_table(results: Mapping[str, object], name: str = "rule", caption: str = "") -> Table:
@@ -63,3 +67,39 @@ def final_losses(records: Iterable[dict], by: Sequence[str]) -> dict[tuple, floa
             losses.setdefault(key, []).append(record["result"]["history"]["loss"][-1])
     # The median: a runaway loss spans orders of magnitude across seeds.
     return {key: float(np.median(values)) for key, values in losses.items()}
+
+
+def glue_texts(values: Mapping[str, object]) -> None:
+    """Glue every value as text under its name, hidden (cite with {glue:text}`name`)."""
+    from .plots import glue
+
+    for name, value in values.items():
+        glue(name, str(value), display=False)
+
+
+def _row_at(rows: Sequence[dict], x: float, key: str) -> dict:
+    """The row of a summarised curve whose ``key`` is ``x``."""
+    for row in rows:
+        if row[key] == x:
+            return row
+    raise KeyError(f"no point at {key} = {x} among {[r[key] for r in rows]}")
+
+
+def mean_at(rows: Sequence[dict], x: float, key: str = "P") -> float:
+    """Mean of a summarised curve (:func:`rhmlib.sweeps.stats.summarize`) at ``key == x``."""
+    return float(_row_at(rows, x, key)["mean"])
+
+
+def sem_at(rows: Sequence[dict], x: float, key: str = "P") -> float:
+    """Standard error of a summarised curve at ``key == x``."""
+    return float(_row_at(rows, x, key)["sem"])
+
+
+def sensitivity_table(models: Mapping[str, LayeredNet], rhm: RHM, sample: Sample) -> Table:
+    """Synonymic sensitivity (:func:`rhmlib.probes.synonymic_sensitivity`) per layer and network."""
+    rows = []
+    for name, model in models.items():
+        values = synonymic_sensitivity(model, rhm, sample)
+        rows.append({"network": name, **{f"layer {k + 1}": v for k, v in enumerate(values)}})
+    return Table(rows, caption="Synonymic sensitivity per layer (0: invariant to synonyms, "
+                               "1: reacts to them as to a new input)", digits=2)

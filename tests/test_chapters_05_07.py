@@ -3,7 +3,7 @@
 import pytest
 
 from rhmlib import RHM, build_model
-from rhmlib.pages_local import mean_at, sem_at, sensitivity_table
+from rhmlib.pages import mean_at, sem_at, sensitivity_table
 
 ROWS = [{"P": 250, "mean": 0.5, "sem": 0.1}, {"P": 500, "mean": 0.8, "sem": 0.05}]
 
