@@ -358,6 +358,19 @@ def collapse_figure(
     return _phone_layout(fig, title)
 
 
+def _panel_grid(groups: object, x_titles: Sequence[str] | str) -> tuple[go.Figure, list[str]]:
+    """Side-by-side panels sharing the y axis, one per group, and each panel's x title."""
+    from plotly.subplots import make_subplots
+
+    _check_mapping(groups, "groups")
+    titles = [x_titles] * len(groups) if isinstance(x_titles, str) else list(x_titles)
+    if len(titles) != len(groups):
+        raise ValueError(f"x_titles must name {len(groups)} axes, got {len(titles)}")
+    fig = make_subplots(rows=1, cols=len(groups), shared_yaxes=True,
+                        horizontal_spacing=0.04, subplot_titles=list(groups))
+    return fig, titles
+
+
 def panels(
     groups: dict[str, dict[str, list[dict]]],
     x: str = "P",
@@ -375,16 +388,9 @@ def panels(
     ``sem``, ``n``); a curve name keeps its style in every panel and appears once in
     the legend. ``y_range`` is widened if a curve reaches beyond it; None: plotly's own.
     """
-    from plotly.subplots import make_subplots
-
-    _check_mapping(groups, "groups")
-    titles = [x_titles] * len(groups) if isinstance(x_titles, str) else list(x_titles)
-    if len(titles) != len(groups):
-        raise ValueError(f"x_titles must name {len(groups)} axes, got {len(titles)}")
+    fig, titles = _panel_grid(groups, x_titles)
     for panel, curves in groups.items():
         _check_curves(curves, x, f"groups[{panel!r}]")
-    fig = make_subplots(rows=1, cols=len(groups), shared_yaxes=True,
-                        horizontal_spacing=0.04, subplot_titles=list(groups))
     styles = _Styles()
     for col, curves in enumerate(groups.values(), start=1):
         for name, rows in curves.items():
@@ -419,12 +425,7 @@ def interval_panels(
     bound), so that a failure stays on the figure instead of vanishing from it; a row
     with ``at_most`` true (reached at the first point tried) as an open downward triangle.
     """
-    from plotly.subplots import make_subplots
-
-    _check_mapping(groups, "groups")
-    titles = [x_titles] * len(groups) if isinstance(x_titles, str) else list(x_titles)
-    if len(titles) != len(groups):
-        raise ValueError(f"x_titles must name {len(groups)} axes, got {len(titles)}")
+    fig, titles = _panel_grid(groups, x_titles)
     for panel, curves in groups.items():
         _check_mapping(curves, f"groups[{panel!r}]")
         for name, rows in curves.items():
@@ -433,8 +434,6 @@ def interval_panels(
                 if missing or not math.isfinite(row["mean"]) and "largest" not in row:
                     raise ValueError(f"groups[{panel!r}][{name!r}] rows need x, mean, low, "
                                      f"high (and largest where mean is inf), got {sorted(row)}")
-    fig = make_subplots(rows=1, cols=len(groups), shared_yaxes=True,
-                        horizontal_spacing=0.04, subplot_titles=list(groups))
     styles = _Styles()
     for col, curves in enumerate(groups.values(), start=1):
         for name, rows in curves.items():
