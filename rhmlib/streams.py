@@ -16,8 +16,9 @@ __all__ = ["STREAMS", "derive", "generator"]
 
 # data: the training and test inputs; init: the model's initial weights; order: the
 # batches; rule: the rule's own parameters and draws (feedback matrices, predictors,
-# negatives); unlabelled: extra inputs of semi-supervised stages; probe: measurements.
-STREAMS = ("data", "init", "order", "rule", "unlabelled", "probe")
+# negatives); unlabelled: extra inputs of semi-supervised stages; probe: measurements;
+# validation: the fixed draws (negatives, views) of a label-free validation score.
+STREAMS = ("data", "init", "order", "rule", "unlabelled", "probe", "validation")
 
 
 def derive(seed: int, stream: str) -> int:

@@ -4,11 +4,23 @@ The loop knows no rule family: it asks the rule for its stages (:meth:`Rule.stag
 and trains each on what the stage needs. Every default of a run comes from the rule's
 tuned recipe (:attr:`Rule.defaults`) and then :data:`BASE`, so
 ``run_experiment(v, n_c, m, s, L, P, rule=name)`` runs the recipe the book reports.
+
+**One convergence protocol for every rule and stage.** A stage's budget is counted in
+passes over its training set (``epochs``, kept within ``min_steps`` .. ``max_steps``), or
+fixed (``steps``). Every ``eval_every`` steps it scores the validation split: a labelled
+stage by its accuracy, a label-free stage by its own objective on the validation inputs.
+The learning rate halves when that score has not improved for ``patience // 2``
+evaluations (``schedule="plateau"``), the stage stops when it has not improved for
+``patience`` (it *converged*) or at the end of the budget (the *cap*), and the best
+validation state is the one it keeps. A stage that diverges starts again from its
+initial state at half the rate, ``retries`` times. :class:`StageReport` records what
+happened.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import sys
 import time
@@ -24,17 +36,22 @@ from .rhm import RHM, Sample
 from .rules import RULES, Batch, Rule, get_rule
 from .streams import derive, generator
 
-__all__ = ["TrainConfig", "History", "ExperimentResult", "Diverged", "train", "evaluate",
-           "run_experiment", "resolve", "BASE", "flush_denormal"]
+__all__ = ["TrainConfig", "History", "StageReport", "ExperimentResult", "Diverged", "train",
+           "evaluate", "run_experiment", "resolve", "pick_device", "BASE", "flush_denormal",
+           "STOPS", "DEVICES"]
 
 OPTIMIZERS = ("sgd", "adam")
-SCHEDULES = ("constant", "cosine")
+SCHEDULES = ("constant", "cosine", "plateau")
+DEVICES = ("cpu", "cuda", "auto")
 # Weights of these networks are of order 1; past this bound a run has blown up even
 # when no NaN appeared yet (backprop at lr 1e3 reaches 1e22 at chance accuracy).
 WEIGHT_BOUND = 1e6
-# Train accuracy at intermediate evaluation points is measured on a fixed random
-# subset of this many training inputs (on all of them at the last point).
+# Train accuracy at evaluation points is measured on a fixed random subset of this many
+# training inputs (on all of them at the end), a label-free objective on this many
+# validation inputs.
 EVAL_SUBSET = 2048
+# A label-free objective improves when it falls by more than this fraction.
+MIN_IMPROVEMENT = 1e-3
 
 
 class Diverged(FloatingPointError):
@@ -43,31 +60,58 @@ class Diverged(FloatingPointError):
 
 @dataclass
 class TrainConfig:
-    """Optimisation settings of one stage; the budget is in steps, as every rule's."""
+    """Optimisation settings and convergence protocol of one stage (see the module doc)."""
 
-    steps: int
     lr: float
     batch_size: int = 128
     optimizer: str = "sgd"
     momentum: float = 0.9
     weight_decay: float = 0.0
-    eval_points: int = 10
-    schedule: str = "constant"  # "cosine": lr decays to 0 over the steps
+    schedule: str = "plateau"  # "cosine": decays to 0 over the budget; "plateau": see doc
+    epochs: float = 100.0  # the budget, in passes over the stage's training set ...
+    min_steps: int = 1000  # ... but at least this many steps
+    max_steps: int = 20000  # ... and at most this many (the cap)
+    steps: int | None = None  # a fixed budget instead (a widget's, a probe's)
+    eval_every: int | None = None  # None: one pass, within [100, 1000] steps
+    patience: int = 8  # evaluations without a better validation score; 0: never stop
+    retries: int = 2  # restarts at half the rate after a divergence
 
     def __post_init__(self) -> None:
-        self.steps = check_int("steps", self.steps, 1, 10**7)
+        self.lr = check_float("lr", self.lr, 0.0, 1e6, low_open=True)
         self.batch_size = check_int("batch_size", self.batch_size, 1, 2**16)
-        self.eval_points = check_int("eval_points", self.eval_points, 1, 1000)
-        self.schedule = check_choice("schedule", self.schedule, SCHEDULES)
         self.optimizer = check_choice("optimizer", self.optimizer, OPTIMIZERS)
         self.momentum = check_float("momentum", self.momentum, 0.0, 1.0)
         self.weight_decay = check_float("weight_decay", self.weight_decay, 0.0, 1e3)
-        self.lr = check_float("lr", self.lr, 0.0, 1e6, low_open=True)
+        self.schedule = check_choice("schedule", self.schedule, SCHEDULES)
+        self.epochs = check_float("epochs", self.epochs, 0.0, 1e6, low_open=True)
+        self.min_steps = check_int("min_steps", self.min_steps, 1, 10**7)
+        self.max_steps = check_int("max_steps", self.max_steps, self.min_steps, 10**7)
+        if self.steps is not None:
+            self.steps = check_int("steps", self.steps, 1, 10**7)
+        if self.eval_every is not None:
+            self.eval_every = check_int("eval_every", self.eval_every, 1, 10**7)
+        self.patience = check_int("patience", self.patience, 0, 10**4)
+        self.retries = check_int("retries", self.retries, 0, 10)
+
+    def budget(self, n: int) -> int:
+        """Steps of a stage on ``n`` training inputs: fixed, or passes within the bounds."""
+        if self.steps is not None:
+            return self.steps
+        per_pass = n / min(self.batch_size, n)
+        return min(self.max_steps, max(self.min_steps, math.ceil(self.epochs * per_pass)))
+
+    def interval(self, n: int) -> int:
+        """Steps between two evaluations: one pass within [100, 1000], ten per short budget."""
+        if self.eval_every is not None:
+            return min(self.eval_every, self.budget(n))
+        per_pass = math.ceil(n / min(self.batch_size, n))
+        return max(1, min(max(100, min(per_pass, 1000)), self.budget(n) // 10))
 
 
 # Settings every rule shares unless its recipe says otherwise.
-BASE = {"steps": 5000, "batch_size": 128, "optimizer": "sgd", "momentum": 0.9,
-        "weight_decay": 0.0, "eval_points": 10, "schedule": "constant"}
+BASE = {"batch_size": 128, "optimizer": "sgd", "momentum": 0.9, "weight_decay": 0.0,
+        "schedule": "plateau", "epochs": 100.0, "min_steps": 1000, "max_steps": 20000,
+        "steps": None, "eval_every": None, "patience": 8, "retries": 2}
 TRAIN_FIELDS = tuple(f.name for f in fields(TrainConfig))
 
 
@@ -80,13 +124,29 @@ class History:
     loss: list[float] = field(default_factory=list)
     train_accuracy: list[float | None] = field(default_factory=list)
     test_accuracy: list[float | None] = field(default_factory=list)
+    # What the protocol watches: validation accuracy, or minus the label-free objective.
+    val_score: list[float | None] = field(default_factory=list)
 
     def extend(self, other: History) -> None:
         """Append ``other``'s points, its steps counted after this curve's last one."""
         offset = self.step[-1] if self.step else 0
         self.step += [offset + step for step in other.step]
-        for key in ("epoch", "loss", "train_accuracy", "test_accuracy"):
+        for key in ("epoch", "loss", "train_accuracy", "test_accuracy", "val_score"):
             getattr(self, key).extend(getattr(other, key))
+
+
+STOPS = ("converged", "cap")
+
+
+@dataclass
+class StageReport:
+    """How one stage ended: steps run, why it stopped, the step it kept, its restarts."""
+
+    steps: int
+    stopped: str  # "converged": no better validation score for `patience` evaluations
+    best_step: int
+    lr: float  # the initial rate of the attempt that finished
+    restarts: int = 0
 
 
 @dataclass
@@ -102,6 +162,12 @@ class ExperimentResult:
     # Accuracy on held-out inputs disjoint from training and test: what choosing
     # hyper-parameters may look at (None when n_val is 0).
     val_accuracy: float | None = None
+    stages: list[StageReport] = field(default_factory=list)
+
+    @property
+    def converged(self) -> bool:
+        """Whether every stage stopped by convergence rather than at its cap."""
+        return all(stage.stopped == "converged" for stage in self.stages)
 
     def to_dict(self) -> dict:
         """JSON-ready record (without the model)."""
@@ -111,6 +177,7 @@ class ExperimentResult:
             "train_accuracy": self.train_accuracy,
             "val_accuracy": self.val_accuracy,
             "history": asdict(self.history),
+            "stages": [asdict(stage) for stage in self.stages],
             "seconds": self.seconds,
         }
 
@@ -156,6 +223,45 @@ def _check_weights(rule: Rule, model: LayeredNet, step: int, lr: float) -> None:
                            f"{size:.3g} (bound {WEIGHT_BOUND:g}); lower lr={lr}")
 
 
+def _encode(rhm: RHM, data: Sample, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    return rhm.one_hot(data.x).to(device), data.y.to(device)
+
+
+class _Scorer:
+    """A stage's validation score: accuracy, or minus its label-free objective (fixed draws)."""
+
+    def __init__(self, rule: Rule, rhm: RHM, val_data: Sample | None, labelled: bool,
+                 needs: frozenset[str], seed: int, device: torch.device) -> None:
+        self.rule, self.labelled, self.seed, self.device = rule, labelled, seed, device
+        self.data = None
+        if val_data is not None and len(val_data) > (0 if labelled else 1):
+            if labelled:
+                self.data = _encode(rhm, val_data, device)
+            else:
+                self.data = (val_data[torch.arange(min(len(val_data), EVAL_SUBSET))], rhm, needs)
+
+    def __call__(self, model: LayeredNet) -> float | None:
+        """The score of ``model`` now (None without validation inputs)."""
+        if self.data is None:
+            return None
+        if self.labelled:
+            return evaluate(model, *self.data)[0]
+        sample, rhm, needs = self.data
+        # The same negatives and views at every evaluation: scores differ by the weights only.
+        batch = Batch.of(sample, rhm, generator(self.seed, "validation"), needs)
+        with torch.no_grad():
+            return -float(self.rule.loss(batch.to(self.device)))
+
+    def better(self, score: float | None, best: float | None) -> bool:
+        """Whether ``score`` improves on ``best`` (a label-free one by MIN_IMPROVEMENT)."""
+        if score is None or not math.isfinite(score):
+            return False
+        if best is None:
+            return True
+        margin = 0.0 if self.labelled else MIN_IMPROVEMENT * abs(best)
+        return score > best + margin
+
+
 def train(
     model: LayeredNet,
     rule: Rule,
@@ -167,99 +273,156 @@ def train(
     progress: bool | None = None,
     callback: Callable[[int, Rule, Batch], None] | None = None,
     needs: frozenset[str] | None = None,
-) -> History:
-    """Train ``model`` with ``rule`` (one stage) on ``train_data``; returns the learning curve.
+    val_data: Sample | None = None,
+) -> tuple[History, StageReport]:
+    """Train ``model`` with ``rule`` (one stage) under the convergence protocol.
 
-    ``seed`` fixes the batch order and the rule's own random stream; ``needs`` (default:
-    the rule's) says what the batches carry. A stage without labels records only its
-    loss. ``callback(step, rule, batch)`` runs at every evaluation point, for probes that
-    follow training (update angles, sensitivities). Raises :class:`Diverged` when the
-    loss is not finite, the weights run away or accuracy collapses to one class.
+    Returns the learning curve and how the stage ended; the model keeps its best
+    validation state (its last one without ``val_data``). ``seed`` fixes the batch order
+    and the rule's own random stream; ``needs`` (default: the rule's) says what the
+    batches carry. ``callback(step, rule, batch)`` runs at every evaluation, for probes
+    that follow training. A divergence (non-finite loss, runaway weights, a collapse to
+    one class) restarts the stage from its initial state at half the rate, up to
+    ``config.retries`` times, then raises :class:`Diverged`.
     """
     config = config or TrainConfig(**{**BASE, **rule.defaults})
     needs = rule.needs if needs is None else frozenset(needs)
-    n = len(train_data)
-    if n == 0:
+    if len(train_data) == 0:
         raise ValueError("train_data must not be empty")
+    initial = {k: v.clone() for k, v in model.state_dict().items()}
+    lr = config.lr
+    for attempt in itertools.count():
+        try:
+            history, report = _train_stage(model, rule, rhm, train_data, test_data,
+                                           replace(config, lr=lr), seed, progress, callback,
+                                           needs, val_data)
+        except Diverged:
+            if attempt >= config.retries:
+                raise
+            model.load_state_dict(initial)
+            lr /= 2
+            continue
+        report.restarts = attempt
+        return history, report
+
+
+def _train_stage(
+    model: LayeredNet, rule: Rule, rhm: RHM, train_data: Sample, test_data: Sample | None,
+    config: TrainConfig, seed: int, progress: bool | None,
+    callback: Callable[[int, Rule, Batch], None] | None, needs: frozenset[str],
+    val_data: Sample | None,
+) -> tuple[History, StageReport]:
+    """One attempt at a stage (see :func:`train`)."""
+    n = len(train_data)
     labelled = "labels" in needs
+    device = next(model.parameters()).device
     order_gen, rule_gen = generator(seed, "order"), generator(seed, "rule")
     rule.setup(model, rule_gen)
-    lr = config.lr
     if config.optimizer == "sgd":
-        opt = torch.optim.SGD(rule.parameters(), lr=lr, momentum=config.momentum,
-                              weight_decay=config.weight_decay)
+        opt = torch.optim.SGD(rule.parameters(), lr=config.lr, momentum=config.momentum,
+                              weight_decay=config.weight_decay, foreach=True)
     else:
-        opt = torch.optim.AdamW(rule.parameters(), lr=lr, weight_decay=config.weight_decay)
-    scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.steps)
+        opt = torch.optim.AdamW(rule.parameters(), lr=config.lr,
+                                weight_decay=config.weight_decay, foreach=True)
+    budget, interval = config.budget(n), config.interval(n)
+    scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=budget)
                  if config.schedule == "cosine" else None)
-
     batch_size = min(config.batch_size, n)
     if batch_size < rule.min_batch:
         raise ValueError(f"rule {rule.name!r} compares each input with others of its batch, so "
                          f"it needs batches of at least {rule.min_batch} inputs; got "
                          f"batch_size={config.batch_size} with P={n} training inputs")
-    eval_at = {round(config.steps * (k + 1) / config.eval_points)
-               for k in range(config.eval_points)}
-    # Evaluation sets are encoded once; intermediate train accuracy uses a fixed subset.
+    # Evaluation sets are encoded once; train accuracy uses a fixed subset.
     subset = torch.randperm(n, generator=generator(seed, "probe"))[:EVAL_SUBSET]
     sets = {}
     if labelled:
-        sets["train_part"] = (rhm.one_hot(train_data.x[subset]), train_data.y[subset])
-        sets["train"] = (rhm.one_hot(train_data.x), train_data.y)
+        sets["train"] = _encode(rhm, train_data[subset], device)
         if test_data is not None and len(test_data):
-            sets["test"] = (rhm.one_hot(test_data.x), test_data.y)
-    history, best = History(), 0.0
+            sets["test"] = _encode(rhm, test_data, device)
+    scorer = _Scorer(rule, rhm, val_data, labelled, needs, seed, device)
+    # A collapse to one class needs more than one class in the data to be one.
+    n_data_classes = int(train_data.y.unique().numel()) if labelled else 0
+    history, best_train = History(), 0.0
+    best_score, best_step, best_state, since_best = None, 0, None, 0
     order = torch.randperm(n, generator=order_gen)
     cursor, running_loss, running_count = 0, 0.0, 0
+    stopped, step = "cap", 0
     model.train()
     with flush_denormal():
-        for step in tqdm(range(1, config.steps + 1), disable=not _show_progress(progress),
+        for step in tqdm(range(1, budget + 1), disable=not _show_progress(progress),
                          desc=f"train {rule.name}", leave=False):
             if cursor + batch_size > n:  # a new epoch: reshuffle, drop the ragged end
                 order, cursor = torch.randperm(n, generator=order_gen), 0
             part = train_data[order[cursor : cursor + batch_size]]
             cursor += batch_size
-            batch = Batch.of(part, rhm, rule_gen, needs)
+            batch = Batch.of(part, rhm, rule_gen, needs).to(device)
             opt.zero_grad(set_to_none=True)
             loss = rule.loss(batch)
             value = float(loss.detach())
             if not math.isfinite(value):
                 raise Diverged(f"rule {rule.name!r} diverged at step {step} "
-                               f"(loss {value}); lower lr={lr}")
+                               f"(loss {value}); lower lr={config.lr}")
             loss.backward()
             opt.step()
             if scheduler is not None:
                 scheduler.step()
             running_loss += value * len(part)
             running_count += len(part)
-            if step not in eval_at:
+            if step % interval and step != budget:
                 continue
-            _check_weights(rule, model, step, lr)
+            _check_weights(rule, model, step, config.lr)
             history.step.append(step)
             history.epoch.append(step * batch_size / n)
             history.loss.append(running_loss / running_count)
             running_loss, running_count = 0.0, 0
             model.eval()
             if labelled:
-                final = step == config.steps
-                train_acc, classes = evaluate(model, *sets["train" if final else "train_part"])
-                test_acc = evaluate(model, *sets["test"])[0] if "test" in sets else None
+                train_acc, classes = evaluate(model, *sets["train"])
                 history.train_accuracy.append(train_acc)
-                history.test_accuracy.append(test_acc)
-                n_classes = model.readout.out_features
-                if classes == 1 and best >= 2 / n_classes:
+                history.test_accuracy.append(
+                    evaluate(model, *sets["test"])[0] if "test" in sets else None)
+                if classes == 1 and n_data_classes > 1 and best_train >= 2 / n_data_classes:
                     raise Diverged(f"rule {rule.name!r} diverged at step {step}: every input "
-                                   f"is given one class after a train accuracy of {best:.2f}; "
-                                   f"lower lr={lr}")
-                best = max(best, train_acc)
+                                   f"is given one class after a train accuracy of "
+                                   f"{best_train:.2f}; lower lr={config.lr}")
+                best_train = max(best_train, train_acc)
             else:
                 history.train_accuracy.append(None)
                 history.test_accuracy.append(None)
+            score = scorer(model)
+            history.val_score.append(score)
             if callback is not None:
                 callback(step, rule, batch)
             model.train()
+            if scorer.better(score, best_score):
+                best_score, best_step, since_best = score, step, 0
+                best_state = {k: v.clone() for k, v in _trained_state(rule).items()}
+                continue
+            since_best += 1
+            if config.schedule == "plateau" and config.patience >= 2 and (
+                    since_best % (config.patience // 2) == 0):
+                for group in opt.param_groups:
+                    group["lr"] /= 2
+            if config.patience and since_best >= config.patience:
+                stopped = "converged"
+                break
+    if best_state is not None:
+        _load_trained_state(rule, best_state)
+    else:
+        best_step = step
     model.eval()
-    return history
+    return history, StageReport(steps=step, stopped=stopped, best_step=best_step, lr=config.lr)
+
+
+def _trained_state(rule: Rule) -> dict[int, torch.Tensor]:
+    """The tensors a rule trains, by position (a restored state is a copy of these)."""
+    return {i: p.detach() for i, p in enumerate(rule.parameters())}
+
+
+def _load_trained_state(rule: Rule, state: dict[int, torch.Tensor]) -> None:
+    with torch.no_grad():
+        for i, p in enumerate(rule.parameters()):
+            p.copy_(state[i])
 
 
 def _rule_class(rule: object) -> type[Rule]:
@@ -301,6 +464,17 @@ def resolve(config: dict) -> dict:
             "rule_options": get_rule(rule, **options).options(), **settings}
 
 
+def pick_device(device: str) -> torch.device:
+    """``"cpu"``, ``"cuda"`` (which must be present) or ``"auto"`` (CUDA where present)."""
+    device = check_choice("device", device, DEVICES)
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device='cuda' needs a CUDA GPU, and torch sees none here; "
+                         "use device='cpu' or 'auto'")
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(device)
+
+
 def run_experiment(
     v: int,
     n_c: int,
@@ -325,17 +499,18 @@ def run_experiment(
     """Draw an RHM, train a model on ``P`` points with ``rule``, test on a disjoint set.
 
     Every setting left out comes from the rule's tuned recipe (:func:`resolve`). A
-    validation set of ``n_val`` inputs (default ``n_test // 4``), disjoint from both, gives
-    the accuracy that hyper-parameter choices use, so that the test set never does.
+    validation set of ``n_val`` inputs (default ``n_test // 4``), disjoint from both,
+    decides when each stage has converged and which state it keeps, and gives the
+    accuracy that hyper-parameter choices use, so that the test set never does.
     ``seed`` fixes the data, the initial weights, the batches and the rule's own draws,
     each from its own stream (:mod:`rhmlib.streams`); ``grammar_seed`` (default:
     ``seed``) fixes the production rules. ``train_options`` are the fields of
-    :class:`TrainConfig` (``steps``, ``lr``, ``optimizer``, ...). ``device="cpu"``
-    only for now.
+    :class:`TrainConfig` (``lr``, ``epochs``, ``steps``, ``patience``, ...). ``device``:
+    ``"cpu"``, ``"cuda"`` or ``"auto"``; data are always drawn on the CPU from the
+    seeded streams, then moved.
     """
     start = time.perf_counter()
-    if device not in ("cpu", "auto"):
-        raise ValueError(f"device must be 'cpu' or 'auto', got {device!r}")
+    where = pick_device(device)
     config = resolve({"v": v, "n_c": n_c, "m": m, "s": s, "L": L, "P": P, "rule": rule,
                       "width": width, "seed": seed, "grammar_seed": grammar_seed,
                       "model": model, "n_test": n_test, "n_val": n_val,
@@ -343,9 +518,9 @@ def run_experiment(
                       **train_options})
     rhm = RHM(v, n_c, m, s, L, seed=config["grammar_seed"])
     train_data, test_data, val_data = rhm.splits(P, config["n_test"], config["n_val"], seed)
-    net = build_model(model, v, s, L, config["width"], n_c, seed=derive(seed, "init"))
+    net = build_model(model, v, s, L, config["width"], n_c, seed=derive(seed, "init")).to(where)
     settings = TrainConfig(**{k: config[k] for k in TRAIN_FIELDS})
-    history = History()
+    history, reports = History(), []
     for stage in get_rule(rule, **config["rule_options"]).stages(net):
         data = train_data
         if stage.unlabelled:
@@ -353,18 +528,23 @@ def run_experiment(
                                         exclude=Sample.cat([test_data, val_data, train_data]),
                                         name="unlabelled")
             data = Sample.cat([train_data, extra])
-        history.extend(train(stage.model, stage.rule, rhm, data, test_data,
-                             replace(settings, **stage.settings), seed, progress, callback,
-                             stage.needs))
+        curve, report = train(stage.model.to(where), stage.rule, rhm, data, test_data,
+                              replace(settings, **stage.settings), seed, progress, callback,
+                              stage.needs, val_data)
+        history.extend(curve)
+        reports.append(report)
         net = stage.model
-    val_accuracy = (evaluate(net, rhm.one_hot(val_data.x), val_data.y)[0]
-                    if len(val_data) else None)
+
+    def accuracy(data: Sample) -> float | None:
+        return evaluate(net, *_encode(rhm, data, where))[0] if len(data) else None
+
     return ExperimentResult(
         config=config,
-        test_accuracy=history.test_accuracy[-1],
-        train_accuracy=history.train_accuracy[-1],
+        test_accuracy=accuracy(test_data),
+        train_accuracy=accuracy(train_data),
         history=history,
         seconds=time.perf_counter() - start,
         model=net,
-        val_accuracy=val_accuracy,
+        val_accuracy=accuracy(val_data),
+        stages=reports,
     )

@@ -12,7 +12,7 @@ loop of :mod:`rhmlib.train` runs any rule through these alone.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
 import torch
@@ -53,6 +53,13 @@ class Batch:
         return cls(rhm.one_hot(sample.x), sample.y if "labels" in needs else None, sample.x,
                    sample.hidden if tree else None, rhm if tree else None, generator)
 
+    def to(self, device: torch.device) -> Batch:
+        """The batch with its input and labels on ``device`` (the tree stays on the CPU)."""
+        if self.x.device == device:
+            return self
+        return replace(self, x=self.x.to(device),
+                       y=None if self.y is None else self.y.to(device))
+
 
 @dataclass
 class Stage:
@@ -92,6 +99,8 @@ class Rule:
     needs: ClassVar[frozenset[str]] = frozenset({"labels"})
     # The smallest batch the rule's loss makes sense on (contrastive rules need others).
     min_batch: ClassVar[int] = 1
+    # How many stages stages() yields (for cost estimates, before a model exists).
+    n_stages: ClassVar[int] = 1
 
     def setup(self, model: LayeredNet, generator: torch.Generator) -> None:
         """Prepare the rule for ``model`` (feedback matrices, predictors, hooks)."""

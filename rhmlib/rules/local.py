@@ -94,11 +94,11 @@ class LocalRule(Rule):
     layer (predictors, thresholds) created in :meth:`make_heads`.
     """
 
-    defaults = {"lr": 0.02, "optimizer": "adam", "weight_decay": 0.01, "steps": 1000,
-                "eval_points": 4}
+    defaults = {"lr": 0.02, "optimizer": "adam", "weight_decay": 0.01}
     default_locality: ClassVar[str] = "local"
     # Negatives (and VICReg's variances) come from the other inputs of the batch.
     min_batch = 2
+    n_stages = 2  # the self-supervised stage, then the readout
 
     def __init__(
         self,
@@ -106,7 +106,7 @@ class LocalRule(Rule):
         locality: str | None = None,
         readout: str = "upper",
         unlabelled: int = 0,
-        readout_steps: int = 1000,
+        readout_steps: int | None = None,
         readout_lr: float = 3e-3,
         readout_optimizer: str = "adam",
         detach_context: bool = True,
@@ -118,7 +118,9 @@ class LocalRule(Rule):
             "locality", self.default_locality if locality is None else locality, LOCALITIES)
         self.readout = check_choice("readout", readout, READOUTS)
         self.unlabelled = check_int("unlabelled", unlabelled, 0, 10**7)
-        self.readout_steps = check_int("readout_steps", readout_steps, 1, 10**7)
+        # None: the readout's budget comes from the convergence protocol, like every stage's.
+        self.readout_steps = (None if readout_steps is None
+                              else check_int("readout_steps", readout_steps, 1, 10**7))
         self.readout_lr = check_float("readout_lr", readout_lr, 0.0, 1e6, low_open=True)
         self.readout_optimizer = check_choice("readout_optimizer", readout_optimizer,
                                               ("sgd", "adam"))

@@ -37,6 +37,7 @@ except ImportError:  # not POSIX: no locks, so one sweep at a time per folder
     fcntl = None
 
 from ..fingerprint import code_fingerprint
+from ..train import STOPS
 from ..train import resolve as _fill
 
 __all__ = ["RESULTS_DIR", "MAX_RECORD_BYTES", "MAX_DEPTH", "STALE_SECONDS", "MissingResults",
@@ -229,12 +230,16 @@ HISTORY = {
     "loss": (_is_number, "a finite number"),
     "train_accuracy": (_is_accuracy_or_none, "an accuracy in [0, 1] or null"),
     "test_accuracy": (_is_accuracy_or_none, "an accuracy in [0, 1] or null"),
+    "val_score": (lambda x: x is None or _is_number(x), "a finite number or null"),
 }
+# How each stage of a run ended (rhmlib.train.StageReport).
+STAGE = {"steps": _is_int, "stopped": lambda x: x in STOPS, "best_step": _is_int,
+         "lr": lambda x: _is_number(x) and x > 0, "restarts": _is_int}
 
 
 def _check_result(result: object, config: dict) -> None:
     _fields(result, "result", {"test_accuracy", "train_accuracy", "val_accuracy", "history",
-                               "seconds"})
+                               "stages", "seconds"})
     if not _is_accuracy(result["train_accuracy"]):
         raise InvalidRecord(f"result.train_accuracy is {_show(result['train_accuracy'])}, "
                             f"not an accuracy in [0, 1]")
@@ -254,9 +259,17 @@ def _check_result(result: object, config: dict) -> None:
     if len(lengths) != 1 or 0 in lengths:
         raise InvalidRecord(f"result.history's lists have lengths {sorted(lengths)}, "
                             f"not one length above 0")
-    for name in ("train_accuracy", "test_accuracy"):
-        if history[name][-1] != result[name]:
-            raise InvalidRecord(f"result.{name} is not the last of result.history.{name}")
+    if not isinstance(result["stages"], list) or not result["stages"]:
+        raise InvalidRecord(f"result.stages is {_show(result['stages'])}, not a list of stages")
+    for i, stage in enumerate(result["stages"]):
+        where = f"result.stages[{i}]"
+        _fields(stage, where, set(STAGE))
+        bad = [name for name, ok in STAGE.items() if not ok(stage[name])]
+        if bad:
+            raise InvalidRecord(f"{where}.{bad[0]} is {_show(stage[bad[0]])}, not valid")
+        if not 0 <= stage["best_step"] <= stage["steps"]:
+            raise InvalidRecord(f"{where}.best_step {stage['best_step']} is not within its "
+                                f"{stage['steps']} steps")
 
 
 def _check_angles(value: object, where: str) -> None:

@@ -25,7 +25,8 @@ from tqdm.auto import tqdm
 from ..fingerprint import code_fingerprint
 from ..hierarchy import HierarchyRecorder
 from ..probes import AngleRecorder
-from ..train import run_experiment
+from ..rules import RULES
+from ..train import EVAL_SUBSET, TRAIN_FIELDS, TrainConfig, run_experiment
 from ..twins import TwinRecorder
 from .cache import RESULTS_DIR, RunLock, load_run, lock_run, resolve, run_key, save_run
 
@@ -172,9 +173,12 @@ def pick_device(device: str) -> str:
 def cost(config: dict) -> float:
     """A run's estimated cost: examples seen in training plus examples evaluated."""
     full = resolve(config)
-    # Self-supervised rules train a readout after their own steps (rhmlib.rules.local).
-    steps = full["steps"] + full["rule_options"].get("readout_steps", 0)
-    return steps * full["batch_size"] + full["eval_points"] * (full["P"] + full["n_test"])
+    settings = TrainConfig(**{k: full[k] for k in TRAIN_FIELDS})
+    # Every stage at its cap: the most the run can cost (it may converge sooner).
+    steps = RULES[full["rule"]].n_stages * settings.budget(full["P"])
+    evaluations = steps / settings.interval(full["P"])
+    return steps * full["batch_size"] + evaluations * (EVAL_SUBSET + full["n_test"]
+                                                      + full["n_val"])
 
 
 def compute(run: Run, device: str = "cpu") -> dict:
