@@ -133,7 +133,7 @@ def test_run_experiment_runs_the_resolved_config() -> None:
 def test_cache_roundtrip_and_corrupt_records(tmp_path) -> None:
     configs = [{**TINY, "seed": s} for s in range(2)]
     first = run_sweep(configs, root=tmp_path)
-    assert set(first[0]) == {"key", "code", "config", "device", "result"}
+    assert set(first[0]) == {"key", "code", "config", "device", "machine", "result"}
     assert first[0]["config"] == cache.resolve(configs[0]) and first[0]["device"] == "cpu"
     assert first[0]["code"] == code_fingerprint("bp")
     assert "config" not in first[0]["result"]  # stored once
@@ -258,6 +258,8 @@ RECORD_EDITS = {
     "diverged of a number": (lambda r: r.update(diverged=1) or r.pop("result"),
                              "diverged is 1"),
     "unknown field": (_set("pid", to=1), r"unknown fields \['pid'\]"),
+    "machine of a number": (_set("machine", "torch", to=2.13), r"machine.torch is 2.13"),
+    "machine without its cpu": (lambda r: r["machine"].pop("cpu"), r"machine lacks \['cpu'\]"),
 }
 FILE_EDITS = {
     "not JSON": (lambda p: p.write_text("{not json"), "JSONDecodeError"),

@@ -9,15 +9,17 @@ from pathlib import Path
 import pytest
 
 import rhmlib.sweeps as sweeps
+from rhmlib.machine import machine
 from rhmlib.sweeps import load_run, missing, run_sweep
-from rhmlib.sweeps.execute import ProcessExecutor, compute, cost, execute
-from rhmlib.sweeps.stats import best_lr, best_row, p90, p90_interval, p_star, summarize
+from rhmlib.sweeps.execute import ProcessExecutor, Run, compute, cost, execute
+from rhmlib.sweeps.replicate import disagreements, point_of, points, same_machine, seed_spread
+from rhmlib.sweeps.stats import best_lr, best_row, finished, p90, p90_interval, p_star, summarize
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {"v": 8, "n_c": 4, "m": 2, "s": 2, "L": 2, "P": 20, "n_test": 10, "steps": 10,
         "eval_points": 2, "width": 8}
 # Fields that may differ between two computations of the same run.
-UNCOMPARED = {"seconds", "device"}
+UNCOMPARED = {"seconds", "device", "machine"}
 
 
 def assert_same_record(new: object, old: object, where: str = "record") -> None:
@@ -109,27 +111,73 @@ def _commit_seed() -> int:
 
 
 def test_a_cached_run_of_every_sweep_recomputes_to_the_same_record(tmp_path) -> None:
-    """Recompute one cached run of every sweep, two at a time, and compare whole records.
+    """Recompute one cached run of every sweep, two at a time, and compare it with the cache.
 
-    Each sweep's run is drawn among its cheapest quarter, by a generator seeded from the
-    current commit, so that over commits every cheap run gets checked.
+    Each sweep's run is drawn among its cheapest quarter (among runs whose point has two
+    seeds or more, for a seed spread), by a generator seeded from the current commit, so
+    that over commits every cheap run gets checked. A record computed on this machine
+    (same CPU, kernels and torch) must come back bit for bit; one computed elsewhere
+    within the seed spread of its point (:mod:`rhmlib.sweeps.replicate`).
     """
     seed = _commit_seed()
     rng = random.Random(seed)
-    chosen = {}
+    chosen, spreads = {}, {}
     for name in sorted(sweeps.SWEEPS):
-        runs = sorted(sweeps.runs_of(name), key=lambda run: cost(run.config))
+        groups = points(sweeps.load_sweep(name))
+        by_key = {r["key"]: r for r in sweeps.load_sweep(name)}
+        runs = sorted((run for run in sweeps.runs_of(name)
+                       if len(finished(groups[point_of(by_key[run.key]["config"])])) >= 2),
+                      key=lambda run: cost(run.config))
+        assert runs, f"{name} has no point with two finished seeds to take a spread from"
         chosen[name] = rng.choice(runs[:max(1, len(runs) // 4)])
-    print(f"recomputing with seed {seed}:")
+        spreads[name] = seed_spread(groups[point_of(by_key[chosen[name].key]["config"])])
+    print(f"recomputing with seed {seed} on {machine()}:")
     for name, run in chosen.items():
         print(f"  {name}: {run.config}, probes {run.probes}")
     cached = {name: load_run(run.config, probes=run.probes) for name, run in chosen.items()}
+    # A rule whose code changed has no valid record: the fingerprint catches it first.
     absent = sorted(name for name, record in cached.items() if record is None)
     assert not absent, f"no valid cached record to compare with for {absent}"
     fresh = {record["key"]: record for record in execute(
         chosen.values(), root=tmp_path, executor=ProcessExecutor(2))}
     for name, run in chosen.items():
-        assert_same_record(fresh[run.key], cached[name], name)
+        if same_machine(cached[name]):
+            assert_same_record(fresh[run.key], cached[name], name)
+        else:
+            assert disagreements(fresh[run.key], cached[name], spreads[name]) == [], name
+
+
+def _tiny_point(tmp_path: Path) -> list[dict]:
+    return [compute(Run({**TINY, "m": 4, "P": 100, "steps": 60, "eval_points": 3, "seed": seed}))
+            for seed in range(3)]
+
+
+def test_a_recomputed_run_is_bit_identical_on_the_same_machine(tmp_path) -> None:
+    records = _tiny_point(tmp_path)
+    again = compute(Run({**TINY, "m": 4, "P": 100, "steps": 60, "eval_points": 3, "seed": 0}))
+    assert same_machine(records[0])
+    assert_same_record(again, records[0])
+
+
+def test_a_one_line_change_to_a_rule_is_caught_within_seed_spread(tmp_path, monkeypatch) -> None:
+    """The tolerance that lets another CPU pass still fails a real change of the code."""
+    from torch.nn import functional as F
+
+    from rhmlib.rules.bp import Backprop
+
+    records = _tiny_point(tmp_path)
+    spread = seed_spread(records)
+    assert disagreements(records[0], records[0], spread) == []
+    monkeypatch.setattr(Backprop, "loss", lambda self, batch: F.cross_entropy(
+        self.model(batch.x), batch.y, label_smoothing=0.1))
+    changed = compute(Run({**TINY, "m": 4, "P": 100, "steps": 60, "eval_points": 3, "seed": 0}))
+    assert disagreements(changed, records[0], spread)
+
+
+def test_a_record_from_another_machine_is_compared_within_spread() -> None:
+    record = {"result": {}, "machine": {"cpu": "another", "capability": "AVX2",
+                                        "mkl_cbwr": "AVX2", "torch": "2.13.0", "python": "3.11.7"}}
+    assert not same_machine(record) and not same_machine({"result": {}})
 
 
 def test_a_sweep_chosen_from_an_incomplete_one_waits(tmp_path, monkeypatch) -> None:

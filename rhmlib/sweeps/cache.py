@@ -307,7 +307,9 @@ def _check_hierarchy(value: object, where: str) -> None:
 # The shape of each probe's record (the names of rhmlib.sweeps.execute.PROBES).
 PROBE_SHAPES: dict[str, Callable[[object, str], None]] = {
     "angles": _check_angles, "hierarchy": _check_hierarchy, "twins": _check_angles}
-FIELDS = {"key", "code", "config", "device", "result", "diverged", "probes"}
+FIELDS = {"key", "code", "config", "device", "machine", "result", "diverged", "probes"}
+# What rhmlib.machine.machine() stores: the CPU, kernel paths and builds of a run.
+MACHINE_FIELDS = {"cpu", "capability", "mkl_cbwr", "torch", "python"}
 
 
 def check_record(record: object, key: str | None = None, config: dict | None = None,
@@ -324,6 +326,11 @@ def check_record(record: object, key: str | None = None, config: dict | None = N
         if expected is not None and record[name] != expected:
             raise InvalidRecord(f"its {name} {_show(record[name])} is not {_show(expected)}"
                                 + (" (its file name)" if name == "key" else ""))
+    if "machine" in record:
+        machine = _fields(record["machine"], "machine", MACHINE_FIELDS, MACHINE_FIELDS)
+        bad = sorted(k for k, v in machine.items() if not isinstance(v, str))
+        if bad:
+            raise InvalidRecord(f"its machine.{bad[0]} is {_show(machine[bad[0]])}, not a string")
     if not isinstance(record["config"], dict):
         raise InvalidRecord(f"its config is {_show(record['config'])}, not an object")
     if config is not None and record["config"] != config:

@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 
 from ..fingerprint import code_fingerprint
 from ..hierarchy import HierarchyRecorder
+from ..machine import machine
 from ..probes import AngleRecorder
 from ..rules import RULES
 from ..train import EVAL_SUBSET, TRAIN_FIELDS, TrainConfig, run_experiment
@@ -199,7 +200,7 @@ def compute(run: Run, device: str = "cpu") -> dict:
             recorder(*args)
 
     record = {"key": run.key, "code": code_fingerprint(full["rule"], run.probes),
-              "config": full, "device": used}
+              "config": full, "device": used, "machine": machine()}
     try:
         result = run_experiment(**run.config, progress=False,
                                 callback=callback if recorders else None,
