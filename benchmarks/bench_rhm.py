@@ -93,7 +93,7 @@ def main() -> None:
 
     for width in (64, 256):
         result = run_experiment(16, 16, 4, 2, 3, P=4000, width=width, steps=args.train_steps,
-                                eval_points=1, n_test=1000, progress=False)
+                                eval_every=args.train_steps, n_test=1000, progress=False)
         rate = args.train_steps * 128 / result.seconds
         print(f"training, reference setting, BP, width {width:3d}: {rate:9,.0f} samples/s "
               f"({args.train_steps} steps of batch 128 in {result.seconds:.2f} s, "

@@ -19,7 +19,7 @@ import time
 import torch
 
 from rhmlib import RHM, build_model, rule_names, run_experiment
-from rhmlib.train import evaluate, resolve
+from rhmlib.train import TRAIN_FIELDS, TrainConfig, evaluate, resolve
 
 GRAMMAR = {"v": 16, "n_c": 16, "m": 4, "s": 2, "L": 3}
 
@@ -61,7 +61,7 @@ def seconds(rule: str, width: int, steps: int) -> tuple[float, int]:
     best = float("inf")
     for _ in range(2):
         result = run_experiment(**GRAMMAR, P=4000, rule=rule, width=width, steps=steps,
-                                eval_points=1, n_test=4000, progress=False,
+                                eval_every=steps, n_test=4000, progress=False,
                                 rule_options={"readout_steps": steps} if two_stage else None)
         best = min(best, result.seconds)
     return best, (2 if two_stage else 1) * steps * 128
@@ -83,11 +83,11 @@ def evaluation_seconds(width: int) -> float:
 
 
 def eval_share(rule: str, step_seconds: float, eval_seconds: float) -> float:
-    """The share of evaluation in a run of ``rule``'s recipe (labelled stages only)."""
+    """The share of evaluation in a stage of ``rule``'s recipe run to its cap at P = 4,000."""
     config = resolve({**GRAMMAR, "P": 4000, "rule": rule})
-    steps, points = config["steps"], config["eval_points"]
-    if rule in _two_stage():  # the self-supervised stage is not evaluated
-        steps += config["rule_options"]["readout_steps"]
+    settings = TrainConfig(**{k: config[k] for k in TRAIN_FIELDS})
+    steps = settings.budget(4000)
+    points = steps / settings.interval(4000)
     train = steps * step_seconds
     return points * eval_seconds / (train + points * eval_seconds)
 

@@ -11,8 +11,9 @@ fixed (``steps``). Every ``eval_every`` steps it scores the validation split: a 
 stage by its accuracy, a label-free stage by its own objective on the validation inputs.
 The learning rate halves when that score has not improved for ``patience // 2``
 evaluations (``schedule="plateau"``), the stage stops when it has not improved for
-``patience`` (it *converged*) or at the end of the budget (the *cap*), and the best
-validation state is the one it keeps. A stage that diverges starts again from its
+``patience`` (it *converged*) or at the end of the budget (the *cap*; a fixed budget
+always runs to its end), and it keeps its best validation state (the latest of equally
+good ones). A stage that diverges starts again from its
 initial state at half the rate, ``retries`` times. :class:`StageReport` records what
 happened.
 """
@@ -68,9 +69,9 @@ class TrainConfig:
     momentum: float = 0.9
     weight_decay: float = 0.0
     schedule: str = "plateau"  # "cosine": decays to 0 over the budget; "plateau": see doc
-    epochs: float = 100.0  # the budget, in passes over the stage's training set ...
-    min_steps: int = 1000  # ... but at least this many steps
-    max_steps: int = 20000  # ... and at most this many (the cap)
+    epochs: float = 1000.0  # the budget, in passes over the stage's training set ...
+    min_steps: int = 2000  # ... but at least this many steps
+    max_steps: int = 30000  # ... and at most this many (the cap)
     steps: int | None = None  # a fixed budget instead (a widget's, a probe's)
     eval_every: int | None = None  # None: one pass, within [100, 1000] steps
     patience: int = 8  # evaluations without a better validation score; 0: never stop
@@ -110,7 +111,7 @@ class TrainConfig:
 
 # Settings every rule shares unless its recipe says otherwise.
 BASE = {"batch_size": 128, "optimizer": "sgd", "momentum": 0.9, "weight_decay": 0.0,
-        "schedule": "plateau", "epochs": 100.0, "min_steps": 1000, "max_steps": 20000,
+        "schedule": "plateau", "epochs": 1000.0, "min_steps": 2000, "max_steps": 30000,
         "steps": None, "eval_every": None, "patience": 8, "retries": 2}
 TRAIN_FIELDS = tuple(f.name for f in fields(TrainConfig))
 
@@ -261,6 +262,10 @@ class _Scorer:
         margin = 0.0 if self.labelled else MIN_IMPROVEMENT * abs(best)
         return score > best + margin
 
+    def ties(self, score: float | None, best: float | None) -> bool:
+        """Whether ``score`` is at least as good as ``best`` (the state worth keeping)."""
+        return score is not None and math.isfinite(score) and (best is None or score >= best)
+
 
 def train(
     model: LayeredNet,
@@ -344,6 +349,7 @@ def _train_stage(
     n_data_classes = int(train_data.y.unique().numel()) if labelled else 0
     history, best_train = History(), 0.0
     best_score, best_step, best_state, since_best = None, 0, None, 0
+    improved_to = None  # the score of the last evaluation that counted as progress
     order = torch.randperm(n, generator=order_gen)
     cursor, running_loss, running_count = 0, 0.0, 0
     stopped, step = "cap", 0
@@ -394,16 +400,21 @@ def _train_stage(
             if callback is not None:
                 callback(step, rule, batch)
             model.train()
-            if scorer.better(score, best_score):
-                best_score, best_step, since_best = score, step, 0
+            if score is None:  # nothing to validate on: the budget decides
+                continue
+            if scorer.ties(score, best_score):  # a later state as good is kept
+                best_score, best_step = score, step
                 best_state = {k: v.clone() for k, v in _trained_state(rule).items()}
+            if scorer.better(score, improved_to):
+                improved_to, since_best = score, 0
                 continue
             since_best += 1
             if config.schedule == "plateau" and config.patience >= 2 and (
                     since_best % (config.patience // 2) == 0):
                 for group in opt.param_groups:
                     group["lr"] /= 2
-            if config.patience and since_best >= config.patience:
+            # A fixed budget (config.steps) runs to its end.
+            if config.patience and config.steps is None and since_best >= config.patience:
                 stopped = "converged"
                 break
     if best_state is not None:

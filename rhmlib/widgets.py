@@ -525,7 +525,7 @@ def ssl_live(P: int = 2000, rule: str = "clapp", pairs: str = "sibling", width: 
         # The weight decay of the rule's recipe: what the book's sweeps train with.
         recipe = {**BASE, **RULES[values["rule"]].defaults}
         config = TrainConfig(steps=values["steps"], optimizer="adam", lr=values["lr"],
-                             weight_decay=recipe["weight_decay"], eval_points=10)
+                             weight_decay=recipe["weight_decay"])
         train(net, learner, rhm, data, None, config, seed, False, record)
         where = "uses the generator" if values["pairs"] == "oracle" else "no labels"
         names = [f"layer {k + 1}" for k in range(learner.n_ssl)]
@@ -622,7 +622,7 @@ def playground(
         result = run_experiment(
             *grammar, c["P"], rule=c["rule"], width=c["width"], seed=c["seed"],
             model=c["model"], n_test=n_test, n_val=0, progress=False, callback=redraw,
-            steps=c["steps"], eval_points=10,
+            steps=c["steps"],
             **({"lr": c["lr"]} if c["lr"] else {}),  # 0: the rule's own learning rate
         )
         _show(out, _text(f"done: test accuracy {result.test_accuracy:.3f} "

@@ -142,14 +142,14 @@ def test_tokens_and_trees(v: int, m: int, L: int, kind: str, level: object, seed
 valid_settings = st.fixed_dictionaries({}, optional={
     "lr": st.floats(1e-4, 1.0), "steps": st.integers(1, 20), "batch_size": st.integers(1, 64),
     "momentum": st.floats(0, 1), "weight_decay": st.floats(0, 0.1),
-    "eval_points": st.integers(1, 5), "optimizer": st.sampled_from(["sgd", "adam"]),
+    "eval_every": st.integers(1, 5), "optimizer": st.sampled_from(["sgd", "adam"]),
     "schedule": st.sampled_from(["constant", "cosine"]), "width": st.integers(1, 16),
     "n_test": st.integers(0, 50), "n_val": st.integers(0, 20),
     "grammar_seed": st.integers(0, 2**63 - 1), "model": st.sampled_from(["cnn", "fcn"]),
 })
 bad_setting = st.one_of(st.just({}), st.builds(
     lambda key, value: {key: value},
-    st.sampled_from(["lr", "steps", "batch_size", "momentum", "weight_decay", "eval_points",
+    st.sampled_from(["lr", "steps", "batch_size", "momentum", "weight_decay", "eval_every",
                      "optimizer", "schedule", "width", "n_test", "n_val", "grammar_seed",
                      "model", "P", "seed"]),
     st.one_of(junk, st.sampled_from(["lbfgs", "step", "resnet"]))))
@@ -161,7 +161,7 @@ bad_setting = st.one_of(st.just({}), st.builds(
 def test_run_experiment(rule: object, P: int, seed: int, changes: dict, bad: dict) -> None:
     grammar = {"v": 8, "n_c": 4, "m": 4, "s": 2, "L": 2}  # 256 inputs
     config = {**grammar, "P": P, "seed": seed, "steps": 5, "n_test": 20, "width": 8,
-              "eval_points": 1, **changes, **bad}
+              "eval_every": 5, **changes, **bad}
     if rule in rule_names() and issubclass(RULES[rule], LocalRule):
         # Self-supervised recipes train their readout for 1,000 steps: keep cases fast.
         config["rule_options"] = {"readout_steps": 5}

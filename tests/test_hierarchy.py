@@ -12,7 +12,7 @@ from rhmlib.sweeps.execute import Run, compute
 from rhmlib.train import resolve
 
 TINY = {"v": 8, "n_c": 4, "m": 2, "s": 2, "L": 3, "P": 60, "n_test": 40, "width": 8,
-        "steps": 40, "eval_points": 2}
+        "steps": 40, "eval_every": 20}
 
 
 @pytest.mark.parametrize("rule", ["bp", "clapp"])

@@ -91,10 +91,10 @@ def test_derangement_has_no_fixed_point() -> None:
 @pytest.mark.parametrize("name", [*SSL_RULES, "clapp_global", "vicreg_global"])
 def test_two_stage_protocol_runs(name: str) -> None:
     result = run_experiment(**SMALL, P=64, rule=name, width=8, seed=0, n_test=64, steps=6,
-                            eval_points=2, optimizer="adam", lr=1e-3, progress=False,
+                            eval_every=3, optimizer="adam", lr=1e-3, progress=False,
                             rule_options={"readout_steps": 4})
     history = result.history
-    assert history.step == [3, 6, 8, 10]  # SSL stage, then the readout stage
+    assert history.step == [3, 6, 9, 10]  # SSL stage, then the readout stage
     # No accuracy during the SSL stage: its readout is not trained yet.
     assert history.test_accuracy[:2] == [None, None] == history.train_accuracy[:2]
     assert 0.0 <= result.test_accuracy <= 1.0
@@ -104,7 +104,7 @@ def test_two_stage_protocol_runs(name: str) -> None:
 def test_ssl_stage_freezes_nothing_it_should_train_and_readout_freezes_ssl_layers() -> None:
     before = build_model("cnn", 8, 2, 3, 8, 4, seed=0)
     result = run_experiment(**SMALL, P=64, rule="clapp", width=8, seed=0, n_test=32, steps=5,
-                            eval_points=1, optimizer="adam", lr=1e-2, progress=False,
+                            eval_every=5, optimizer="adam", lr=1e-2, progress=False,
                             rule_options={"readout_steps": 5})
     after = result.model
     assert not torch.equal(before.layers[0].weight, after.layers[0].weight)
@@ -114,7 +114,7 @@ def test_ssl_stage_freezes_nothing_it_should_train_and_readout_freezes_ssl_layer
 def test_linear_readout_and_unlabelled_inputs() -> None:
     seen = []
     result = run_experiment(
-        **SMALL, P=40, rule="infonce", width=8, seed=0, n_test=32, steps=2, eval_points=1,
+        **SMALL, P=40, rule="infonce", width=8, seed=0, n_test=32, steps=2, eval_every=2,
         optimizer="adam", progress=False,
         rule_options={"readout": "linear", "unlabelled": 100, "readout_steps": 2},
         callback=lambda step, rule, batch: seen.append((rule.name, len(batch.x))),

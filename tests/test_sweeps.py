@@ -17,7 +17,7 @@ from rhmlib.sweeps.stats import best_lr, best_row, finished, p90, p90_interval, 
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {"v": 8, "n_c": 4, "m": 2, "s": 2, "L": 2, "P": 20, "n_test": 10, "steps": 10,
-        "eval_points": 2, "width": 8}
+        "eval_every": 5, "width": 8}
 # Fields that may differ between two computations of the same run.
 UNCOMPARED = {"seconds", "device", "machine"}
 
@@ -148,13 +148,13 @@ def test_a_cached_run_of_every_sweep_recomputes_to_the_same_record(tmp_path) -> 
 
 
 def _tiny_point(tmp_path: Path) -> list[dict]:
-    return [compute(Run({**TINY, "m": 4, "P": 100, "steps": 60, "eval_points": 3, "seed": seed}))
+    return [compute(Run({**TINY, "m": 4, "P": 100, "steps": 60, "eval_every": 20, "seed": seed}))
             for seed in range(3)]
 
 
 def test_a_recomputed_run_is_bit_identical_on_the_same_machine(tmp_path) -> None:
     records = _tiny_point(tmp_path)
-    again = compute(Run({**TINY, "m": 4, "P": 100, "steps": 60, "eval_points": 3, "seed": 0}))
+    again = compute(Run({**TINY, "m": 4, "P": 100, "steps": 60, "eval_every": 20, "seed": 0}))
     assert same_machine(records[0])
     assert_same_record(again, records[0])
 
@@ -170,7 +170,7 @@ def test_a_one_line_change_to_a_rule_is_caught_within_seed_spread(tmp_path, monk
     assert disagreements(records[0], records[0], spread) == []
     monkeypatch.setattr(Backprop, "loss", lambda self, batch: F.cross_entropy(
         self.model(batch.x), batch.y, label_smoothing=0.1))
-    changed = compute(Run({**TINY, "m": 4, "P": 100, "steps": 60, "eval_points": 3, "seed": 0}))
+    changed = compute(Run({**TINY, "m": 4, "P": 100, "steps": 60, "eval_every": 20, "seed": 0}))
     assert disagreements(changed, records[0], spread)
 
 

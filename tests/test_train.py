@@ -7,7 +7,9 @@ import torch
 
 from rhmlib import RHM, build_model, get_rule, rule_names, run_experiment
 from rhmlib.probes import synonymic_sensitivity, update_cosine
-from rhmlib.rules import Batch
+from rhmlib.rules import RULES, Batch
+from rhmlib.rules.bp import Backprop
+from rhmlib.train import Diverged, TrainConfig
 
 TINY = {"v": 8, "n_c": 4, "m": 2, "s": 2, "L": 3}
 
@@ -17,7 +19,7 @@ def test_backprop_learns_a_small_grammar() -> None:
     assert result.train_accuracy == 1.0
     assert result.test_accuracy > 0.5  # chance is 0.25
     h = result.history
-    assert len(h.step) == 10 and h.step[-1] == 300
+    assert len(h.step) == 10 and h.step[-1] == 300  # a fixed budget: ten evaluations
     assert h.loss[-1] < h.loss[0]
     assert result.config["lr"] == get_rule("bp").defaults["lr"]
 
@@ -48,6 +50,93 @@ def test_global_rng_is_untouched() -> None:
 def test_divergence_is_reported() -> None:
     with pytest.raises(FloatingPointError, match="diverged"):
         run_experiment(**TINY, P=40, width=16, steps=200, n_test=10, lr=1e5)
+
+
+# -- the convergence protocol ------------------------------------------------------------
+
+GRAMMAR = {"v": 8, "n_c": 4, "m": 4, "s": 2, "L": 2}  # 256 inputs
+
+
+def test_a_stage_stops_when_validation_stops_improving_and_keeps_its_best_state() -> None:
+    result = run_experiment(**GRAMMAR, P=120, width=16, n_test=60, n_val=60, seed=0,
+                            epochs=5000, max_steps=5000, eval_every=20, patience=4)
+    (stage,) = result.stages
+    assert stage.stopped == "converged" and result.converged
+    assert stage.steps < 5000 and stage.steps % 20 == 0
+    scores = result.history.val_score
+    # No better score in the last `patience` evaluations; the state kept is the best.
+    assert max(scores[-4:]) <= max(scores[:-4])
+    assert result.val_accuracy == max(scores)
+    assert stage.best_step == result.history.step[max(
+        i for i, score in enumerate(scores) if score == max(scores))]
+
+
+def test_a_budget_in_passes_within_its_bounds_and_a_fixed_budget_runs_to_its_end() -> None:
+    config = TrainConfig(lr=0.1, epochs=10, min_steps=50, max_steps=400)
+    assert config.budget(1280) == 100  # 10 passes of 10 batches
+    assert config.budget(64) == 50 and config.budget(10**6) == 400
+    assert TrainConfig(lr=0.1, steps=7).budget(10**6) == 7
+    result = run_experiment(**GRAMMAR, P=120, width=16, n_test=60, steps=90, eval_every=10,
+                            patience=1)
+    assert result.stages[0].steps == 90 and result.stages[0].stopped == "cap"
+    assert not result.converged
+
+
+def test_without_validation_inputs_a_stage_runs_to_its_cap() -> None:
+    result = run_experiment(**GRAMMAR, P=120, width=16, n_test=60, n_val=0, min_steps=60,
+                            max_steps=60, patience=1)
+    assert result.stages[0].stopped == "cap" and result.val_accuracy is None
+
+
+def test_a_label_free_stage_stops_on_its_own_objective() -> None:
+    result = run_experiment(**GRAMMAR, P=120, rule="clapp", width=16, n_test=60, n_val=60,
+                            epochs=3000, max_steps=3000, eval_every=20, patience=3)
+    ssl, readout = result.stages
+    ssl_scores = result.history.val_score[:len(range(20, ssl.steps + 1, 20))]
+    assert all(score <= 0 for score in ssl_scores)  # minus a hinge loss
+    assert {ssl.stopped, readout.stopped} <= {"converged", "cap"}
+    assert ssl.best_step <= ssl.steps and readout.best_step <= readout.steps
+
+
+class _FlakyBackprop(Backprop):
+    """Backprop whose loss is NaN in its first ``bad`` set-ups: a divergence, restarted."""
+
+    name = "flaky_bp_for_tests"
+    bad = 0
+
+    def setup(self, model, generator) -> None:
+        super().setup(model, generator)
+        type(self).bad -= 1
+        self.nan = type(self).bad >= 0
+
+    def loss(self, batch):
+        loss = super().loss(batch)
+        return loss * math.nan if self.nan else loss
+
+
+def test_a_divergence_restarts_the_stage_at_half_the_rate(monkeypatch) -> None:
+    monkeypatch.setitem(RULES, _FlakyBackprop.name, _FlakyBackprop)
+    monkeypatch.setattr(_FlakyBackprop, "bad", 2)
+    result = run_experiment(**GRAMMAR, P=60, width=8, n_test=20, steps=20,
+                            rule=_FlakyBackprop.name, lr=0.4, retries=2)
+    assert result.stages[0].restarts == 2 and result.stages[0].lr == pytest.approx(0.1)
+    monkeypatch.setattr(_FlakyBackprop, "bad", 2)
+    with pytest.raises(Diverged):
+        run_experiment(**GRAMMAR, P=60, width=8, n_test=20, steps=20,
+                       rule=_FlakyBackprop.name, lr=0.4, retries=1)
+
+
+def test_one_training_input_is_no_collapse() -> None:
+    """A single input (one class) is fitted, not reported as a collapse to one class."""
+    result = run_experiment(16, 16, 4, 2, 3, P=1, steps=100, n_test=100)
+    assert result.train_accuracy == 1.0
+
+
+def test_every_recipe_converges_on_a_grammar_it_never_saw() -> None:
+    """With only a rule's name, training stops by convergence (one seed, small grammar)."""
+    for rule in ("bp", "fa", "dfa", "clapp"):
+        result = run_experiment(8, 8, 3, 2, 3, P=400, rule=rule, n_test=400, width=32)
+        assert result.converged, (rule, result.stages)
 
 
 @pytest.mark.parametrize(

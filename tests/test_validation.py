@@ -17,7 +17,7 @@ TINY = {"v": 8, "n_c": 4, "m": 2, "s": 2, "L": 3, "P": 40, "n_test": 20, "width"
     ({"lr": True}, TypeError, "lr must be a number"),
     ({"lr": 1e300}, ValueError, "lr must be a finite number in"),
     ({"lr": float("nan")}, ValueError, "lr must be a finite number in"),
-    ({"eval_points": 10**9}, ValueError, "eval_points must be in"),
+    ({"eval_every": 10**9}, ValueError, "eval_every must be in"),
     ({"steps": 10**12}, ValueError, "steps must be in"),
     ({"width": 10**6}, ValueError, "width must be in"),
     ({"grammar_seed": -1}, ValueError, "grammar_seed must be in"),

@@ -361,7 +361,7 @@ def local_global_cosines(
         for when in (0, steps):
             if when:
                 config = TrainConfig(**{**BASE, **RULES[rule].defaults, "steps": when,
-                                        "eval_points": 1})
+                                        "eval_every": when})
                 train(net, local, rhm, data, None, config, seed=seed, progress=False,
                       needs=frozenset())
             else:
