@@ -3,8 +3,9 @@
 :func:`code_fingerprint` hashes the source of what a run of one rule executes: the core
 modules every run shares (:data:`CORE`), the files of every class the rule inherits from,
 and the files of the probes the run records (:data:`PROBE_FILES`). Each file is hashed after
-:func:`normalise`: comments, docstrings and a rule's tuned ``defaults`` (whose values
-are in the run's resolved config, hence in its key already) never change a fingerprint;
+:func:`normalise`: comments, docstrings, a rule's tuned ``defaults`` (whose values are in the run's
+resolved config, hence in its key already) and its display ``label`` and ``family``
+never change a fingerprint;
 code does. Editing one rule's file thus makes exactly the runs of that rule (and of the
 rules that inherit from it) stale.
 """
@@ -33,11 +34,16 @@ def _is_docstring(node: ast.stmt) -> bool:
             and isinstance(node.value.value, str))
 
 
+# Class attributes that never change what a run computes: a rule's recipe (its values
+# are in the run's config) and how the book shows it.
+NOT_CODE = ("defaults", "label", "family")
+
+
 def _is_defaults(node: ast.stmt) -> bool:
-    """``defaults = ...`` or ``defaults: ClassVar[dict] = ...``."""
+    """``defaults = ...``, ``label: ClassVar[str] = ...``: an attribute of :data:`NOT_CODE`."""
     targets = (node.targets if isinstance(node, ast.Assign)
                else [node.target] if isinstance(node, ast.AnnAssign) else [])
-    return any(isinstance(t, ast.Name) and t.id == "defaults" for t in targets)
+    return any(isinstance(t, ast.Name) and t.id in NOT_CODE for t in targets)
 
 
 class _Strip(ast.NodeTransformer):

@@ -19,7 +19,7 @@ import torch
 from .checks import check_int
 from .streams import derive
 
-__all__ = ["RHM", "Sample", "check_int", "p_star"]
+__all__ = ["RHM", "Sample", "REFERENCE", "check_int", "p_star", "n_inputs"]
 
 # Tuple codes are base-v integers held in int64.
 _MAX_TUPLE_SPACE = 2**62
@@ -33,9 +33,18 @@ _MAX_INPUT_LENGTH = 2**16
 MEMORY_LIMIT = 2**31
 
 
+# The book's reference grammar: every chapter starts from it.
+REFERENCE = {"v": 16, "n_c": 16, "m": 4, "s": 2, "L": 3}
+
+
 def p_star(n_c: int, m: int, L: int) -> int:
     """Backprop's sample-complexity scale of a grammar, ``P* = n_c m^L``."""
     return n_c * m**L
+
+
+def n_inputs(n_c: int, m: int, s: int, L: int) -> int:
+    """The number of distinct inputs of a grammar, ``n_c m^((s^L - 1) / (s - 1))``."""
+    return n_c * m ** ((s**L - 1) // (s - 1))
 
 
 def _check_memory(subject: str, what: str, n_bytes: int) -> None:
@@ -143,8 +152,8 @@ class RHM:
 
     @property
     def n_inputs(self) -> int:
-        """Exact number of distinct inputs, ``n_c * m**((s**L - 1) / (s - 1))``."""
-        return self.n_c * self.m ** ((self.s**self.L - 1) // (self.s - 1))
+        """Exact number of distinct inputs, :func:`n_inputs`."""
+        return n_inputs(self.n_c, self.m, self.s, self.L)
 
     @property
     def p_star(self) -> int:

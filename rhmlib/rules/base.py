@@ -92,6 +92,10 @@ class Rule:
     """Base class of learning rules; subclasses set ``name`` and implement ``loss``."""
 
     name: ClassVar[str] = ""
+    # How the book shows the rule: its display name, and its family (backprop,
+    # feedback, local, global), which sets its colours. Not part of a run's code.
+    label: ClassVar[str] = ""
+    family: ClassVar[str] = ""
     # The tuned recipe: TrainConfig fields (lr, optimizer, steps, ...) this rule runs
     # with when the caller does not set them. Rule options' defaults are __init__'s.
     defaults: ClassVar[dict] = {"lr": 0.1}

@@ -18,6 +18,8 @@ class Backprop(Rule):
     """Plain backpropagation of the cross-entropy loss."""
 
     name = "bp"
+    label = "BP"
+    family = "backprop"
     defaults = {"lr": 0.2}
 
     def loss(self, batch: Batch) -> torch.Tensor:

@@ -37,6 +37,8 @@ class CLAPP(LocalRule):
     """CLAPP's hinge loss on a bilinear score between a node and its context."""
 
     name = "clapp"
+    label = "CLAPP"
+    family = "local"
 
     def __init__(self, mode: str = "both", score: str = "cosine", temperature: float = 0.25,
                  **common: object) -> None:

@@ -26,6 +26,8 @@ class DirectFeedbackAlignment(Rule):
     """The output error sent to every hidden layer through its own fixed random matrix."""
 
     name = "dfa"
+    label = "DFA"
+    family = "feedback"
     defaults = {"lr": 0.03}
 
     def __init__(self, feedback: str = "random") -> None:

@@ -21,6 +21,8 @@ class DirectRandomTargetProjection(DirectFeedbackAlignment):
     """DFA with the one-hot target in place of the output error."""
 
     name = "drtp"
+    label = "DRTP"
+    family = "feedback"
     defaults = {"lr": 0.001}
 
     def __init__(self) -> None:

@@ -17,6 +17,8 @@ class FeedbackAlignment(MaskedBackprop):
     """Backprop with random fixed transport, masks untouched."""
 
     name = "fa"
+    label = "FA"
+    family = "feedback"
     defaults = {"lr": 0.3}
 
     def __init__(self) -> None:

@@ -37,6 +37,8 @@ class ForwardForward(LocalRule):
     """Logistic loss on the goodness of positive and negative pairs, learned threshold."""
 
     name = "ff"
+    label = "Forward-Forward"
+    family = "local"
 
     def __init__(self, threshold: float = 0.5, sharpness: float = 8.0, normalize: bool = True,
                  **common: object) -> None:

@@ -24,6 +24,8 @@ class InfoNCE(LocalRule):
     """Softmax cross-entropy of each anchor against all contexts of the batch."""
 
     name = "infonce"
+    label = "InfoNCE"
+    family = "local"
     # Its learning-rate scan on the reference grammar (rhmlib.sweeps.contrast) chose 0.06.
     defaults = {**LocalRule.defaults, "lr": 0.06}
 

@@ -262,6 +262,8 @@ class Readout(Rule):
     """Cross-entropy by backprop on the layers above ``frozen`` and the readout only."""
 
     name = "readout"
+    label = "readout"
+    family = "backprop"
     defaults = {"lr": 3e-3, "optimizer": "adam"}
 
     def __init__(self, frozen: int = 0) -> None:
@@ -298,6 +300,7 @@ def global_twin(cls: type[LocalRule]) -> type[LocalRule]:
     """Register ``<name>_global``: the same loss, trained end to end at the top layer."""
     twin = type(f"{cls.__name__}Global", (cls,), {
         "name": f"{cls.name}_global", "default_locality": "top",
+        "label": f"{cls.label} (global)", "family": "global",
         "__doc__": f"Global twin of {cls.name}: its loss backpropagated end to end.",
     })
     register(twin)

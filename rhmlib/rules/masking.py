@@ -76,6 +76,8 @@ class MaskedBackprop(Rule):
     """Backprop with substitute masks (own / downstream) and exact or random transport."""
 
     name = "bp_masked"
+    label = "BP with masks"
+    family = "backprop"
     defaults = {"lr": 0.2}
 
     def __init__(self, own: str = "own", down: str = "own", transport: str = "exact") -> None:

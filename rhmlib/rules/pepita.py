@@ -27,6 +27,8 @@ class Pepita(Rule):
     """Error-modulated second forward pass; updates from the activity differences."""
 
     name = "pepita"
+    label = "PEPITA"
+    family = "feedback"
     defaults = {"lr": 0.03}
 
     def __init__(self, f_scale: float = 0.05) -> None:

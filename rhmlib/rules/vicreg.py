@@ -38,6 +38,8 @@ class VICReg(LocalRule):
     """Variance-invariance-covariance regularisation between a node and its context."""
 
     name = "vicreg"
+    label = "VICReg"
+    family = "local"
 
     def __init__(self, invariance: float = 25.0, variance: float = 25.0,
                  covariance: float = 1.0, **common: object) -> None:

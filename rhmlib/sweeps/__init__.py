@@ -20,6 +20,7 @@ import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from ..rhm import REFERENCE
 from . import cache
 from .cache import RESULTS_DIR, MissingResults, StaleResults, load_run, run_key
 from .execute import Executor, Progress, Run, execute, make_executor
@@ -35,7 +36,6 @@ __all__ = [
 SWEEPS: dict[str, Callable[[], list[dict]]] = {}
 # Sweep name -> which probes (names in rhmlib.sweeps.execute.PROBES) each config records.
 _PROBED: dict[str, Callable[[dict], tuple[str, ...]]] = {}
-REFERENCE = {"v": 16, "n_c": 16, "m": 4, "s": 2, "L": 3}
 
 
 def sweep(

@@ -11,12 +11,13 @@ import functools
 import math
 from pathlib import Path
 
+from ..rhm import n_inputs
 from ..tables import Table, p90_summary, pm, range_text, ratio_text, settings
 from . import REFERENCE, RESULTS_DIR, load_sweep, sweep
 from .stats import best_lr, p_star, summarize
 
 __all__ = ["BP_TRAINING", "SCALING_TRAINING", "BP_LRS", "SCALING_FACTORS", "scaling_lr",
-           "n_inputs", "settings_table", "reference_curves", "reference_rows",
+           "settings_table", "reference_curves", "reference_rows",
            "reference_table", "lr_scan_curves", "lr_scan_table", "scaling_curves",
            "scaling_rows", "scaling_table"]
 
@@ -100,11 +101,6 @@ def bp_lr_scan() -> list[dict]:
 # -- analysis: what the chapter shows (cached results only) ---------------------------------
 
 NETWORKS = {"bp_reference": "hierarchical CNN", "fcn_reference": "shallow fully connected"}
-
-
-def n_inputs(n_c: int, m: int, s: int, L: int) -> int:
-    """The number of distinct inputs of a grammar, ``n_c m^((s^L - 1) / (s - 1))``."""
-    return n_c * m ** ((s**L - 1) // (s - 1))
 
 
 def settings_table() -> Table:
