@@ -7,8 +7,10 @@ tuned recipe (:attr:`Rule.defaults`) and then :data:`BASE`, so
 
 **One convergence protocol for every rule and stage.** A stage's budget is counted in
 passes over its training set (``epochs``, kept within ``min_steps`` .. ``max_steps``), or
-fixed (``steps``). Every ``eval_every`` steps it scores the validation split: a labelled
-stage by its accuracy, a label-free stage by its own objective on the validation inputs.
+fixed (``steps``); no stage stops before ``min_steps``, so that a slow start (a plateau at
+chance, as feedback alignment has) is not taken for convergence. Every ``eval_every``
+steps it scores the validation split: a labelled stage by its accuracy, a label-free
+stage by its own objective on the validation inputs.
 The learning rate halves when that score has not improved for ``patience // 2``
 evaluations (``schedule="plateau"``), the stage stops when it has not improved for
 ``patience`` (it *converged*) or at the end of the budget (the *cap*; a fixed budget
@@ -70,11 +72,11 @@ class TrainConfig:
     weight_decay: float = 0.0
     schedule: str = "plateau"  # "cosine": decays to 0 over the budget; "plateau": see doc
     epochs: float = 1000.0  # the budget, in passes over the stage's training set ...
-    min_steps: int = 2000  # ... but at least this many steps
+    min_steps: int = 2000  # ... but at least this many, and no early stop before them
     max_steps: int = 30000  # ... and at most this many (the cap)
     steps: int | None = None  # a fixed budget instead (a widget's, a probe's)
     eval_every: int | None = None  # None: one pass, within [100, 1000] steps
-    patience: int = 8  # evaluations without a better validation score; 0: never stop
+    patience: int = 10  # evaluations without a better validation score; 0: never stop
     retries: int = 2  # restarts at half the rate after a divergence
 
     def __post_init__(self) -> None:
@@ -112,7 +114,7 @@ class TrainConfig:
 # Settings every rule shares unless its recipe says otherwise.
 BASE = {"batch_size": 128, "optimizer": "sgd", "momentum": 0.9, "weight_decay": 0.0,
         "schedule": "plateau", "epochs": 1000.0, "min_steps": 2000, "max_steps": 30000,
-        "steps": None, "eval_every": None, "patience": 8, "retries": 2}
+        "steps": None, "eval_every": None, "patience": 10, "retries": 2}
 TRAIN_FIELDS = tuple(f.name for f in fields(TrainConfig))
 
 
@@ -414,7 +416,8 @@ def _train_stage(
                 for group in opt.param_groups:
                     group["lr"] /= 2
             # A fixed budget (config.steps) runs to its end.
-            if config.patience and config.steps is None and since_best >= config.patience:
+            if (config.patience and config.steps is None and since_best >= config.patience
+                    and step >= config.min_steps):
                 stopped = "converged"
                 break
     if best_state is not None:

@@ -70,3 +70,20 @@ def test_self_supervised_recipes_are_their_scans_choice(name: str) -> None:
     rule = contrast.VARIANTS[name][0]
     chosen = contrast.contrast_chosen_lrs()[(name, REFERENCE["m"], REFERENCE["L"])]
     assert RULES[rule].defaults["lr"] == chosen, (name, chosen)
+
+
+def test_every_recipe_carries_to_grammars_its_scans_never_saw() -> None:
+    """Cached: every rule with only its name, at P* on three grammars, never diverges and
+    says whether it converged; backprop reaches 90% at 2 P* on each."""
+    from rhmlib.sweeps import load_sweep
+    from rhmlib.sweeps.recipes import CARRY_GRAMMARS
+
+    records = load_sweep("recipes_carry")
+    assert not [r["config"] for r in records if "diverged" in r]
+    for record in records:
+        assert {s["stopped"] for s in record["result"]["stages"]} <= {"converged", "cap"}
+    for grammar in CARRY_GRAMMARS.values():
+        (bp,) = [r for r in records if r["config"]["rule"] == "bp"
+                 and all(r["config"][k] == v for k, v in grammar.items())
+                 and r["config"]["P"] == 2 * grammar["n_c"] * grammar["m"] ** grammar["L"]]
+        assert bp["result"]["test_accuracy"] >= 0.9, (grammar, bp["result"]["test_accuracy"])

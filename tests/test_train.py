@@ -59,7 +59,8 @@ GRAMMAR = {"v": 8, "n_c": 4, "m": 4, "s": 2, "L": 2}  # 256 inputs
 
 def test_a_stage_stops_when_validation_stops_improving_and_keeps_its_best_state() -> None:
     result = run_experiment(**GRAMMAR, P=120, width=16, n_test=60, n_val=60, seed=0,
-                            epochs=5000, max_steps=5000, eval_every=20, patience=4)
+                            epochs=5000, min_steps=100, max_steps=5000, eval_every=20,
+                            patience=4)
     (stage,) = result.stages
     assert stage.stopped == "converged" and result.converged
     assert stage.steps < 5000 and stage.steps % 20 == 0
@@ -90,7 +91,8 @@ def test_without_validation_inputs_a_stage_runs_to_its_cap() -> None:
 
 def test_a_label_free_stage_stops_on_its_own_objective() -> None:
     result = run_experiment(**GRAMMAR, P=120, rule="clapp", width=16, n_test=60, n_val=60,
-                            epochs=3000, max_steps=3000, eval_every=20, patience=3)
+                            epochs=3000, min_steps=100, max_steps=3000, eval_every=20,
+                            patience=3)
     ssl, readout = result.stages
     ssl_scores = result.history.val_score[:len(range(20, ssl.steps + 1, 20))]
     assert all(score <= 0 for score in ssl_scores)  # minus a hinge loss

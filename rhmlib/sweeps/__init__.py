@@ -148,4 +148,4 @@ def prune(root: Path = RESULTS_DIR) -> list[Path]:
 
 
 # Last, once every name above exists: the chapters' modules register their sweeps.
-from . import backprop, contrast, feedback, local  # noqa: E402, F401
+from . import backprop, contrast, feedback, local, recipes  # noqa: E402, F401
