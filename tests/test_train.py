@@ -9,7 +9,7 @@ from rhmlib import RHM, build_model, get_rule, rule_names, run_experiment
 from rhmlib.probes import synonymic_sensitivity, update_cosine
 from rhmlib.rules import RULES, Batch
 from rhmlib.rules.bp import Backprop
-from rhmlib.train import Diverged, TrainConfig
+from rhmlib.train import Diverged, TrainConfig, pick_device
 
 TINY = {"v": 8, "n_c": 4, "m": 2, "s": 2, "L": 3}
 
@@ -196,3 +196,23 @@ def test_synonymic_sensitivity_bounds() -> None:
     assert len(sens) == 3 and all(0 < s < 2 for s in sens)
     with pytest.raises(ValueError, match="one layer per RHM level"):
         synonymic_sensitivity(build_model("fcn", 8, 2, 3, 16, 4), rhm, rhm.sample(5))
+
+
+def test_devices_cpu_auto_and_a_clear_error_for_an_absent_gpu() -> None:
+    assert pick_device("cpu") == torch.device("cpu")
+    assert pick_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(ValueError, match="device must be one of"):
+        pick_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="device='cuda' needs a CUDA GPU"):
+            run_experiment(**GRAMMAR, P=40, width=8, steps=5, n_test=10, device="cuda")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine")
+@pytest.mark.parametrize("rule", ["bp", "dfa", "clapp"])
+def test_a_run_on_the_gpu_draws_the_same_data_and_learns(rule: str) -> None:
+    cpu = run_experiment(**GRAMMAR, P=120, rule=rule, width=16, n_test=60, steps=200)
+    gpu = run_experiment(**GRAMMAR, P=120, rule=rule, width=16, n_test=60, steps=200,
+                         device="cuda")
+    assert next(gpu.model.parameters()).device.type == "cuda"
+    assert abs(gpu.test_accuracy - cpu.test_accuracy) < 0.2

@@ -69,7 +69,7 @@ class CLAPP(LocalRule):
         predictor = self.heads[i]
         u_pos = similarity(pairs.z, predictor(pairs.c), self.score, self.temperature)
         u_neg = similarity(pairs.z, predictor(pairs.c_neg), self.score, self.temperature)
-        g_pos, g_neg = self.gates(len(u_pos), gen)
+        g_pos, g_neg = (g.to(u_pos.device) for g in self.gates(len(u_pos), gen))
         return (g_pos * F.relu(1 - u_pos) + g_neg * F.relu(1 + u_neg)).mean()
 
 

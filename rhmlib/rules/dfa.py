@@ -55,7 +55,7 @@ class DirectFeedbackAlignment(Rule):
             bound = 1 / signal.shape[1] ** 0.5
             self.matrices = [
                 torch.empty(signal.shape[1], *h.shape[1:]).uniform_(-bound, bound, generator=gen)
-                for h in hs
+                .to(signal.device) for h in hs
             ]
         return [torch.tensordot(signal, b, dims=1) for b in self.matrices]
 

@@ -49,4 +49,4 @@ class InfoNCE(LocalRule):
             z, p = F.normalize(z, dim=-1), F.normalize(p, dim=-1) / self.temperature
         n, t, _ = z.shape
         logits = torch.einsum("atw,btw->tab", z, p).reshape(t * n, n)
-        return F.cross_entropy(logits, torch.arange(n).repeat(t))
+        return F.cross_entropy(logits, torch.arange(n, device=logits.device).repeat(t))

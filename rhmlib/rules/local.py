@@ -145,7 +145,7 @@ class LocalRule(Rule):
         # Heads are drawn from their own stream so that a rule and its global twin set
         # up with the same seed own identical heads (update comparisons need that).
         head_gen = torch.Generator().manual_seed(int(generator.initial_seed()) + 1)
-        self.heads = nn.ModuleList(self.make_heads(head_gen))
+        self.heads = nn.ModuleList(self.make_heads(head_gen)).to(model.readout.weight.device)
 
     def make_heads(self, gen: torch.Generator) -> list[nn.Module]:
         """The rule's own parameters, one module per self-supervised layer."""
@@ -210,7 +210,8 @@ class LocalRule(Rule):
         seed = int(torch.randint(0, 2**62, (1,), generator=batch.generator))
         # Layer i (0-based) represents nodes of level L - 1 - i.
         syn = rhm.resample(Sample(batch.hidden), rhm.L - 1 - i, seed=seed)
-        return self.model.features(rhm.one_hot(syn.x), depth=i + 1)[-1]
+        x = rhm.one_hot(syn.x).to(batch.x.device)
+        return self.model.features(x, depth=i + 1)[-1]
 
     # -- loss -----------------------------------------------------------------------
     def pair_loss(self, i: int, pairs: Pairs, gen: torch.Generator) -> torch.Tensor:

@@ -52,7 +52,7 @@ def substitute_mask(kind: str, mask: torch.Tensor, generator: torch.Generator) -
     rate = mask.mean(0, keepdim=True).expand_as(mask)
     if kind == "mean":
         return rate
-    return torch.bernoulli(rate, generator=generator)
+    return torch.bernoulli(rate.cpu(), generator=generator).to(rate.device)
 
 
 def random_like(module: nn.Module, generator: torch.Generator) -> dict[str, torch.Tensor]:
@@ -61,7 +61,8 @@ def random_like(module: nn.Module, generator: torch.Generator) -> dict[str, torc
     for name, p in module.named_parameters():
         if p.ndim >= 2:
             bound = 1 / math.sqrt(p[0].numel())
-            params[name] = torch.empty_like(p).uniform_(-bound, bound, generator=generator)
+            draw = torch.empty(p.shape).uniform_(-bound, bound, generator=generator)
+            params[name] = draw.to(p.device)
     return params
 
 

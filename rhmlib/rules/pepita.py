@@ -47,7 +47,7 @@ class Pepita(Rule):
             d_in = x[0].numel()
             bound = self.f_scale * math.sqrt(6 / d_in)
             self.projection = torch.empty(e.shape[1], *x.shape[1:]).uniform_(
-                -bound, bound, generator=gen)
+                -bound, bound, generator=gen).to(x.device)
         return torch.tensordot(e, self.projection, dims=1)
 
     def loss(self, batch: Batch) -> torch.Tensor:
