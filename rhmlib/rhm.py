@@ -332,6 +332,10 @@ class RHM:
             hidden.insert(0, parents[pos])
         return hidden
 
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """The model's input of tokens ``x``: their one-hot encoding (a :class:`Dataset`)."""
+        return self.one_hot(x)
+
     def one_hot(self, x: torch.Tensor) -> torch.Tensor:
         """One-hot encoding of tokens ``[n, s**L]`` as float ``[n, s**L, v]`` (channels last)."""
         x = self._check_tokens(x)

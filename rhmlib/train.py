@@ -34,9 +34,9 @@ import torch
 from tqdm.auto import tqdm
 
 from .checks import check_choice, check_float, check_int
-from .models import MODELS, LayeredNet, build_model
+from .models import ACTIVATIONS, MODELS, LayeredNet, build_model
 from .rhm import RHM, Sample
-from .rules import RULES, Batch, Rule, get_rule
+from .rules import RULES, Batch, Dataset, Rule, get_rule
 from .streams import derive, generator
 
 __all__ = ["TrainConfig", "History", "StageReport", "ExperimentResult", "Diverged", "train",
@@ -226,22 +226,24 @@ def _check_weights(rule: Rule, model: LayeredNet, step: int, lr: float) -> None:
                            f"{size:.3g} (bound {WEIGHT_BOUND:g}); lower lr={lr}")
 
 
-def _encode(rhm: RHM, data: Sample, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    return rhm.one_hot(data.x).to(device), data.y.to(device)
+def _encode(dataset: Dataset, data: Sample,
+            device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    return dataset.encode(data.x).to(device), data.y.to(device)
 
 
 class _Scorer:
     """A stage's validation score: accuracy, or minus its label-free objective (fixed draws)."""
 
-    def __init__(self, rule: Rule, rhm: RHM, val_data: Sample | None, labelled: bool,
+    def __init__(self, rule: Rule, dataset: Dataset, val_data: Sample | None, labelled: bool,
                  needs: frozenset[str], seed: int, device: torch.device) -> None:
         self.rule, self.labelled, self.seed, self.device = rule, labelled, seed, device
         self.data = None
         if val_data is not None and len(val_data) > (0 if labelled else 1):
             if labelled:
-                self.data = _encode(rhm, val_data, device)
+                self.data = _encode(dataset, val_data, device)
             else:
-                self.data = (val_data[torch.arange(min(len(val_data), EVAL_SUBSET))], rhm, needs)
+                self.data = (val_data[torch.arange(min(len(val_data), EVAL_SUBSET))], dataset,
+                             needs)
 
     def __call__(self, model: LayeredNet) -> float | None:
         """The score of ``model`` now (None without validation inputs)."""
@@ -249,9 +251,9 @@ class _Scorer:
             return None
         if self.labelled:
             return evaluate(model, *self.data)[0]
-        sample, rhm, needs = self.data
+        sample, dataset, needs = self.data
         # The same negatives and views at every evaluation: scores differ by the weights only.
-        batch = Batch.of(sample, rhm, generator(self.seed, "validation"), needs)
+        batch = Batch.of(sample, dataset, generator(self.seed, "validation"), needs)
         with torch.no_grad():
             return -float(self.rule.loss(batch.to(self.device)))
 
@@ -272,7 +274,7 @@ class _Scorer:
 def train(
     model: LayeredNet,
     rule: Rule,
-    rhm: RHM,
+    dataset: Dataset,
     train_data: Sample,
     test_data: Sample | None = None,
     config: TrainConfig | None = None,
@@ -282,7 +284,10 @@ def train(
     needs: frozenset[str] | None = None,
     val_data: Sample | None = None,
 ) -> tuple[History, StageReport]:
-    """Train ``model`` with ``rule`` (one stage) under the convergence protocol.
+    """Train ``model`` with ``rule`` (one stage) on ``dataset`` under the convergence protocol.
+
+    ``dataset`` turns raw inputs into the model's (:class:`rhmlib.rules.Dataset`: an
+    :class:`RHM` one-hot encodes its tokens), so that the loop serves any data set.
 
     Returns the learning curve and how the stage ended; the model keeps its best
     validation state (its last one without ``val_data``). ``seed`` fixes the batch order
@@ -300,7 +305,7 @@ def train(
     lr = config.lr
     for attempt in itertools.count():
         try:
-            history, report = _train_stage(model, rule, rhm, train_data, test_data,
+            history, report = _train_stage(model, rule, dataset, train_data, test_data,
                                            replace(config, lr=lr), seed, progress, callback,
                                            needs, val_data)
         except Diverged:
@@ -314,7 +319,8 @@ def train(
 
 
 def _train_stage(
-    model: LayeredNet, rule: Rule, rhm: RHM, train_data: Sample, test_data: Sample | None,
+    model: LayeredNet, rule: Rule, dataset: Dataset, train_data: Sample,
+    test_data: Sample | None,
     config: TrainConfig, seed: int, progress: bool | None,
     callback: Callable[[int, Rule, Batch], None] | None, needs: frozenset[str],
     val_data: Sample | None,
@@ -343,10 +349,10 @@ def _train_stage(
     subset = torch.randperm(n, generator=generator(seed, "probe"))[:EVAL_SUBSET]
     sets = {}
     if labelled:
-        sets["train"] = _encode(rhm, train_data[subset], device)
+        sets["train"] = _encode(dataset, train_data[subset], device)
         if test_data is not None and len(test_data):
-            sets["test"] = _encode(rhm, test_data, device)
-    scorer = _Scorer(rule, rhm, val_data, labelled, needs, seed, device)
+            sets["test"] = _encode(dataset, test_data, device)
+    scorer = _Scorer(rule, dataset, val_data, labelled, needs, seed, device)
     # A collapse to one class needs more than one class in the data to be one.
     n_data_classes = int(train_data.y.unique().numel()) if labelled else 0
     history, best_train = History(), 0.0
@@ -363,7 +369,7 @@ def _train_stage(
                 order, cursor = torch.randperm(n, generator=order_gen), 0
             part = train_data[order[cursor : cursor + batch_size]]
             cursor += batch_size
-            batch = Batch.of(part, rhm, rule_gen, needs).to(device)
+            batch = Batch.of(part, dataset, rule_gen, needs).to(device)
             opt.zero_grad(set_to_none=True)
             loss = rule.loss(batch)
             value = float(loss.detach())
@@ -462,6 +468,8 @@ def resolve(config: dict) -> dict:
         "grammar_seed", grammar_seed, 0, 2**63 - 1)
     width = check_int("width", config.pop("width", 64), 1, 4096)
     model = check_choice("model", config.pop("model", "cnn"), tuple(MODELS))
+    activation = check_choice("activation", config.pop("activation", "relu"),
+                              tuple(ACTIVATIONS))
     n_test = check_int("n_test", config.pop("n_test", 4000), 0)
     n_val = config.pop("n_val", None)
     n_val = n_test // 4 if n_val is None else check_int("n_val", n_val, 0)
@@ -474,7 +482,8 @@ def resolve(config: dict) -> dict:
                         "or rule_options={...} for the rule's own")
     settings = asdict(TrainConfig(**{**BASE, **cls.defaults, **config}))
     return {**grammar, "P": P, "rule": rule, "width": width, "seed": seed,
-            "grammar_seed": grammar_seed, "model": model, "n_test": n_test, "n_val": n_val,
+            "grammar_seed": grammar_seed, "model": model, "activation": activation,
+            "n_test": n_test, "n_val": n_val,
             "rule_options": get_rule(rule, **options).options(), **settings}
 
 
@@ -501,6 +510,7 @@ def run_experiment(
     seed: int = 0,
     *,
     model: str = "cnn",
+    activation: str = "relu",
     n_test: int = 4000,
     n_val: int | None = None,
     grammar_seed: int | None = None,
@@ -518,21 +528,24 @@ def run_experiment(
     accuracy that hyper-parameter choices use, so that the test set never does.
     ``seed`` fixes the data, the initial weights, the batches and the rule's own draws,
     each from its own stream (:mod:`rhmlib.streams`); ``grammar_seed`` (default:
-    ``seed``) fixes the production rules. ``train_options`` are the fields of
-    :class:`TrainConfig` (``lr``, ``epochs``, ``steps``, ``patience``, ...). ``device``:
-    ``"cpu"``, ``"cuda"`` or ``"auto"``; data are always drawn on the CPU from the
-    seeded streams, then moved.
+    ``seed``) fixes the production rules. ``activation``: ``"relu"`` units, or ``"tanh"``
+    (bounded; not for the rules whose updates are written with ReLU masks).
+    ``train_options`` are the fields of :class:`TrainConfig` (``lr``, ``epochs``,
+    ``steps``, ``patience``, ...). ``device``: ``"cpu"``, ``"cuda"`` or ``"auto"``; data
+    are always drawn on the CPU from the seeded streams, then moved.
     """
     start = time.perf_counter()
     where = pick_device(device)
     config = resolve({"v": v, "n_c": n_c, "m": m, "s": s, "L": L, "P": P, "rule": rule,
                       "width": width, "seed": seed, "grammar_seed": grammar_seed,
-                      "model": model, "n_test": n_test, "n_val": n_val,
+                      "model": model, "activation": activation, "n_test": n_test,
+                      "n_val": n_val,
                       "rule_options": rule_options,
                       **train_options})
     rhm = RHM(v, n_c, m, s, L, seed=config["grammar_seed"])
     train_data, test_data, val_data = rhm.splits(P, config["n_test"], config["n_val"], seed)
-    net = build_model(model, v, s, L, config["width"], n_c, seed=derive(seed, "init")).to(where)
+    net = build_model(model, v, s, L, config["width"], n_c, seed=derive(seed, "init"),
+                      activation=activation).to(where)
     settings = TrainConfig(**{k: config[k] for k in TRAIN_FIELDS})
     history, reports = History(), []
     for stage in get_rule(rule, **config["rule_options"]).stages(net):

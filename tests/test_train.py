@@ -216,3 +216,15 @@ def test_a_run_on_the_gpu_draws_the_same_data_and_learns(rule: str) -> None:
                          device="cuda")
     assert next(gpu.model.parameters()).device.type == "cuda"
     assert abs(gpu.test_accuracy - cpu.test_accuracy) < 0.2
+
+
+def test_bounded_units_for_the_rules_that_allow_them() -> None:
+    result = run_experiment(**GRAMMAR, P=120, rule="drtp", width=16, n_test=60, steps=50,
+                            activation="tanh")
+    assert result.config["activation"] == "tanh"
+    assert all(layer.activation == "tanh" for layer in result.model.layers)
+    with pytest.raises(ValueError, match="written for ReLU units"):
+        run_experiment(**GRAMMAR, P=120, rule="fa", width=16, n_test=60, steps=5,
+                       activation="tanh")
+    with pytest.raises(ValueError, match="activation must be one of"):
+        run_experiment(**GRAMMAR, P=120, width=16, n_test=60, steps=5, activation="gelu")

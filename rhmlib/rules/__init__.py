@@ -1,7 +1,7 @@
 """Learning rules, one file each, behind the interface of :mod:`rhmlib.rules.base`."""
 
 from . import bp, dfa, drtp, fa, masking, pepita  # noqa: F401  (register the rules)
-from .base import RULES, Batch, Rule, get_rule, register, rule_names
+from .base import RULES, Batch, Dataset, Rule, get_rule, register, rule_names
 from .clapp import CLAPP  # noqa: F401  (self-supervised rules register here)
 from .forward_forward import ForwardForward  # noqa: F401
 from .infonce import InfoNCE  # noqa: F401
@@ -13,4 +13,4 @@ from .vicreg import VICReg  # noqa: F401
 for _twin, _lr in (("clapp_global", 0.006), ("infonce_global", 0.02), ("ff_global", 0.006)):
     RULES[_twin].defaults = {**RULES[_twin].defaults, "lr": _lr}
 
-__all__ = ["RULES", "Batch", "Rule", "get_rule", "register", "rule_names"]
+__all__ = ["RULES", "Batch", "Dataset", "Rule", "get_rule", "register", "rule_names"]

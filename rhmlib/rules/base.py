@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 import torch
 from torch import nn
@@ -21,12 +21,20 @@ from torch import nn
 from ..models import LayeredNet
 from ..rhm import RHM, Sample
 
-__all__ = ["Batch", "Stage", "Rule", "RULES", "NEEDS", "register", "get_rule", "rule_names",
-           "option_names", "detached_step"]
+__all__ = ["Batch", "Dataset", "Stage", "Rule", "RULES", "NEEDS", "register", "get_rule",
+           "rule_names", "option_names", "detached_step"]
 
 # What a stage may ask of the data: the labels, and the tree of hidden variables with
 # the grammar that generated it (oracle views: an upper bound no dataset offers).
 NEEDS = ("labels", "tree")
+
+
+class Dataset(Protocol):
+    """What the training loop needs of a data set: the model's input of raw inputs."""
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """The model's input ``[n, positions, channels]`` of raw inputs ``x``."""
+        ...
 
 
 @dataclass
@@ -46,12 +54,12 @@ class Batch:
     generator: torch.Generator = field(repr=False)
 
     @classmethod
-    def of(cls, sample: Sample, rhm: RHM, generator: torch.Generator,
+    def of(cls, sample: Sample, dataset: Dataset, generator: torch.Generator,
            needs: frozenset[str] = frozenset(NEEDS)) -> Batch:
         """The batch of ``sample``, carrying only what ``needs`` asks for."""
         tree = "tree" in needs
-        return cls(rhm.one_hot(sample.x), sample.y if "labels" in needs else None, sample.x,
-                   sample.hidden if tree else None, rhm if tree else None, generator)
+        return cls(dataset.encode(sample.x), sample.y if "labels" in needs else None, sample.x,
+                   sample.hidden if tree else None, dataset if tree else None, generator)
 
     def to(self, device: torch.device) -> Batch:
         """The batch with its input and labels on ``device`` (the tree stays on the CPU)."""
@@ -133,7 +141,7 @@ class Rule:
 
 def detached_step(_: int, layer: nn.Module, h: torch.Tensor) -> torch.Tensor:
     """A layer whose input is detached: its update comes from its own output alone."""
-    return torch.relu(layer(h.detach()))
+    return layer.act(layer(h.detach()))
 
 
 RULES: dict[str, type[Rule]] = {}

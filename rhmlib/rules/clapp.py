@@ -101,6 +101,8 @@ def hebbian_update(rule: CLAPP, batch: Batch) -> list[tuple[torch.Tensor, torch.
     """
     if not isinstance(rule, CLAPP) or rule.locality != "local" or rule.predictor != "shared":
         raise ValueError("rule must be a CLAPP rule with locality='local' and predictor='shared'")
+    if any(layer.activation != "relu" for layer in rule.model.layers):
+        raise ValueError("the explicit three-factor form is written for ReLU units")
     pairs = rule.layer_pairs(batch)
     updates = []
     for i, p in enumerate(pairs):

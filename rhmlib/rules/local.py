@@ -182,7 +182,7 @@ class LocalRule(Rule):
         def step(i: int, layer: nn.Module, h: torch.Tensor) -> torch.Tensor:
             h_in = h.detach() if self.locality == "local" else h
             a = layer(h_in)
-            z = torch.relu(a)
+            z = layer.act(a)
             if self.pairs == "sibling":
                 n, t, w = z.shape
                 # Each child's context is the next child of the same parent.
@@ -287,8 +287,8 @@ class Readout(Rule):
         def step(i: int, layer: nn.Module, h: torch.Tensor) -> torch.Tensor:
             if i < self.frozen:
                 with torch.no_grad():
-                    return torch.relu(layer(h))
-            return torch.relu(layer(h))
+                    return layer.act(layer(h))
+            return layer.act(layer(h))
 
         return F.cross_entropy(self.model(batch.x, step), batch.y)
 

@@ -90,6 +90,9 @@ class MaskedBackprop(Rule):
 
     def setup(self, model: nn.Module, generator: torch.Generator) -> None:
         """Draw the random feedback weights (one set per layer and readout) if any."""
+        if any(layer.activation != "relu" for layer in model.layers):
+            raise ValueError("masked and feedback-alignment updates are written for ReLU units "
+                             "(their masks are ReLU derivatives); use activation='relu'")
         super().setup(model, generator)
         modules = [*model.layers, model.readout]
         # A stream of its own: drawn from ``generator`` directly, B would repeat the

@@ -62,8 +62,8 @@ class Pepita(Rule):
 
         def modulated(index: int, layer: nn.Module, h_mod: torch.Tensor) -> torch.Tensor:
             a_mod = layer(h_mod)  # h_mod carries no graph: only W_l receives this update
-            terms.append((a_mod * (hs[index] - torch.relu(a_mod.detach()))).sum() / n)
-            return torch.relu(a_mod.detach())
+            terms.append((a_mod * (hs[index] - layer.act(a_mod.detach()))).sum() / n)
+            return layer.act(a_mod.detach())
 
         h_mod = self.model.features(batch.x + self._modulation(batch.x, e), modulated)[-1]
         surrogate = sum(terms) + (self.model.head(h_mod) * e).sum() / n
