@@ -224,7 +224,7 @@ def drtp_control() -> list[dict]:
     bounded = [{**REFERENCE, "P": 4000, "rule": "drtp", "seed": seed, **BUDGET, "lr": lr,
                 "weight_decay": decay}
                for lr in DRTP_LRS for decay in DRTP_DECAYS for seed in SEEDS]
-    shallow = [{**SHALLOW, "P": P, "rule": rule, "seed": seed, "lr": lr, "steps": 5000}
+    shallow = [{**SHALLOW, "P": P, "rule": rule, "seed": seed, "lr": lr, "retries": 0}
                for rule, lrs in SHALLOW_LRS.items() for lr in lrs for P in (256, 512, 768)
                for seed in SEEDS]
     return bounded + shallow

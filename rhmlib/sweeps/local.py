@@ -1,10 +1,10 @@
 """Sweeps of the chapters "Self-supervised local rules", "Data efficiency" and
 "Local versus global".
 
-Every self-supervised run uses the same budget (:data:`SSL_TRAINING`): the
-self-supervised stage and then the labelled readout stage, each with the number of
-steps given there, at the same width. Backprop's reference curve is the sweep
-``bp_reference`` of :mod:`rhmlib.sweeps.backprop`. Regenerate with::
+Every self-supervised run trains under the same convergence protocol
+(:mod:`rhmlib.train`, settings :data:`SSL_TRAINING`): the self-supervised stage and then
+the labelled readout stage, each until its validation score stops improving. Backprop's
+reference curve is the sweep ``bp_reference`` of :mod:`rhmlib.sweeps.backprop`. Regenerate with::
 
     python -m rhmlib.sweeps ssl_best ssl_rules ssl_global ssl_oracle ssl_semi ssl_variants \
         ssl_width ssl_scan --jobs 1
@@ -34,9 +34,8 @@ __all__ = ["SSL_TRAINING", "READOUT", "LABELS", "P_GRID", "label", "ssl_config",
 
 # Our choices, from a short scan (see the chapter): Adam with decoupled weight decay for
 # the self-supervised stage, Adam for the readout on frozen features.
-SSL_TRAINING = {"width": 64, "steps": 1000, "optimizer": "adam", "weight_decay": 1e-2,
-                "eval_points": 4}
-READOUT = {"readout_optimizer": "adam", "readout_lr": 3e-3, "readout_steps": 1000}
+SSL_TRAINING = {"width": 64, "optimizer": "adam", "weight_decay": 1e-2, "retries": 0}
+READOUT = {"readout_optimizer": "adam", "readout_lr": 3e-3}
 # Sized to about an hour of one core: 10 seeds on the best local rule's grid, 3 seeds and
 # fewer points for the others.
 P_GRID = (500, 1000, 1500, 2000, 3000)
