@@ -3,12 +3,12 @@
 Every rule trains under the same convergence protocol (:mod:`rhmlib.train`; the settings
 of :data:`BUDGET`) at its own learning rate, chosen by :func:`chosen_lr` on the
 validation split of its scan at ``P = 4000`` (:func:`feedback_lr`, :func:`masking_lr`);
-the other sweeps use that choice. Runs at the scan point, in whichever sweep, also record the per-layer cosine
-between the rule's update and backprop's over training (the probe ``"angles"``,
-:class:`rhmlib.probes.AngleRecorder`): a run's probes are part of its cache key, so a
-sweep shares the scan's runs only if it records the same probes. A run that diverges
-(non-finite loss) is recorded as diverged, not retried at a lower rate (``retries=0``:
-the rate in a record is the rate it ran at). The depth and m sweeps
+the other sweeps use that choice. Runs at the scan point, in whichever sweep, also
+record the per-layer cosine between the rule's update and backprop's over training (the
+probe ``"angles"``, :class:`rhmlib.probes.AngleRecorder`): a run's probes are part of
+its cache key, so a sweep shares the scan's runs only if it records the same probes. A
+run that diverges (non-finite loss) is recorded as diverged, not retried at a lower rate
+(``retries=0``: the rate in a record is the rate it ran at). The depth and m sweeps
 (``grammar_*``) scan the learning rate per grammar. Regenerate with (about 3.4
 core-hours on this 2-core CPU)::
 
