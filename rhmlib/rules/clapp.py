@@ -66,9 +66,10 @@ class CLAPP(LocalRule):
 
     def pair_loss(self, i: int, pairs: Pairs, gen: torch.Generator) -> torch.Tensor:
         """Hinge on the positive and negative scores of layer ``i``."""
-        predictor = self.heads[i]
-        u_pos = similarity(pairs.z, predictor(pairs.c), self.score, self.temperature)
-        u_neg = similarity(pairs.z, predictor(pairs.c_neg), self.score, self.temperature)
+        # A predictor maps each input's context alone: the prediction of a negative
+        # context is the positive prediction of another input (one matrix product).
+        u_pos, u_neg = similarity(pairs.z, self.heads[i](pairs.c), pairs.neg, self.score,
+                                  self.temperature)
         g_pos, g_neg = (g.to(u_pos.device) for g in self.gates(len(u_pos), gen))
         return (g_pos * F.relu(1 - u_pos) + g_neg * F.relu(1 + u_neg)).mean()
 
