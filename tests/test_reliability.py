@@ -7,11 +7,21 @@ ValueError or TypeError naming the parameter, and a killed sweep leaves no proce
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from rhmlib.sweeps.stats import best_lr, mean_sem, p90, p90_interval, summarize
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _record(P: int, test: float | None, lr: float = 0.1, val: float | None = 0.5) -> dict:
@@ -65,3 +75,155 @@ def test_best_lr_never_picks_a_rate_without_a_validation_mean() -> None:
 def test_summarize_names_a_bad_metric_or_field(kwargs: dict, error: type, match: str) -> None:
     with pytest.raises(error, match=match):
         summarize([_record(10, 0.5)], **{"by": ("P",), **kwargs})
+
+
+# -- a killed sweep leaves nothing behind --------------------------------------------------
+
+# A sweep of one long run and two quick ones, computed by the command line with two
+# workers: the quick ones finish while the long one still runs.
+SWEEP_SCRIPT = """
+import sys
+import rhmlib.sweeps as sweeps
+from rhmlib.sweeps.__main__ import main
+tiny = {"v": 8, "n_c": 4, "m": 2, "s": 2, "L": 2, "P": 20, "n_test": 10, "steps": 10,
+        "eval_points": 2, "width": 8}
+sweeps.SWEEPS["tiny_kill"] = lambda: [{**tiny, "steps": 10**7}, {**tiny, "seed": 1},
+                                      {**tiny, "seed": 2}]
+main(["tiny_kill", "--jobs", "2"])
+"""
+
+
+def _descendants(pid: int) -> set[int]:
+    """The processes below ``pid`` (Linux: read from /proc)."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # ended meanwhile
+            continue
+        parents[int(stat.parent.name)] = int(text.rsplit(")", 1)[1].split()[1])
+    found, todo = set(), [pid]
+    while todo:
+        above = todo.pop()
+        below = {child for child, parent in parents.items() if parent == above}
+        todo += below - found
+        found |= below
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def sweep(tmp_path: Path) -> Iterator[tuple[subprocess.Popen, set[int]]]:
+    """The command line computing the tiny sweep, once its quick runs are stored; its
+    workers and helpers. Whatever the test finds, none of them outlives it."""
+    env = {**os.environ, "RHMLIB_RESULTS": str(tmp_path), "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-c", SWEEP_SCRIPT], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    children: set[int] = set()
+    try:
+        deadline = time.monotonic() + 60
+        while len(list((tmp_path / "runs").glob("*.json"))) < 2:
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the quick runs never finished"
+            time.sleep(0.2)
+        children = _descendants(proc.pid)
+        assert len(children) >= 2  # the long run's worker and multiprocessing's helpers
+        yield proc, children
+    finally:
+        for pid in [proc.pid, *children]:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        proc.communicate()
+
+
+def _none_left(pids: set[int], seconds: float = 10.0) -> set[int]:
+    deadline = time.monotonic() + seconds
+    while any(map(_alive, pids)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return {pid for pid in pids if _alive(pid)}
+
+
+linux_only = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+
+
+@linux_only
+def test_a_sigkilled_sweep_leaves_no_process(sweep: tuple) -> None:
+    proc, children = sweep
+    proc.kill()
+    proc.wait()
+    assert _none_left(children) == set()
+
+
+@linux_only
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_stopped_sweep_ends_at_once_and_keeps_its_finished_runs(
+        sweep: tuple, tmp_path: Path, sig: int) -> None:
+    proc, children = sweep
+    start = time.monotonic()
+    proc.send_signal(sig)
+    try:
+        _, err = proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        pytest.fail("it waited for the long run")
+    assert time.monotonic() - start < 5, "it waited for the long run"
+    assert proc.returncode == 130 and "every finished run is kept" in err
+    assert "Traceback" not in err
+    assert _none_left(children) == set()
+    assert len(list((tmp_path / "runs").glob("*.json"))) == 2
+    assert not list((tmp_path / "runs").glob("*.lock"))
+
+
+# -- the command line checks every option first ---------------------------------------------
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["bp_reference", "--jobs", "0"], "--jobs must be in [1, "),
+    (["bp_reference", "--jobs", "-1"], "--jobs must be in [1, "),
+    (["bp_reference", "--jobs", "99999999999"], "--jobs must be in [1, "),
+    (["bp_reference", "--jobs", "1000000"], "--jobs must be in [1, "),
+    (["--prune", "nosuch"], "unknown sweeps ['nosuch']"),
+    (["--prune", "bp_reference"], "--prune deletes the runs no sweep uses"),
+    (["nosuch"], "unknown sweeps ['nosuch']"),
+    (["--costs", "bp_reference"], "sweep 'bp_reference': "),
+])
+def test_command_line_errors_are_one_line(argv: list[str], message: str, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture) -> None:
+    from rhmlib.sweeps.__main__ import main
+
+    with pytest.raises(SystemExit) as caught:
+        main(argv, root=tmp_path)
+    err = capsys.readouterr().err
+    assert caught.value.code == 2 and message in err and err.count("\n") == 1, err
+    assert not list(tmp_path.iterdir())  # nothing started, nothing deleted
+
+
+def test_command_line_refuses_a_results_root_that_is_a_file(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture) -> None:
+    from rhmlib.sweeps.__main__ import main
+
+    (tmp_path / "file").write_text("")
+    for root in (tmp_path / "file", tmp_path / "file" / "below"):
+        with pytest.raises(SystemExit) as caught:
+            main(["--list"], root=root)
+        assert caught.value.code == 2 and "is not a directory" in capsys.readouterr().err
+
+
+def test_cuda_is_refused_without_a_gpu(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                       capsys: pytest.CaptureFixture) -> None:
+    import torch
+
+    from rhmlib.sweeps.__main__ import main
+    from rhmlib.sweeps.execute import pick_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match="device 'cuda' is not available"):
+        pick_device("cuda")
+    with pytest.raises(SystemExit) as caught:
+        main(["bp_reference", "--device", "cuda"], root=tmp_path)
+    assert caught.value.code == 2 and "not available" in capsys.readouterr().err
