@@ -227,3 +227,22 @@ def test_cuda_is_refused_without_a_gpu(monkeypatch: pytest.MonkeyPatch, tmp_path
     with pytest.raises(SystemExit) as caught:
         main(["bp_reference", "--device", "cuda"], root=tmp_path)
     assert caught.value.code == 2 and "not available" in capsys.readouterr().err
+
+
+# -- paths as str or Path ---------------------------------------------------------------------
+
+def test_a_results_root_may_be_a_string(tmp_path: Path) -> None:
+    from rhmlib.sweeps import load_sweep, missing, prune, run_sweep
+
+    tiny = {"v": 8, "n_c": 4, "m": 2, "s": 2, "L": 2, "P": 20, "n_test": 10, "steps": 4,
+            "eval_points": 1, "width": 8}
+    root = str(tmp_path)
+    assert len(missing([tiny], root)) == 1
+    assert "result" in run_sweep([tiny], root)[0]
+    assert missing([tiny], root) == []
+    assert len(prune(root)) == 1  # no registered sweep uses it
+    (tmp_path / "a_file").write_text("")
+    with pytest.raises(ValueError, match="root must be a directory"):
+        load_sweep("bp_reference", str(tmp_path / "a_file"))
+    with pytest.raises(TypeError, match="root must be a path"):
+        missing([tiny], 3)

@@ -319,7 +319,7 @@ def _claim(runs: list[Run], root: Path, locks: dict[str, RunLock], others: list[
 
 def execute(
     runs: Iterable[Run],
-    root: Path = RESULTS_DIR,
+    root: str | Path = RESULTS_DIR,
     executor: Executor | None = None,
     device: str = "cpu",
     progress: Progress | None = None,
