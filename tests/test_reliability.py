@@ -246,3 +246,70 @@ def test_a_results_root_may_be_a_string(tmp_path: Path) -> None:
         load_sweep("bp_reference", str(tmp_path / "a_file"))
     with pytest.raises(TypeError, match="root must be a path"):
         missing([tiny], 3)
+
+
+# -- unguarded sizes and foreign exceptions ---------------------------------------------------
+
+def _angles(*rows: list) -> dict:
+    return {"steps": list(range(len(rows))), "cosines": list(rows)}
+
+
+def _history_record(steps: list[int], accs: list[float]) -> dict:
+    return {"config": {"P": 10}, "result": {"history": {"step": steps, "test_accuracy": accs}}}
+
+
+def _bad_calls() -> list[tuple]:
+    from rhmlib import RHM, correlations, linear, pages, plots, tables
+
+    rows = [{"P": 10, "mean": 0.5, "sem": 0.1, "n": 2}]
+    return [
+        (lambda: correlations.signal(RHM(4096, 2, 1, 2, 2)), ValueError, "GiB"),
+        (lambda: linear.pairs(10**6, 4096), ValueError, "n=1,000,000 pairs"),
+        (lambda: linear.orthonormal([4096] * 20), ValueError, "widths="),
+        (lambda: linear.broken(seed=2**63 - 1), ValueError, "seed must be in"),
+        (lambda: correlations.curve(RHM(8, 4, 2, 2, 2), [10], seeds=[]), ValueError,
+         "seeds must not be empty"),
+        (lambda: tables.ratio_text(100.0, 0, [10, 100]), ValueError, "reference must be"),
+        (lambda: tables.ratio_text(math.nan, 10, [10, 100]), ValueError, "p90 must be"),
+        (lambda: tables.p90_text(50.0, 60.0, 70.0, [10, 100]), ValueError,
+         "p90 must lie in its interval"),
+        (lambda: tables.recipes(["nosuch"]), ValueError, "names must be one of"),
+        (lambda: tables.p90_summary([]), ValueError, "records must not be empty"),
+        (lambda: plots.accuracy_vs_P({"BP": rows}, x_scales={"BP": 0}), ValueError,
+         r"x_scales\['BP'\] must be"),
+        (lambda: plots.accuracy_vs_P({"BP": rows}, x_scales={"bp": 2}), ValueError,
+         "x_scales names no curve"),
+        (lambda: pages.join([]), ValueError, "items must not be empty"),
+        (lambda: plots.angles_figure({"BP": [_angles([0.5, 0.9]), _angles([0.5])]}),
+         ValueError, "rows of cosines"),
+        (lambda: plots.angles_figure({"BP": [_angles([0.5, 0.9])], "FA": [_angles([0.1])]}),
+         ValueError, "rows of cosines"),
+        (lambda: pages.cosine_range({"BP": [_angles([0.5, 0.9]), _angles([0.5])]}),
+         ValueError, "rows of cosines"),
+        (lambda: plots.layer_curves([0, 1], [[0.1, 0.2], [0.3]]), ValueError,
+         r"values\[1\] must have one value per layer"),
+        (lambda: plots.mean_learning_curves({"BP": [_history_record([5, 10], [0.1, 0.2]),
+                                                    _history_record([5], [0.1])]}),
+         ValueError, "must share their evaluation steps"),
+    ]
+
+
+@pytest.mark.parametrize("index", range(len(_bad_calls())))
+def test_bad_input_gets_an_error_naming_it(index: int) -> None:
+    call, error, match = _bad_calls()[index]
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_p90_summary_of_all_diverged_runs_says_so() -> None:
+    from rhmlib.tables import p90_summary
+
+    summary = p90_summary([{"config": {"P": 10}, "diverged": "boom"}])
+    assert summary["diverged"] == 1 and summary["text"] == "all runs diverged"
+
+
+def test_angles_figure_leaves_undefined_cosines_out_of_the_mean() -> None:
+    from rhmlib.plots import angles_figure
+
+    fig = angles_figure({"BP": [_angles([0.5, None]), _angles([0.7, 0.9])]})
+    assert list(fig.data[1].y) == [0.9]
