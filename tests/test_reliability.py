@@ -313,3 +313,63 @@ def test_angles_figure_leaves_undefined_cosines_out_of_the_mean() -> None:
 
     fig = angles_figure({"BP": [_angles([0.5, None]), _angles([0.7, 0.9])]})
     assert list(fig.data[1].y) == [0.9]
+
+
+# -- widgets --------------------------------------------------------------------------------
+
+def _panel_outputs(panel: object) -> list[dict]:
+    import ipywidgets as W
+
+    stack = [panel]
+    while stack:
+        widget = stack.pop()
+        if isinstance(widget, W.Output):
+            return list(widget.outputs)
+        stack.extend(getattr(widget, "children", ()))
+    raise LookupError("Output")
+
+
+def test_ssl_live_trains_with_oracle_pairs() -> None:
+    from rhmlib.widgets import ssl_live
+
+    outputs = _panel_outputs(ssl_live(P=200, steps=50, pairs="oracle", width=16))
+    assert not [o for o in outputs if "Cannot" in o.get("text", "")]
+    assert [o for o in outputs if o["output_type"] == "display_data"]
+
+
+def test_playground_draws_the_readout_after_the_self_supervised_stage() -> None:
+    from rhmlib.widgets import playground
+
+    outputs = _panel_outputs(playground(rule="clapp", steps=50, P=100, width=8))
+    figures = [o["data"]["application/vnd.plotly.v1+json"] for o in outputs
+               if o["output_type"] == "display_data"]
+    steps = figures[0]["data"][0]["x"]
+    # 10 points of the 50 self-supervised steps, then 10 of the readout's 1,000 after them.
+    assert list(steps) == [*range(5, 51, 5), *range(150, 1051, 100)]
+
+
+def test_sweep_explorer_leaves_diverged_runs_out_and_counts_them() -> None:
+    from rhmlib.widgets import sweep_explorer
+
+    history = {"step": [10, 20], "train_accuracy": [0.5, 0.5], "test_accuracy": [0.2, 0.4]}
+    records = [{"config": {"P": 100, "seed": 0}, "result": {"history": history}},
+               {"config": {"P": 100, "seed": 1}, "diverged": "boom"}]
+    fig = sweep_explorer(records, by="P")
+    assert list(fig.data[0].y) == pytest.approx([0.2, 0.4])
+    assert "1 diverged" in fig.data[0].name
+    with pytest.raises(ValueError, match="every run diverged"):
+        sweep_explorer(records[1:], by="P")
+
+
+def test_decodability_of_a_diverged_network_is_refused() -> None:
+    import torch
+
+    from rhmlib import RHM, build_model
+    from rhmlib.sweeps.local import decodability_table
+
+    rhm = RHM(4, 4, 2, 2, 2, seed=0)
+    net = build_model("cnn", 4, 2, 2, 8, 4, seed=0)
+    with torch.no_grad():
+        next(net.parameters()).fill_(math.nan)
+    with pytest.raises(ValueError, match="not finite"):
+        decodability_table({"nan": net}, rhm, rhm.sample(64, seed=1))
