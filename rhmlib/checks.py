@@ -83,7 +83,8 @@ def check_bool(name: str, value: object) -> bool:
 def check_list(name: str, value: object, allow_empty: bool = False) -> list:
     """Return the items of ``value`` (any iterable but a string or mapping) as a list, or
     raise naming ``name``; empty only if ``allow_empty``."""
-    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+    if (isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable)
+            or getattr(value, "ndim", None) == 0):  # a 0-d tensor or array holds one scalar
         raise TypeError(f"{name} must be a list, got {type(value).__name__}")
     items = list(value)
     if not items and not allow_empty:

@@ -26,7 +26,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.io._base_renderers import NotebookRenderer
 
-from .checks import check_float, check_list
+from .checks import check_float, check_list, check_real
 from .diagrams import BLUE, GREEN, ORANGE, PURPLE, RULE_COLORS, VERMILLION
 from .rhm import RHM, Sample
 
@@ -248,6 +248,9 @@ def _check_curves(curves: object, x: str, name: str = "curves") -> None:
             if missing:
                 raise ValueError(f"{name}[{label!r}] rows lack {sorted(missing)} "
                                  f"(rows of rhmlib.sweeps.summarize have {x!r}, mean, sem, n)")
+            for key in (x, "mean", "sem"):  # None: no value there (a gap in the line)
+                if row[key] is not None:
+                    check_real(f"{name}[{label!r}] rows' {key}", row[key])
 
 
 def _check_numbers(values: object, name: str) -> list[float]:

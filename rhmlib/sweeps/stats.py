@@ -85,12 +85,17 @@ def _groups(records: Iterable[dict], by: tuple[str, ...], metric: str) -> dict[t
     """
     metric = check_choice("metric", metric, METRICS)
     groups: dict[tuple, list[float]] = {}
-    for i, record in enumerate(finished(records)):
+    for i, record in enumerate(check_records("records", records, allow_empty=True)):
+        if "result" not in record:
+            continue
         absent = [k for k in by if k not in record["config"]]
         if absent:  # grouping by a field no record has would put every run in one group
             raise ValueError(f"by must name config fields; records[{i}] has no {absent}")
         group = tuple(record["config"][k] for k in by)
-        groups.setdefault(group, []).append(record["result"].get(metric))
+        value = record["result"].get(metric)
+        if value is not None:
+            check_real(f"records[{i}]['result'][{metric!r}]", value)
+        groups.setdefault(group, []).append(value)
     return {group: _present(values, metric)
             for group, values in sorted(groups.items(), key=lambda kv: _sort_key(kv[0]))}
 
