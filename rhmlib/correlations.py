@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 import torch
 
-from .checks import check_int
+from .checks import check_int, check_list, check_memory
 from .rhm import RHM
 
 __all__ = ["tuple_given_class", "signal", "measured", "curve", "crossing"]
@@ -32,8 +32,19 @@ def _codes(rhm: RHM, tuples: torch.Tensor) -> torch.Tensor:
     return (tuples * powers).sum(-1)
 
 
+def _check_rhm(rhm: object) -> RHM:
+    """``rhm`` if it is an RHM whose tables of s-tuples fit in memory, or raise."""
+    if not isinstance(rhm, RHM):
+        raise TypeError(f"rhm must be an RHM, got {type(rhm).__name__}")
+    # The largest table: one row of v**s float64 per symbol (v, or n_c at the top).
+    check_memory(f"the tables of {rhm} (v={rhm.v}, s={rhm.s}: v**s = {rhm.v**rhm.s:,} tuples)",
+                 8 * max(rhm.v, rhm.n_c) * rhm.v**rhm.s)
+    return rhm
+
+
 def tuple_given_class(rhm: RHM) -> torch.Tensor:
     """``P(first s-tuple of the input = mu | class)``, shape ``[n_c, v**s]``, exactly."""
+    rhm = _check_rhm(rhm)
     # Follow the leftmost path of the tree: the first child of each rule.
     p = torch.eye(rhm.n_c, dtype=torch.float64)
     for level in range(rhm.L - 1):
@@ -63,7 +74,10 @@ def signal(rhm: RHM) -> float:
 
 def measured(rhm: RHM, P: int, seed: int = 0) -> tuple[float, float]:
     """``S`` measured on ``P`` sampled inputs, and the same with the labels shuffled (noise)."""
-    P = check_int("P", P, 2, 10**7)
+    rhm, P = _check_rhm(rhm), check_int("P", P, 2, 10**7)
+    seed = check_int("seed", seed, 0, 2**63 - 1)
+    # Each input's tokens and its tree's hidden symbols (fewer than its tokens), int64.
+    check_memory(f"P={P:,} inputs of {rhm.input_length} tokens", 8 * P * 2 * rhm.input_length)
     sample = rhm.sample(P, seed=seed)
     codes = _codes(rhm, sample.x[:, : rhm.s])
     shuffled = sample.y[torch.randperm(P, generator=torch.Generator().manual_seed(seed))]
@@ -77,6 +91,7 @@ def measured(rhm: RHM, P: int, seed: int = 0) -> tuple[float, float]:
 
 def curve(rhm: RHM, sizes: Sequence[int], seeds: Sequence[int] = (0, 1, 2)) -> list[dict]:
     """Per ``P``: mean measured correlation and noise over ``seeds``, and the exact signal."""
+    sizes, seeds = check_list("sizes", sizes), check_list("seeds", seeds)
     rows, exact = [], signal(rhm)
     for P in sizes:
         pairs = [measured(rhm, P, seed) for seed in seeds]
@@ -86,7 +101,13 @@ def curve(rhm: RHM, sizes: Sequence[int], seeds: Sequence[int] = (0, 1, 2)) -> l
 
 
 def crossing(rows: Sequence[dict]) -> float:
-    """The ``P`` where the noise falls below the signal, interpolated like ``1 / sqrt(P)``."""
+    """The ``P`` where the noise falls below the signal, interpolated like ``1 / sqrt(P)``.
+
+    NaN when it never does within ``rows`` (:func:`curve` rows, in increasing ``P``).
+    """
+    rows = check_list("rows", rows)
+    if not all(isinstance(r, dict) and {"P", "noise", "signal"} <= r.keys() for r in rows):
+        raise TypeError("rows must be rows of rhmlib.correlations.curve (P, noise, signal)")
     for before, after in zip(rows, rows[1:]):
         if before["noise"] >= before["signal"] > after["noise"]:
             # noise ~ c / sqrt(P) between the two points: solve c / sqrt(P) = signal.

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import torch
 from torch.nn import functional as F
 
-from .checks import check_choice, check_float, check_int
+from .checks import check_choice, check_float, check_int, check_list, check_memory
 
 __all__ = ["LOSSES", "Pairs", "orthonormal", "pairs", "optimal_predictor", "predictors",
            "updates", "distances", "broken", "parting"]
@@ -51,9 +51,14 @@ class Pairs:
 def orthonormal(widths: Sequence[int], seed: int = 0, dtype: torch.dtype = torch.float64
                 ) -> list[torch.Tensor]:
     """Weights ``W^l`` of shape ``[widths[l], widths[l-1]]`` with orthonormal rows or columns."""
-    widths = [check_int("width", w, 1, 4096) for w in widths]
+    widths = [check_int("width", w, 1, 4096) for w in check_list("widths", widths)]
     if len(widths) < 2:
         raise ValueError(f"widths must list the input and at least one layer, got {widths}")
+    dtype = _check_dtype(dtype)
+    # The weights, and the QR's square input and output for the widest layer.
+    check_memory(f"widths={widths if len(widths) <= 8 else widths[:8] + ['...']}",
+                 _itemsize(dtype) * (sum(a * b for a, b in zip(widths, widths[1:]))
+                                     + 3 * max(widths) ** 2))
     gen = torch.Generator().manual_seed(check_int("seed", seed, 0, 2**63 - 1))
     out = []
     for n_in, n_out in zip(widths, widths[1:]):
@@ -64,13 +69,26 @@ def orthonormal(widths: Sequence[int], seed: int = 0, dtype: torch.dtype = torch
     return out
 
 
+def _check_dtype(dtype: object) -> torch.dtype:
+    if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+        raise TypeError(f"dtype must be a floating torch dtype, got {dtype!r}")
+    return dtype
+
+
+def _itemsize(dtype: torch.dtype) -> int:
+    return torch.empty((), dtype=dtype).element_size()
+
+
 def pairs(n: int, width: int, noise: float = 0.5, seed: int = 0,
           dtype: torch.dtype = torch.float64) -> Pairs:
     """Gaussian inputs, a noisy view of each as its positive context, another input's view
     as its negative context."""
-    n = check_int("n", n, 2, 10**6)
+    n, width = check_int("n", n, 2, 10**6), check_int("width", width, 1, 4096)
+    dtype = _check_dtype(dtype)
+    # x, its noise, x_pos and x_neg: four n x width tensors.
+    check_memory(f"n={n:,} pairs of width {width}", 4 * n * width * _itemsize(dtype))
     gen = torch.Generator().manual_seed(check_int("seed", seed, 0, 2**63 - 1))
-    x = torch.randn(n, check_int("width", width, 1, 4096), generator=gen, dtype=dtype)
+    x = torch.randn(n, width, generator=gen, dtype=dtype)
     x_pos = x + check_float("noise", noise, 0.0, 100.0) * torch.randn(x.shape, generator=gen,
                                                                        dtype=dtype)
     return Pairs(x, x_pos, x_pos.roll(1, dims=0))
@@ -159,6 +177,7 @@ def broken(depth: int = 4, width: int = 16, skew: float = 0.0, shrink: float = 0
     skew = check_float("skew", skew, 0.0, 10.0)
     shrink = check_float("shrink", shrink, 0.0, 0.5, high_open=False)
     b_noise = check_float("b_noise", b_noise, 0.0, 10.0)
+    seed = check_int("seed", seed, 0, 2**63 - 2)  # seed + 1 seeds the distortions
     widths = [width]
     for _ in range(depth):  # at least one unit fewer per layer as soon as shrink > 0
         cut = max(1, round(widths[-1] * shrink)) if shrink > 0 else 0
@@ -185,6 +204,7 @@ def parting(strengths: Sequence[float] = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5), depth:
     """
     from .sweeps.stats import mean_sem  # the one mean and sem over seeds
 
+    strengths, seeds = check_list("strengths", strengths), check_list("seeds", seeds)
     out: dict[str, list[dict]] = {}
     for label, key in (("weights not orthonormal", "skew"), ("widths shrink", "shrink"),
                        ("B off its optimum", "b_noise")):

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from .checks import check_list, check_real, check_records
 from .models import LayeredNet
 from .probes import synonymic_sensitivity
 from .rhm import RHM, Sample
@@ -18,6 +19,12 @@ __all__ = ["results_table", "cosine_range", "join", "lost_at", "final_losses", "
 
 def results_table(results: Mapping[str, object], name: str = "rule", caption: str = "") -> Table:
     """Test and training accuracy of named ``run_experiment`` results, one row each."""
+    if not isinstance(results, Mapping) or not results:
+        raise TypeError(f"results must be a non-empty dict of run_experiment results, got "
+                        f"{results!r:.80}")
+    for key, r in results.items():
+        if not all(hasattr(r, a) for a in ("test_accuracy", "train_accuracy")):
+            raise TypeError(f"results[{key!r}] must be a run_experiment result, got {r!r:.80}")
     rows = [{name: key, "test accuracy": f"{r.test_accuracy:.3f}",
              "train accuracy": f"{r.train_accuracy:.3f}"} for key, r in results.items()]
     return Table(rows, [name, "test accuracy", "train accuracy"], caption=caption)
@@ -26,14 +33,14 @@ def results_table(results: Mapping[str, object], name: str = "rule", caption: st
 def cosine_range(angle_sets: Mapping[str, Sequence[dict]], low: float = -0.3,
                  high: float = 1.05, pad: float = 0.05) -> list[float]:
     """A y range holding [low, high] and every mean ± sem that ``angles_figure`` draws."""
+    from .plots import check_angle_records
     from .sweeps.stats import mean_sem
 
     reached = [low + pad, high - pad]
-    for recs in angle_sets.values():
+    for recs in check_angle_records(angle_sets, "angle_sets").values():
         for t in range(len(recs[0]["cosines"])):
             for k in range(len(recs[0]["cosines"][t])):
-                values = [r["cosines"][t][k] for r in recs if r["cosines"][t][k] is not None]
-                mean, sem, _ = mean_sem(values)
+                mean, sem, _ = mean_sem(r["cosines"][t][k] for r in recs)
                 if not math.isnan(mean):
                     reached += [mean - sem, mean + sem]
     return [min(reached) - pad, max(reached) + pad]
@@ -41,7 +48,9 @@ def cosine_range(angle_sets: Mapping[str, Sequence[dict]], low: float = -0.3,
 
 def join(items: Iterable[str]) -> str:
     """Items as prose: "a", "a and b", "a, b and c"."""
-    items = list(items)
+    items = check_list("items", items)
+    if not all(isinstance(item, str) for item in items):
+        raise TypeError(f"items must be strings, got {items!r:.80}")
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
@@ -49,8 +58,9 @@ def lost_at(records: Iterable[dict], lr: float, names: Iterable[str]) -> dict[st
     """Per variant of ``names``: (diverged, all) runs of ``records`` at learning rate ``lr``."""
     from .sweeps.feedback import label
 
-    counts = {name: [0, 0] for name in names}
-    for record in records:
+    lr = check_real("lr", lr)
+    counts = {name: [0, 0] for name in check_list("names", names)}
+    for record in check_records("records", records, allow_empty=True):
         name = label(record["config"])
         if name in counts and record["config"]["lr"] == lr:
             counts[name][0] += "diverged" in record
@@ -60,11 +70,18 @@ def lost_at(records: Iterable[dict], lr: float, names: Iterable[str]) -> dict[st
 
 def final_losses(records: Iterable[dict], by: Sequence[str]) -> dict[tuple, float]:
     """Per value of the config keys ``by``: the median last training loss of finished runs."""
+    by = check_list("by", by)
     losses: dict[tuple, list[float]] = {}
-    for record in records:
-        if "result" in record:  # diverged runs have no history to read
+    for i, record in enumerate(check_records("records", records, allow_empty=True)):
+        if "result" not in record:  # diverged runs have no history to read
+            continue
+        try:
             key = tuple(record["config"][k] for k in by)
-            losses.setdefault(key, []).append(record["result"]["history"]["loss"][-1])
+            loss = record["result"]["history"]["loss"][-1]
+        except (KeyError, IndexError, TypeError):
+            raise ValueError(f"records[{i}] must have the config fields {by} and a loss "
+                             "history") from None
+        losses.setdefault(key, []).append(check_real(f"records[{i}]'s last loss", loss))
     # The median: a runaway loss spans orders of magnitude across seeds.
     return {key: float(np.median(values)) for key, values in losses.items()}
 

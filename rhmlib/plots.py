@@ -26,6 +26,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.io._base_renderers import NotebookRenderer
 
+from .checks import check_float, check_list, check_real
 from .diagrams import BLUE, GREEN, ORANGE, PURPLE, RULE_COLORS, VERMILLION
 from .rhm import RHM, Sample
 
@@ -247,6 +248,9 @@ def _check_curves(curves: object, x: str, name: str = "curves") -> None:
             if missing:
                 raise ValueError(f"{name}[{label!r}] rows lack {sorted(missing)} "
                                  f"(rows of rhmlib.sweeps.summarize have {x!r}, mean, sem, n)")
+            for key in (x, "mean", "sem"):  # None: no value there (a gap in the line)
+                if row[key] is not None:
+                    check_real(f"{name}[{label!r}] rows' {key}", row[key])
 
 
 def _check_numbers(values: object, name: str) -> list[float]:
@@ -259,6 +263,36 @@ def _check_numbers(values: object, name: str) -> list[float]:
     if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in out):
         raise TypeError(f"{name} must hold numbers only, got {out!r}")
     return [float(v) for v in out]
+
+
+def check_angle_records(records: object, name: str = "records") -> dict[str, list[dict]]:
+    """``records``: name -> non-empty list of angle records of one shape, or raise naming it.
+
+    An angle record (:class:`rhmlib.probes.AngleRecorder`) holds ``steps`` and a row of
+    ``cosines`` per step (None where undefined); the records of one name are seeds of
+    one setting, so they share their steps and row length, which every name shares too.
+    """
+    _check_mapping(records, name)
+    width = None
+    for label, recs in records.items():  # type: ignore[union-attr]
+        if isinstance(recs, (str, bytes)) or not isinstance(recs, Sequence) or not recs:
+            raise ValueError(f"{name}[{label!r}] must be a non-empty list of angle records")
+        if not all(isinstance(r, Mapping) and {"steps", "cosines"} <= set(r) for r in recs):
+            raise ValueError(f"{name}[{label!r}] must hold dicts with steps and cosines")
+        steps = recs[0]["steps"]
+        for r in recs:
+            rows = r["cosines"]
+            if r["steps"] != steps or not isinstance(rows, Sequence) or len(rows) != len(steps):
+                raise ValueError(f"{name}[{label!r}]: every record needs the same steps and "
+                                 "one row of cosines per step")
+            for row in rows:
+                if not isinstance(row, Sequence) or len(row) != (width or len(row)) or not row:
+                    raise ValueError(f"{name}[{label!r}]: rows of cosines must have one "
+                                     "entry per layer, the same number in every record")
+                width = len(row)
+    if width is None:
+        raise ValueError(f"{name} must hold at least one step of cosines")
+    return records  # type: ignore[return-value]
 
 
 def _covering(low: float, high: float, values: Iterable[float], pad: float = 0.03) -> list[float]:
@@ -320,9 +354,14 @@ def accuracy_vs_P(
     Dotted line: ``chance``; dashed: ``target`` accuracy.
     """
     _check_curves(curves, x)
+    _check_mapping(x_scales or {}, "x_scales", allow_empty=True)
+    scales = {name: check_float(f"x_scales[{name!r}]", scale, 0.0, low_open=True)
+              for name, scale in (x_scales or {}).items()}
+    if scales.keys() - curves.keys():  # a typo would leave a curve unscaled, silently
+        raise ValueError(f"x_scales names no curve: {sorted(scales.keys() - curves.keys())}")
     styles, fig = _Styles(), go.Figure()
     for name, rows in curves.items():
-        fig.add_trace(_line(rows, x, name, styles(name), (x_scales or {}).get(name, 1.0)))
+        fig.add_trace(_line(rows, x, name, styles(name), scales.get(name, 1.0)))
     _levels(fig, chance, target)
     y_range = _covering(0, 1.02, (v for rows in curves.values() for v in _extent(rows)))
     fig.update_layout(xaxis_title=x_title, yaxis_title=y_title, xaxis_type="log",
@@ -601,12 +640,7 @@ def angles_figure(records: dict[str, list[dict]], title: str = "") -> go.Figure:
 
     from .sweeps.stats import mean_sem
 
-    _check_mapping(records, "records")
-    for name, recs in records.items():
-        if not isinstance(recs, Sequence) or not recs:
-            raise ValueError(f"records[{name!r}] must be a non-empty list of angle records")
-        if not all(isinstance(r, Mapping) and {"steps", "cosines"} <= set(r) for r in recs):
-            raise ValueError(f"records[{name!r}] must hold dicts with steps and cosines")
+    check_angle_records(records)
     n_panels = max(len(r["cosines"][0]) for recs in records.values() for r in recs)
     names = [f"layer {k + 1}" for k in range(n_panels - 1)] + ["readout"]
     fig = make_subplots(rows=1, cols=n_panels, shared_yaxes=True, subplot_titles=names,
@@ -700,9 +734,14 @@ def layer_curves(
 ) -> go.Figure:
     """One line per layer of a per-layer measure (``values[t][l]``) against training steps."""
     steps = _check_numbers(steps, "steps")
+    values = check_list("values", values)
     if len(values) != len(steps):
         raise ValueError(f"values must have one row per step ({len(steps)}), got {len(values)}")
-    n_layers = len(values[0])
+    n_layers = len(check_list("values[0]", values[0]))
+    for t, row in enumerate(values):
+        if len(check_list(f"values[{t}]", row)) != n_layers:
+            raise ValueError(f"values[{t}] must have one value per layer ({n_layers}), got "
+                             f"{len(row)}")
     if names is not None and len(names) != n_layers:
         raise ValueError(f"names must name {n_layers} layers, got {len(names)}")
     styles, fig = _Styles(), go.Figure()
@@ -759,11 +798,14 @@ def mean_learning_curves(records: dict[str, list[dict]], title: str = "") -> go.
             raise ValueError(f"records[{name!r}] must be a non-empty list of sweep records")
         try:
             steps = recs[0]["result"]["history"]["step"]
-            stats = [mean_sem(r["result"]["history"]["test_accuracy"][t] for r in recs)
-                     for t in range(len(steps))]
+            curves = [r["result"]["history"]["test_accuracy"] for r in recs
+                      if r["result"]["history"]["step"] == steps]
         except (KeyError, TypeError) as err:
             raise ValueError(f"records[{name!r}] must be finished sweep records with "
                              "result.history") from err
+        if len(curves) != len(recs) or any(len(c) != len(steps) for c in curves):
+            raise ValueError(f"records[{name!r}] must share their evaluation steps")
+        stats = [mean_sem(c[t] for c in curves) for t in range(len(steps))]
         style = styles(name)
         fig.add_scatter(
             x=steps, y=[m for m, _, _ in stats], mode="lines+markers",

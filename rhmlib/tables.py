@@ -6,6 +6,7 @@ import html
 import math
 from collections.abc import Iterable, Sequence
 
+from .checks import check_choice, check_int, check_list, check_real, check_records
 from .rules import RULES, get_rule
 from .train import BASE, resolve
 
@@ -54,7 +55,9 @@ class Table:
 
 def recipes(names: Sequence[str] | None = None) -> Table:
     """Every rule's tuned recipe: the defaults ``run_experiment(..., rule=name)`` runs with."""
-    names = [n for n in RULES if n != "readout"] if names is None else list(names)
+    every = [n for n in RULES if n != "readout"]
+    names = every if names is None else [check_choice("names", n, every)
+                                         for n in check_list("names", names)]
     rows = []
     for name in names:
         settings = {**BASE, **RULES[name].defaults}
@@ -71,6 +74,8 @@ def recipes(names: Sequence[str] | None = None) -> Table:
 
 def pm(mean: float, sem: float, decimals: int = 3) -> str:
     """A mean and its standard error as text, ``"0.912 ± 0.008"``; a dash if undefined."""
+    mean, sem = check_real("mean", mean), check_real("sem", sem)
+    decimals = check_int("decimals", decimals, 0, 20)
     if math.isnan(mean):
         return "–"
     if math.isnan(sem):
@@ -92,8 +97,27 @@ def _bound(value: float, grid: Sequence[float]) -> str:
     return f"> {max(grid):,.0f}" if math.isinf(value) else f"{value:,.0f}"
 
 
+def _p90_value(name: str, value: object) -> float:
+    """A P_90 or a bound of one: a number > 0, inf when not reached; never NaN."""
+    value = check_real(name, value)
+    if not value > 0:
+        raise ValueError(f"{name} must be a P_90 (> 0, inf if not reached), got {value!r}")
+    return value
+
+
+def _grid(grid: object) -> list[float]:
+    """The ``x`` values of a curve: numbers > 0 (possibly none)."""
+    return [_p90_value(f"grid[{i}]", g)
+            for i, g in enumerate(check_list("grid", grid, allow_empty=True))]
+
+
 def p90_text(p90: float, low: float, high: float, grid: Sequence[float]) -> str:
     """P_90 and its interval, "1,230 [1,100, 1,400]"; "> P_max" never reached, "≤ P_min" at once."""
+    p90, low, high = _p90_value("p90", p90), _p90_value("low", low), _p90_value("high", high)
+    if not low <= p90 <= high:
+        raise ValueError(f"p90 must lie in its interval [low, high], got {p90!r} outside "
+                         f"[{low!r}, {high!r}]")
+    grid = _grid(grid)
     if not grid:
         return "–"
     if math.isinf(p90):
@@ -104,7 +128,11 @@ def p90_text(p90: float, low: float, high: float, grid: Sequence[float]) -> str:
 
 
 def ratio_text(p90: float, reference: float, grid: Sequence[float]) -> str:
-    """``p90 / reference`` to 2 decimals; "> (largest P / reference)" when never reached."""
+    """``p90 / reference`` to 2 decimals; "> (largest P / reference)" when never reached.
+
+    A reference that was never reached (inf) gives a dash.
+    """
+    p90, reference, grid = _p90_value("p90", p90), _p90_value("reference", reference), _grid(grid)
     if math.isinf(reference):
         return "–"
     if math.isinf(p90):
@@ -124,6 +152,7 @@ def p90_summary(records: Sequence[dict], level: float = 0.9, x: str = "P",
     """
     from .sweeps.stats import diverged, finished, p90_interval, summarize
 
+    records = check_records("records", records)  # none: nothing to say, not "all diverged"
     rows = summarize(records, by=(x,), metric=metric)
     grid = [r[x] for r in rows]
     if finished(records):

@@ -35,7 +35,7 @@ import torch._dynamo  # noqa: F401
 from IPython import get_ipython
 
 from . import plots
-from .checks import check_float, check_int
+from .checks import check_float, check_int, check_records
 from .rhm import RHM
 from .rules import rule_names
 from .train import run_experiment
@@ -326,30 +326,53 @@ def sweep_explorer(records: list[dict], by: str = "P", title: str = "") -> go.Fi
 
     ``records`` come from :func:`rhmlib.sweeps.run_sweep` and may differ only in ``by``
     and the seed; each slider position shows the mean curve over seeds of one value.
+    Diverged runs have no curve: they are counted in the label, not averaged.
     """
-    from statistics import fmean
-
+    from .sweeps.stats import mean_sem
     from .train import History
+
+    def mean(values: object) -> float | None:
+        """Mean of the values present (a stage without labels has none: None)."""
+        value = mean_sem(values)[0]
+        return None if math.isnan(value) else value
 
     def rest(record: dict) -> dict:
         # The grammar's seed defaults to the run's: it varies with the seed too.
         return {k: v for k, v in record["config"].items()
                 if k not in (by, "seed", "grammar_seed")}
 
-    if not records or any(rest(r) != rest(records[0]) for r in records):
+    records = check_records("records", records)
+    if not isinstance(by, str) or any(by not in r["config"] for r in records):
+        raise ValueError(f"by must be a config field of every record, got {by!r}")
+    if any(rest(r) != rest(records[0]) for r in records):
         raise ValueError(f"records must be non-empty and differ only in {by!r} and the seed")
     groups: dict = {}
+    lost: dict = {}
     for record in records:
-        groups.setdefault(record["config"][by], []).append(record["result"]["history"])
+        value = record["config"][by]
+        if "result" in record:
+            groups.setdefault(value, []).append(record["result"]["history"])
+        else:
+            lost[value] = lost.get(value, 0) + 1
+    if not groups:
+        raise ValueError("records: every run diverged, there is no curve to show")
     figures, labels = [], []
     for value in sorted(groups):
         runs = groups[value]
-        n = min(len(h["step"]) for h in runs)
-        mean = History(step=runs[0]["step"][:n], **{
-            key: [fmean(h[key][k] for h in runs) for k in range(n)]
-            for key in ("train_accuracy", "test_accuracy")})
-        figures.append(plots.learning_curve({f"{by} = {value}, {len(runs)} seeds": mean},
-                                            title=title))
+        try:
+            # A mean over runs evaluated at different steps would be no curve.
+            if len({tuple(h["step"]) for h in runs}) != 1:
+                raise ValueError
+            steps = list(runs[0]["step"])
+            curve = History(step=steps, **{
+                key: [mean(h[key][k] for h in runs) for k in range(len(steps))]
+                for key in ("train_accuracy", "test_accuracy")})
+        except (KeyError, IndexError, TypeError, ValueError):
+            raise ValueError(f"records at {by} = {value} must have histories with the same "
+                             "evaluation steps and an accuracy at each") from None
+        diverged = f", {lost[value]} diverged" if value in lost else ""
+        figures.append(plots.learning_curve(
+            {f"{by} = {value}, {len(runs)} seeds{diverged}": curve}, title=title))
         labels.append(f"{value:,}" if isinstance(value, int) else str(value))
     return _slider_over(figures, labels, f"{by} = ")
 
@@ -526,7 +549,9 @@ def ssl_live(P: int = 2000, rule: str = "clapp", pairs: str = "sibling", width: 
         recipe = {**BASE, **RULES[values["rule"]].defaults}
         config = TrainConfig(steps=values["steps"], optimizer="adam", lr=values["lr"],
                              weight_decay=recipe["weight_decay"])
-        train(net, learner, rhm, data, None, config, seed, False, record)
+        # The self-supervised stage sees what it needs (the tree, for oracle pairs).
+        stage = next(learner.stages(net))
+        train(net, learner, rhm, data, None, config, seed, False, record, stage.needs)
         where = "uses the generator" if values["pairs"] == "oracle" else "no labels"
         names = [f"layer {k + 1}" for k in range(learner.n_ssl)]
         names.append(f"layer {learner.n_ssl + 1} (no signal yet: trained later with labels)")
@@ -596,17 +621,24 @@ def playground(
         curve = History()
         probe_steps: list[int] = []
         probe: list[list[float]] = []
-        offset = [0]
+        stage: list[object] = [None, 0]  # the rule of the stage being trained; its first step
 
         def redraw(step: int, learner: Rule, _batch: Batch) -> None:
-            if curve.step and step + offset[0] <= curve.step[-1]:
-                offset[0] = curve.step[-1]  # a second stage (readout) restarts its count
+            if learner is not stage[0]:  # a new stage (the readout) counts from 1 again
+                stage[:] = [learner, curve.step[-1] if curve.step else 0]
+            offset = stage[1]
+            if curve.step and step + offset <= curve.step[-1]:
+                # The stage diverged and restarts at half the rate: its points so far go.
+                keep = sum(s <= offset for s in curve.step)
+                del curve.step[keep:], curve.train_accuracy[keep:], curve.test_accuracy[keep:]
+                kept = sum(s <= offset for s in probe_steps)
+                del probe_steps[kept:], probe[kept:]
             net = learner.model
-            curve.step.append(step + offset[0])
+            curve.step.append(step + offset)
             curve.train_accuracy.append(evaluate(net, *encoded["train"])[0])
             curve.test_accuracy.append(evaluate(net, *encoded["test"])[0])
             if net.depth == rhm.L:
-                probe_steps.append(step + offset[0])
+                probe_steps.append(step + offset)
                 probe.append(synonymic_sensitivity(net, rhm, test_data[:500], seed=c["seed"]))
             shown = [_text(f"step {curve.step[-1]}: test accuracy {curve.test_accuracy[-1]:.3f}"),
                      _figure(plots.learning_curve({c["rule"]: curve}, title=title))]

@@ -29,12 +29,19 @@ def built_book(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Print how many cases the fuzz suite tried at each public door."""
+    """Print how many cases the fuzz suite tried per module and at each public door."""
     cases = getattr(terminalreporter.config, "fuzz_cases", None)
     if not cases:
         return
     doors = sorted({door for door, _ in cases})
     terminalreporter.section(f"fuzz: {sum(cases.values())} cases")
-    for door in doors:
-        terminalreporter.write_line(f"{door}: {cases[(door, 'result')]} results, "
-                                    f"{cases[(door, 'error')]} documented errors")
+    for module in sorted({door.split(".")[0] for door in doors}):
+        mine = [door for door in doors if door.split(".")[0] == module]
+        total = {kind: sum(cases[(door, kind)] for door in mine)
+                 for kind in ("result", "error", "foreign", "hang")}
+        terminalreporter.write_line(
+            f"{module}: {total['result']} results, {total['error']} documented errors, "
+            f"{total['foreign']} foreign exceptions, {total['hang']} hangs")
+        for door in mine:
+            terminalreporter.write_line(f"    {door}: {cases[(door, 'result')]} results, "
+                                        f"{cases[(door, 'error')]} documented errors")

@@ -69,7 +69,7 @@ def test_executor_choices() -> None:
     assert isinstance(make_executor("process", 2), ProcessExecutor)
     with pytest.raises(ValueError, match="executor must be one of"):
         make_executor("threads", 2)
-    with pytest.raises(ValueError, match="jobs must be >= 1"):
+    with pytest.raises(ValueError, match=r"jobs must be in \[1, "):
         ProcessExecutor(0)
 
 
@@ -86,8 +86,7 @@ def test_devices(serial) -> None:
 def test_cost_grows_with_steps_and_data() -> None:
     assert cost({**TINY, "steps": 20}) > cost(TINY)
     assert cost({**TINY, "P": 40}) > cost(TINY)
-    ssl = {**TINY, "rule": "clapp", "rule_options": {"readout_steps": 10}}
-    assert cost(ssl) > cost({**ssl, "rule_options": {"readout_steps": 5}})
+    assert cost({**TINY, "rule": "clapp"}) > cost(TINY)  # two stages
 
 
 def test_command_line_lists_computes_and_prunes(tmp_path, monkeypatch, capsys) -> None:

@@ -243,7 +243,9 @@ class LocalRule(Rule):
             net = LinearProbeNet(model.layers[:n_ssl], model.width * model.s, model.s,
                                  model.readout.out_features)
         settings = {"lr": self.readout_lr, "optimizer": self.readout_optimizer,
-                    "weight_decay": 0.0, "steps": self.readout_steps}
+                    "weight_decay": 0.0}
+        if self.readout_steps is not None:  # else the run's own budget, fixed or not
+            settings["steps"] = self.readout_steps
         yield Stage(net, Readout(frozen=n_ssl), frozenset({"labels"}), settings)
 
 

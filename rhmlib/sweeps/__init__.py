@@ -20,6 +20,7 @@ import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from ..checks import check_list, check_path
 from ..rhm import REFERENCE
 from . import cache
 from .cache import RESULTS_DIR, MissingResults, StaleResults, load_run, run_key
@@ -65,7 +66,10 @@ def configs_of(name_or_configs: str | Iterable[dict]) -> list[dict]:
         if name_or_configs not in SWEEPS:
             raise ValueError(f"sweep must be one of {sorted(SWEEPS)}, got {name_or_configs!r}")
         return SWEEPS[name_or_configs]()
-    return list(name_or_configs)
+    configs = check_list("name_or_configs", name_or_configs, allow_empty=True)
+    if not all(isinstance(c, dict) for c in configs):
+        raise TypeError("name_or_configs must be a sweep's name or a list of config dicts")
+    return configs
 
 
 def runs_of(name_or_configs: str | Iterable[dict]) -> list[Run]:
@@ -78,22 +82,33 @@ def _records(runs: list[Run], root: Path) -> list[dict | None]:
     return [load_run(run.config, root, run.probes) for run in runs]
 
 
-def absent(runs: list[Run], root: Path = RESULTS_DIR) -> list[Run]:
+def _root(root: object) -> Path:
+    """``root`` (str or path) as a Path; a folder, or a path where one can be made."""
+    root = check_path("root", root)
+    if root.exists() and not root.is_dir():
+        raise ValueError(f"root must be a directory, got the file {str(root)!r}")
+    return root
+
+
+def absent(runs: list[Run], root: str | Path = RESULTS_DIR) -> list[Run]:
     """The runs without a valid cached record (stale, never computed, or lacking a probe)."""
-    return [run for run, record in zip(runs, _records(runs, root)) if record is None]
+    return [run for run, record in zip(runs, _records(runs, _root(root))) if record is None]
 
 
-def missing(name_or_configs: str | Iterable[dict], root: Path = RESULTS_DIR) -> list[dict]:
+def missing(name_or_configs: str | Iterable[dict], root: str | Path = RESULTS_DIR) -> list[dict]:
     """Configs of a sweep without a valid cached record (see :func:`absent`)."""
     return [run.config for run in absent(runs_of(name_or_configs), root)]
 
 
-def load_sweep(name: str, root: Path = RESULTS_DIR) -> list[dict]:
+def load_sweep(name: str, root: str | Path = RESULTS_DIR) -> list[dict]:
     """Records of every run of sweep ``name``, finished and diverged; never computes.
 
     Raises :class:`StaleResults` when some runs were computed by code that has changed
     since, else :class:`MissingResults` when some were never computed.
     """
+    root = _root(root)
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a sweep's name (str), got {name!r}")
     try:
         runs = runs_of(name)
     except MissingResults as err:  # its configs are chosen from another sweep's results
@@ -110,7 +125,7 @@ def load_sweep(name: str, root: Path = RESULTS_DIR) -> list[dict]:
 
 def run_sweep(
     name_or_configs: str | Iterable[dict],
-    root: Path = RESULTS_DIR,
+    root: str | Path = RESULTS_DIR,
     jobs: int = 1,
     progress: bool | None = None,
     executor: Executor | None = None,
@@ -124,7 +139,7 @@ def run_sweep(
     once on one ``root`` (by several processes) share their runs: each is computed once
     (see :func:`rhmlib.sweeps.execute.execute`).
     """
-    runs = runs_of(name_or_configs)
+    root, runs = _root(root), runs_of(name_or_configs)
     records = {run.key: record for run, record in zip(runs, _records(runs, root))}
     todo = [run for run in runs if records[run.key] is None]
     show = sys.stderr.isatty() if progress is None else progress
@@ -136,7 +151,7 @@ def run_sweep(
     return [records[run.key] for run in runs]
 
 
-def prune(root: Path = RESULTS_DIR) -> list[Path]:
+def prune(root: str | Path = RESULTS_DIR) -> list[Path]:
     """Delete cached runs no registered sweep uses (stale ones among them); returns their paths.
 
     Also deletes the temporaries of writers that died and lock files no process holds
@@ -144,7 +159,7 @@ def prune(root: Path = RESULTS_DIR) -> list[Path]:
     sweep's configs cannot be listed (they depend on results not computed yet), rather
     than deleting its runs.
     """
-    return cache.prune({run.key for name in SWEEPS for run in runs_of(name)}, root)
+    return cache.prune({run.key for name in SWEEPS for run in runs_of(name)}, _root(root))
 
 
 # Last, once every name above exists: the chapters' modules register their sweeps.

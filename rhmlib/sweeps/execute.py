@@ -6,14 +6,24 @@ the default) and :class:`RayExecutor` (a Ray cluster, ``pip install rhmlib[ray]`
 :func:`execute` stores each record as it arrives, so an interrupted sweep resumes where
 it stopped, and computes a run only while it holds the run's lock, so that sweeps started
 at once on one folder share their runs rather than compute them twice.
+
+Local workers never outlive their parent: they end with it whatever ends it (a signal,
+even ``SIGKILL``), and an interrupt of the parent ends the runs in progress at once
+rather than wait for them (their records would be thrown away).
 """
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import itertools
 import json
 import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
@@ -22,16 +32,17 @@ from typing import NamedTuple, Protocol, TypeVar
 import torch
 from tqdm.auto import tqdm
 
+from ..checks import check_choice, check_int, check_path
 from ..fingerprint import code_fingerprint
 from ..hierarchy import HierarchyRecorder
 from ..machine import machine
 from ..probes import AngleRecorder
 from ..rules import RULES
-from ..train import EVAL_SUBSET, TRAIN_FIELDS, TrainConfig, run_experiment
+from ..train import DEVICES, EVAL_SUBSET, TRAIN_FIELDS, TrainConfig, pick_device, run_experiment
 from ..twins import TwinRecorder
 from .cache import RESULTS_DIR, RunLock, load_run, lock_run, resolve, run_key, save_run
 
-__all__ = ["PROBES", "DEVICES", "EXECUTORS", "Run", "Executor", "SerialExecutor",
+__all__ = ["PROBES", "DEVICES", "EXECUTORS", "MAX_JOBS", "Run", "Executor", "SerialExecutor",
            "ProcessExecutor", "RayExecutor", "make_executor", "pick_device", "cost",
            "compute", "Progress", "execute"]
 
@@ -43,8 +54,13 @@ PROBES: dict[str, Callable[[dict], object]] = {
     "hierarchy": HierarchyRecorder,
     "twins": TwinRecorder,
 }
-DEVICES = ("cpu", "cuda", "auto")
 EXECUTORS = ("process", "ray")
+# Local workers at most: one per CPU (each run is single-threaded), two on a one-CPU
+# machine so that the parallel path runs everywhere.
+MAX_JOBS = max(2, os.cpu_count() or 1)
+# Ray workers at most on a cluster given by address: its CPUs are not this machine's.
+MAX_CLUSTER_JOBS = 100_000
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -85,28 +101,55 @@ class ProcessExecutor:
     """
 
     def __init__(self, jobs: int = 2) -> None:
-        if jobs < 1:
-            raise ValueError(f"jobs must be >= 1, got {jobs}")
-        self.jobs = jobs
+        self.jobs = check_int("jobs", jobs, 1, MAX_JOBS)
 
     def map(self, func: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
-        """``func(item)`` for every item in the worker processes, in order of completion."""
+        """``func(item)`` for every item in the worker processes, in order of completion.
+
+        Stopped early (an error, an interrupt, the caller closing it), it ends the runs
+        in progress at once.
+        """
         items = iter(items)
         first = list(itertools.islice(items, self.jobs))
         if not first:
             return
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(self.jobs, mp_context=context) as pool:
+        pool = ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_die_with, initargs=(os.getpid(),))
+        try:
             pending = {pool.submit(func, item) for item in first}
-            try:
-                while pending:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        pending |= {pool.submit(func, item) for item in itertools.islice(items, 1)}
-                        yield future.result()
-            finally:  # on an error or an interrupt, start nothing more
-                for future in pending:
-                    future.cancel()
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    pending |= {pool.submit(func, item) for item in itertools.islice(items, 1)}
+                    yield future.result()
+        except BaseException:
+            # Waiting for the runs in progress would take minutes, for records that
+            # nobody stores: end them. (The pool has no public way to; Python 3.14's
+            # terminate_workers() does the same.)
+            for process in list((pool._processes or {}).values()):
+                process.terminate()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _watch(parent: int) -> None:
+    """End this process as soon as ``parent`` is no longer its parent (it died)."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
+def _die_with(parent: int) -> None:
+    """Worker initializer: end the worker when process ``parent`` ends, however it ends."""
+    # Ctrl-C signals the whole process group: the parent alone decides what stops.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):  # the kernel kills the worker as its parent dies
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    else:  # elsewhere a thread watches the parent
+        threading.Thread(target=_watch, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:  # it died before the worker could ask to follow it
+        os._exit(1)
 
 
 def _call(func: Callable[[T], R], item: T) -> R:
@@ -126,9 +169,9 @@ class RayExecutor:
         except ImportError as err:
             raise ImportError("RayExecutor needs Ray, an optional dependency of rhmlib: "
                               "pip install 'rhmlib[ray]' (or pip install ray)") from err
-        if num_workers < 1:
-            raise ValueError(f"num_workers must be >= 1, got {num_workers}")
-        self.ray, self.address, self.num_workers = ray, address, num_workers
+        high = MAX_CLUSTER_JOBS if address else MAX_JOBS
+        self.ray, self.address = ray, address
+        self.num_workers = check_int("num_workers", num_workers, 1, high)
 
     def map(self, func: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         """``func(item)`` for every item as Ray tasks, in order of completion."""
@@ -153,22 +196,14 @@ class RayExecutor:
 def make_executor(kind: str = "process", jobs: int = 1, address: str | None = None) -> Executor:
     """The executor ``kind`` (one of :data:`EXECUTORS`) with ``jobs`` workers.
 
-    ``"process"`` with one job computes in this process (:class:`SerialExecutor`).
+    ``"process"`` with one job computes in this process (:class:`SerialExecutor`);
+    ``jobs`` is at most :data:`MAX_JOBS`, except on a Ray cluster given by ``address``.
     """
+    kind = check_choice("executor", kind, EXECUTORS)
+    jobs = check_int("jobs", jobs, 1, MAX_CLUSTER_JOBS if kind == "ray" and address else MAX_JOBS)
     if kind == "process":
         return SerialExecutor() if jobs <= 1 else ProcessExecutor(jobs)
-    if kind == "ray":
-        return RayExecutor(address, num_workers=jobs)
-    raise ValueError(f"executor must be one of {EXECUTORS}, got {kind!r}")
-
-
-def pick_device(device: str) -> str:
-    """The torch device of a run: ``"auto"`` is ``"cuda"`` when a GPU is available."""
-    if device not in DEVICES:
-        raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
+    return RayExecutor(address, num_workers=jobs)
 
 
 def cost(config: dict) -> float:
@@ -178,8 +213,8 @@ def cost(config: dict) -> float:
     # Every stage at its cap: the most the run can cost (it may converge sooner).
     steps = RULES[full["rule"]].n_stages * settings.budget(full["P"])
     evaluations = steps / settings.interval(full["P"])
-    return steps * full["batch_size"] + evaluations * (EVAL_SUBSET + full["n_test"]
-                                                      + full["n_val"])
+    return steps * full["batch_size"] + evaluations * (min(full["P"], EVAL_SUBSET)
+                                                      + full["n_test"] + full["n_val"])
 
 
 def compute(run: Run, device: str = "cpu") -> dict:
@@ -274,7 +309,7 @@ def _claim(runs: list[Run], root: Path, locks: dict[str, RunLock], others: list[
 
 def execute(
     runs: Iterable[Run],
-    root: Path = RESULTS_DIR,
+    root: str | Path = RESULTS_DIR,
     executor: Executor | None = None,
     device: str = "cpu",
     progress: Progress | None = None,
@@ -288,6 +323,8 @@ def execute(
     record loaded (computed here if that process left none). A run whose valid record
     exists by the time its lock is taken is loaded, not computed.
     """
+    root = check_path("root", root)
+    device = pick_device(device)  # before any lock is taken: a missing GPU fails here
     todo = {run.key: run for run in runs}
     pending = sorted(todo.values(), key=lambda r: cost(r.config), reverse=True)
     executor = executor or SerialExecutor()

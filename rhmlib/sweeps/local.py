@@ -18,6 +18,8 @@ import functools
 import math
 from pathlib import Path
 
+import torch
+
 from ..models import LayeredNet
 from ..probes import linear_decodability, update_cosine
 from ..rhm import RHM, Sample
@@ -435,6 +437,10 @@ def decodability_table(models: dict[str, LayeredNet], rhm: RHM, sample: Sample,
     L = rhm.L
     rows = []
     for name, model in models.items():
+        # A network whose weights are not finite reads as chance, not as unknown: refuse it.
+        if not all(torch.isfinite(p).all() for p in model.parameters()):
+            raise ValueError(f"models[{name!r}] has weights that are not finite (a diverged "
+                             "network): its decodability is undefined")
         table = linear_decodability(model, rhm, sample)
         row: dict[str, object] = {"network": name}
         for layer in range(1, (depth or L) + 1):

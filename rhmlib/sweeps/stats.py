@@ -4,34 +4,61 @@ A record is what :func:`rhmlib.sweeps.load_sweep` returns: ``record["config"]`` 
 resolved config) and either ``record["result"]`` or, for a run whose training diverged,
 ``record["diverged"]``. Summary rows (:func:`summarize`) hold the grouping fields and
 ``mean``, ``sem`` and ``n``.
+
+Missing values: a metric stored as None (or NaN: records store NaN as null) is a value
+that does not exist, not a zero. It is left out of every mean, and ``n`` counts the values
+present; a point of a curve without any value has a NaN mean. A P_90 that depends on
+such a point is unknown: :func:`p90` raises rather than guess it.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
+from ..checks import (
+    check_choice,
+    check_float,
+    check_int,
+    check_list,
+    check_memory,
+    check_real,
+    check_records,
+)
 from ..rhm import p_star
 
-__all__ = ["finished", "diverged", "mean_sem", "summarize", "p90", "p90_interval",
+__all__ = ["METRICS", "finished", "diverged", "mean_sem", "summarize", "p90", "p90_interval",
            "best_row", "best_lr", "p_star"]
+
+# The numbers of a result that a summary can average.
+METRICS = ("test_accuracy", "train_accuracy", "val_accuracy", "seconds")
 
 
 def finished(records: Iterable[dict]) -> list[dict]:
     """The records whose training finished (those with a result)."""
-    return [r for r in records if "result" in r]
+    return [r for r in check_records("records", records, allow_empty=True) if "result" in r]
 
 
 def diverged(records: Iterable[dict]) -> list[dict]:
     """The records whose training diverged; ``record["diverged"]`` holds the error."""
-    return [r for r in records if "diverged" in r]
+    return [r for r in check_records("records", records, allow_empty=True) if "diverged" in r]
+
+
+def _present(values: Iterable[object], name: str = "values") -> list[float]:
+    """The values that exist: None and NaN (a missing value) left out."""
+    out = [check_real(f"{name}[{i}]", v) for i, v in
+           enumerate(check_list(name, values, allow_empty=True)) if v is not None]
+    return [v for v in out if not math.isnan(v)]
 
 
 def mean_sem(values: Iterable[float]) -> tuple[float, float, int]:
-    """Mean, standard error of the mean and count (sem is 0 for a single value)."""
-    arr = np.asarray(list(values), dtype=float)
+    """Mean, standard error of the mean and count of the values present (sem 0 for one).
+
+    None and NaN are missing values: left out, and not counted in ``n``.
+    """
+    arr = np.asarray(_present(values), dtype=float)
     if arr.size == 0:
         return math.nan, math.nan, 0
     sem = float(arr.std(ddof=1) / np.sqrt(arr.size)) if arr.size > 1 else 0.0
@@ -43,13 +70,34 @@ def _sort_key(group: tuple) -> tuple:
     return tuple((0, x, "") if isinstance(x, (int, float)) else (1, 0, str(x)) for x in group)
 
 
+def _fields(by: object) -> tuple[str, ...]:
+    """``by`` as a tuple of config field names, or raise naming it."""
+    by = tuple(check_list("by", by))
+    if not all(isinstance(k, str) for k in by):
+        raise TypeError(f"by must hold config field names (str), got {by!r}")
+    return by
+
+
 def _groups(records: Iterable[dict], by: tuple[str, ...], metric: str) -> dict[tuple, list]:
-    """``metric`` of the finished records, grouped by config fields ``by``, groups sorted."""
+    """``metric`` of the finished records, grouped by config fields ``by``, groups sorted.
+
+    Values are those present (:func:`_present`); a group may be empty.
+    """
+    metric = check_choice("metric", metric, METRICS)
     groups: dict[tuple, list[float]] = {}
-    for record in finished(records):
-        group = tuple(record["config"].get(k) for k in by)
-        groups.setdefault(group, []).append(record["result"][metric])
-    return dict(sorted(groups.items(), key=lambda kv: _sort_key(kv[0])))
+    for i, record in enumerate(check_records("records", records, allow_empty=True)):
+        if "result" not in record:
+            continue
+        absent = [k for k in by if k not in record["config"]]
+        if absent:  # grouping by a field no record has would put every run in one group
+            raise ValueError(f"by must name config fields; records[{i}] has no {absent}")
+        group = tuple(record["config"][k] for k in by)
+        value = record["result"].get(metric)
+        if value is not None:
+            check_real(f"records[{i}]['result'][{metric!r}]", value)
+        groups.setdefault(group, []).append(value)
+    return {group: _present(values, metric)
+            for group, values in sorted(groups.items(), key=lambda kv: _sort_key(kv[0]))}
 
 
 def summarize(
@@ -57,9 +105,10 @@ def summarize(
 ) -> list[dict]:
     """Group records by config fields ``by``; mean, sem and count of ``metric`` per group.
 
-    Diverged runs have no ``metric`` and are left out (count them with :func:`diverged`).
+    Diverged runs have no ``metric`` and are left out (count them with :func:`diverged`);
+    so are missing values (None), and ``n`` counts the values present.
     """
-    rows = []
+    by, rows = _fields(by), []
     for group, values in _groups(records, by, metric).items():
         mean, sem, n = mean_sem(values)
         rows.append({**dict(zip(by, group)), "mean": mean, "sem": sem, "n": n})
@@ -69,11 +118,23 @@ def summarize(
 def p90(rows: Iterable[dict], level: float = 0.9, x: str = "P") -> float:
     """P_90: the smallest ``x`` where the mean curve reaches ``level``, interpolated in log x.
 
-    ``rows`` are :func:`summarize` rows (any order); the first point of the grid if it
-    is already at ``level``, inf if no point reaches it.
+    ``rows`` are :func:`summarize` rows (any order, ``x`` > 0); the first point of the
+    grid if it is already at ``level``, inf if no point reaches it. A point without a
+    mean (NaN: no value) at or before the crossing makes P_90 unknown: ValueError.
     """
-    points = sorted((r[x], r["mean"]) for r in rows)
+    level = check_float("level", level, 0.0, 1.0, low_open=True, high_open=False)
+    points = []
+    for i, row in enumerate(check_list("rows", rows)):
+        if not (isinstance(row, Mapping) and x in row and "mean" in row):
+            raise TypeError(f"rows[{i}] must be a dict with {x!r} and 'mean', got {row!r:.80}")
+        where = check_float(f"rows[{i}][{x!r}]", row[x], 0.0, low_open=True)
+        mean = math.nan if row["mean"] is None else check_real(f"rows[{i}]['mean']", row["mean"])
+        points.append((where, mean))
+    points.sort()
     for (x0, y0), (x1, y1) in zip([(math.nan, -math.inf)] + points, points):
+        if math.isnan(y1):
+            raise ValueError(f"rows: the mean at {x} = {x1:g} is missing (NaN), so whether "
+                             f"the curve reaches {level} there, and P_90, are unknown")
         if y1 >= level:
             if math.isnan(x0) or y1 == y0:
                 return float(x1)
@@ -91,19 +152,27 @@ def p90_interval(
     Each resample redraws, at every ``x``, that point's runs (seeds) with replacement and
     recomputes :func:`p90`; ``low`` and ``high`` are the 16th and 84th percentiles of the
     resamples (the interval of one sem for a normal estimate; inf where resamples never
-    reach ``level``).
+    reach ``level``). The interval always holds the estimate: it is widened to it where
+    the percentiles alone would leave it out. Missing values are left out of each point
+    (:func:`summarize`); a point without any value raises as in :func:`p90`.
     """
-    groups = {g[0]: np.asarray(v, dtype=float) for g, v in _groups(records, (x,), metric).items()}
+    n_boot = check_int("n_boot", n_boot, 1, 100_000)
+    seed = check_int("seed", seed, 0, 2**63 - 1)
+    groups = {g[0]: np.asarray(v, dtype=float)
+              for g, v in _groups(records, _fields((x,)), metric).items()}
     if not groups:
-        raise ValueError("p90_interval needs finished records")
-    point = p90([{x: k, "mean": float(v.mean())} for k, v in groups.items()], level, x)
+        raise ValueError("records holds no finished records: p90_interval needs some")
+    check_memory(f"p90_interval with n_boot={n_boot} over {sum(map(len, groups.values()))} runs",
+                 8 * n_boot * max(1, sum(v.size for v in groups.values())))
+    point = p90([{x: k, "mean": float(v.mean()) if v.size else math.nan}
+                 for k, v in groups.items()], level, x)
     rng = np.random.default_rng(seed)
-    means = {k: v[rng.integers(0, v.size, (n_boot, v.size))].mean(axis=1)
-             for k, v in groups.items()}
+    means = {k: v[rng.integers(0, v.size, (n_boot, v.size))].mean(axis=1) if v.size
+             else np.full(n_boot, math.nan) for k, v in groups.items()}
     boots = [p90([{x: k, "mean": float(m[b])} for k, m in means.items()], level, x)
              for b in range(n_boot)]
     low, high = np.quantile(boots, [0.16, 0.84], method="inverted_cdf")
-    return point, float(low), float(high)
+    return point, min(float(low), point), max(float(high), point)
 
 
 def best_row(records: Iterable[dict], metric: str = "test_accuracy") -> dict:
@@ -113,15 +182,18 @@ def best_row(records: Iterable[dict], metric: str = "test_accuracy") -> dict:
     validation split, never on the test set; the row then reports ``metric`` (by
     default the test accuracy) at that rate. A learning rate at which any seed diverged
     is not eligible (a rate that blows up one run in three is no recipe), unless every
-    rate lost a seed; diverged runs never enter a mean. On a tie the smaller learning
-    rate wins.
+    rate lost a seed; diverged runs never enter a mean. A rate without any validation
+    value (its mean is NaN) is not eligible either. On a tie the smaller learning rate
+    wins.
     """
-    records = list(records)
-    unstable = {r["config"]["lr"] for r in diverged(records)}
-    eligible = [r for r in records if r["config"]["lr"] not in unstable] or records
-    rows = summarize(eligible, by=("lr",), metric="val_accuracy")
+    records = check_records("records", records)
+    unstable = {r["config"].get("lr") for r in diverged(records)}
+    eligible = [r for r in records if r["config"].get("lr") not in unstable] or records
+    rows = [r for r in summarize(eligible, by=("lr",), metric="val_accuracy")
+            if not math.isnan(r["mean"])]
     if not rows:
-        raise ValueError("no finished runs to choose a learning rate from")
+        raise ValueError("records: no finished runs with a validation accuracy to choose "
+                         "a learning rate from")
     lr = max(rows, key=lambda r: r["mean"])["lr"]
     return next(r for r in summarize(eligible, by=("lr",), metric=metric) if r["lr"] == lr)
 
