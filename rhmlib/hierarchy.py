@@ -14,7 +14,7 @@ import math
 
 import torch
 
-from .probes import linear_decodability, synonymic_sensitivity
+from .probes import StageClock, linear_decodability, synonymic_sensitivity
 from .rhm import RHM
 from .rules import Batch, Rule
 from .streams import derive
@@ -46,19 +46,18 @@ class HierarchyRecorder:
             raise ValueError(f"the hierarchy probe needs n_test >= 4, got {len(test)}")
         self.rhm, self.sample = rhm, test[:PROBE_INPUTS]
         self.seed = derive(config["seed"], "probe") % 2**31
-        self.steps: list[int] = []
+        self.clock = StageClock()
+        self.steps = self.clock.steps
         self.sensitivity: list[list[float | None]] = []
         self.decodability: list[list[list[float | None]]] = []
-        self._offset = 0
 
     def __call__(self, step: int, rule: Rule, batch: Batch) -> None:
         """Measure both probes on the current model (skipped if it is not one layer per level)."""
         model = rule.model
         if model.depth != self.rhm.L:
             return
-        if self.steps and step + self._offset <= self.steps[-1]:
-            self._offset = self.steps[-1]  # a later stage counts its steps from 1 again
-        self.steps.append(step + self._offset)
+        keep = self.clock.tick(step, rule)
+        del self.sensitivity[keep:], self.decodability[keep:]
         with torch.no_grad():
             sens = synonymic_sensitivity(model, self.rhm, self.sample, seed=self.seed)
             dec = linear_decodability(model, self.rhm, self.sample)

@@ -19,8 +19,8 @@ from .models import LayeredNet
 from .rhm import RHM, Sample, check_int
 from .rules import Batch, Rule, get_rule
 
-__all__ = ["rule_update", "update_cosine", "synonymic_sensitivity", "AngleRecorder",
-           "layer_errors"]
+__all__ = ["rule_update", "update_cosine", "synonymic_sensitivity", "StageClock",
+           "AngleRecorder", "layer_errors"]
 
 
 def _weights(model: LayeredNet) -> list[torch.Tensor]:
@@ -91,6 +91,30 @@ def layer_errors(rule: Rule, batch: Batch) -> list[torch.Tensor]:
     return [grads[i] for i in range(len(rule.model.layers))]
 
 
+class StageClock:
+    """The steps of a recorder's measurements, counted across a run's stages.
+
+    Each stage counts its steps from 1 again, and a stage that diverged restarts (at half
+    the rate); :meth:`tick` turns a stage's step into the run's and drops the points of
+    an abandoned attempt, so that every recorder draws each stage after the one before.
+    """
+
+    def __init__(self) -> None:
+        self.steps: list[int] = []
+        self._rule: Rule | None = None
+        self._offset = 0
+
+    def tick(self, step: int, rule: Rule) -> int:
+        """Record ``step`` of ``rule``'s stage; returns how many earlier points stay valid."""
+        if rule is not self._rule:  # a new stage starts after the last point
+            self._rule, self._offset = rule, (self.steps[-1] if self.steps else 0)
+        elif self.steps and step + self._offset <= self.steps[-1]:  # a restart
+            del self.steps[sum(s <= self._offset for s in self.steps):]
+        keep = len(self.steps)
+        self.steps.append(step + self._offset)
+        return keep
+
+
 class AngleRecorder:
     """Training callback: per-layer cosine between the rule's update and a reference rule's.
 
@@ -102,7 +126,8 @@ class AngleRecorder:
 
     def __init__(self, reference: str = "bp") -> None:
         self.reference = reference
-        self.steps: list[int] = []
+        self.clock = StageClock()
+        self.steps = self.clock.steps
         self.cosines: list[list[float]] = []
 
     def __call__(self, step: int, rule: Rule, batch: Batch) -> None:
@@ -111,7 +136,7 @@ class AngleRecorder:
         ref.setup(rule.model, torch.Generator().manual_seed(0))
         probe = Batch(batch.x, batch.y, batch.tokens, batch.hidden, batch.rhm,
                       torch.Generator().manual_seed(step))
-        self.steps.append(step)
+        del self.cosines[self.clock.tick(step, rule):]
         self.cosines.append(update_cosine(rule, ref, probe))
 
     def to_dict(self) -> dict:
@@ -173,6 +198,8 @@ def linear_decodability(
         raise ValueError(f"sample must hold at least 4 inputs, got {len(sample)}")
     if not isinstance(ridge, (int, float)) or not ridge > 0:
         raise ValueError(f"ridge must be a number > 0, got {ridge!r}")
+    if not all(torch.isfinite(p).all() for p in model.parameters()):
+        raise ValueError("model has weights that are not finite: nothing to decode")
     half = len(sample) // 2
     features = model.features(rhm.one_hot(sample.x))
     result = []

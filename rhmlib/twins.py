@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import torch
 
-from .probes import update_cosine
+from .probes import StageClock, update_cosine
 from .rules import Batch, Rule, get_rule
 from .rules.local import LocalRule
 
@@ -30,7 +30,8 @@ class TwinRecorder:
     """
 
     def __init__(self, config: dict | None = None) -> None:
-        self.steps: list[int] = []
+        self.clock = StageClock()
+        self.steps = self.clock.steps
         self.cosines: list[list[float | None]] = []
 
     def __call__(self, step: int, rule: Rule, batch: Batch) -> None:
@@ -43,7 +44,7 @@ class TwinRecorder:
         probe = Batch(batch.x, batch.y, batch.tokens, batch.hidden, batch.rhm,
                       torch.Generator().manual_seed(step))
         cosines = update_cosine(rule, twin, probe)[: rule.n_ssl]
-        self.steps.append(step)
+        del self.cosines[self.clock.tick(step, rule):]
         self.cosines.append([c if c == c else None for c in cosines])  # NaN: a zero update
 
     def to_dict(self) -> dict:

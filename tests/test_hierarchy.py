@@ -7,6 +7,7 @@ import pytest
 from rhmlib import run_experiment
 from rhmlib.fingerprint import source_files
 from rhmlib.hierarchy import HierarchyRecorder
+from rhmlib.probes import StageClock
 from rhmlib.sweeps.cache import InvalidRecord, check_record
 from rhmlib.sweeps.execute import Run, compute
 from rhmlib.train import resolve
@@ -43,3 +44,19 @@ def test_only_hierarchy_runs_depend_on_its_file() -> None:
     names = {f.name for f in source_files("bp", ("hierarchy",))}
     assert {"hierarchy.py", "probes.py"} <= names
     assert "hierarchy.py" not in {f.name for f in source_files("bp", ("angles",))}
+
+
+def test_a_later_stage_is_drawn_after_a_short_earlier_one_and_a_restart_replaces_points() -> None:
+    """The readout's points come after the self-supervised stage's last (step 20), though
+    its own steps count from 1 again; an abandoned attempt's points are dropped."""
+
+    config = resolve({**TINY, "rule": "clapp", "steps": 20, "eval_every": 10,
+                      "rule_options": {"readout_steps": 100}})
+    recorder = HierarchyRecorder(config)
+    run_experiment(**{**TINY, "steps": 20, "eval_every": 10}, rule="clapp",
+                   rule_options={"readout_steps": 100}, callback=recorder)
+    assert recorder.steps == [10, 20, *range(30, 121, 10)]
+    clock, ssl, readout = StageClock(), object(), object()
+    for step, rule in ((10, ssl), (20, ssl), (10, readout), (20, readout), (10, readout)):
+        clock.tick(step, rule)
+    assert clock.steps == [10, 20, 30]  # the readout restarted: its first attempt is gone
