@@ -111,8 +111,13 @@ def _grid(grid: object) -> list[float]:
             for i, g in enumerate(check_list("grid", grid, allow_empty=True))]
 
 
-def p90_text(p90: float, low: float, high: float, grid: Sequence[float]) -> str:
-    """P_90 and its interval, "1,230 [1,100, 1,400]"; "> P_max" never reached, "≤ P_min" at once."""
+def p90_text(p90: float, low: float, high: float, grid: Sequence[float],
+             upper_bound: bool = False) -> str:
+    """P_90 and its interval, "1,230 [1,100, 1,400]"; "> P_max" never reached, "≤ P_min" at once.
+
+    ``upper_bound``: runs at or before the crossing stopped at their cap, so the curve
+    may cross sooner: "≤ 1,230".
+    """
     p90, low, high = _p90_value("p90", p90), _p90_value("low", low), _p90_value("high", high)
     if not low <= p90 <= high:
         raise ValueError(f"p90 must lie in its interval [low, high], got {p90!r} outside "
@@ -124,6 +129,8 @@ def p90_text(p90: float, low: float, high: float, grid: Sequence[float]) -> str:
         return f"> {max(grid):,.0f}"
     if p90 <= min(grid):
         return f"≤ {min(grid):,.0f}"
+    if upper_bound:
+        return f"≤ {p90:,.0f}"
     return f"{p90:,.0f} [{_bound(low, grid)}, {_bound(high, grid)}]"
 
 
@@ -147,10 +154,12 @@ def p90_summary(records: Sequence[dict], level: float = 0.9, x: str = "P",
     """P_90 of sweep ``records`` with its 68% bootstrap interval over seeds, grid and seeds.
 
     Keys: ``p90``, ``low``, ``high`` (inf: not reached), ``grid`` (the ``x`` values),
-    ``seeds`` (runs per point, finished ones), ``diverged`` (how many runs diverged) and
+    ``seeds`` (runs per point, finished ones), ``diverged`` (how many runs diverged),
+    ``capped`` (the ``x`` values where a run stopped at its cap), ``bound`` (True when
+    such a point lies at or before the crossing: P_90 is then an upper bound) and
     ``text`` (:func:`p90_text`). Uses :func:`rhmlib.sweeps.stats.p90_interval`.
     """
-    from .sweeps.stats import diverged, finished, p90_interval, summarize
+    from .sweeps.stats import capped, diverged, finished, p90_interval, summarize
 
     records = check_records("records", records)  # none: nothing to say, not "all diverged"
     rows = summarize(records, by=(x,), metric=metric)
@@ -159,9 +168,12 @@ def p90_summary(records: Sequence[dict], level: float = 0.9, x: str = "P",
         point, low, high = p90_interval(records, level, x, metric)
     else:
         point = low = high = math.inf
+    at_cap = capped(records, x)
+    bound = math.isfinite(point) and any(where <= point for where in at_cap)
     return {"p90": point, "low": low, "high": high, "grid": grid,
             "seeds": [r["n"] for r in rows], "diverged": len(diverged(records)),
-            "text": p90_text(point, low, high, grid) if grid else "all runs diverged"}
+            "capped": at_cap, "bound": bound,
+            "text": p90_text(point, low, high, grid, bound) if grid else "all runs diverged"}
 
 
 # -- settings of runs ----------------------------------------------------------------------

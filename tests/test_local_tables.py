@@ -72,6 +72,25 @@ def test_p90_summary_matches_p90_and_brackets_it() -> None:
     assert gone["p90"] == math.inf and gone["text"] == "all runs diverged"
 
 
+def test_a_p90_resting_on_runs_stopped_at_their_cap_is_an_upper_bound() -> None:
+    records = [_record({"v": 8, "n_c": 8, "m": 2, "s": 2, "L": 3, "P": P, "seed": seed},
+                       _curve(P, 1000, seed)) for P in (250, 500, 1000, 2000, 4000)
+               for seed in range(4)]
+    for record in records:
+        stopped = "cap" if record["config"]["P"] == 500 and record["config"]["seed"] == 0 \
+            else "converged"
+        record["result"]["stages"] = [{"steps": 100, "stopped": stopped, "best_step": 90,
+                                       "lr": 0.1, "restarts": 0}]
+    summary = p90_summary(records)
+    assert summary["capped"] == [500] and summary["bound"]
+    assert summary["text"] == f"≤ {summary['p90']:,.0f}"
+    late = [r for r in records if r["config"]["P"] != 500]
+    for record in late:
+        if record["config"]["P"] == 4000:
+            record["result"]["stages"][0]["stopped"] = "cap"
+    assert not p90_summary(late)["bound"]  # capped only after the crossing: a value
+
+
 # -- settings and curves ---------------------------------------------------------------------
 
 def test_settings_lists_what_the_runs_used() -> None:

@@ -29,8 +29,8 @@ from ..checks import (
 )
 from ..rhm import p_star
 
-__all__ = ["METRICS", "finished", "diverged", "mean_sem", "summarize", "p90", "p90_interval",
-           "best_row", "best_lr", "p_star"]
+__all__ = ["METRICS", "finished", "diverged", "capped", "mean_sem", "summarize", "p90",
+           "p90_interval", "best_row", "best_lr", "p_star"]
 
 # The numbers of a result that a summary can average.
 METRICS = ("test_accuracy", "train_accuracy", "val_accuracy", "seconds")
@@ -141,6 +141,21 @@ def p90(rows: Iterable[dict], level: float = 0.9, x: str = "P") -> float:
             t = (level - y0) / (y1 - y0)
             return float(math.exp(math.log(x0) + t * (math.log(x1) - math.log(x0))))
     return math.inf
+
+
+def capped(records: Iterable[dict], x: str = "P") -> list:
+    """The ``x`` values where a finished run stopped at its cap, not by convergence.
+
+    Such a run was still improving (or had not settled) when its budget ended: its mean
+    there may be lower than training to convergence gives. Records without stage reports
+    (computed before the convergence protocol) count as converged.
+    """
+    out = set()
+    for record in finished(check_records("records", records)):
+        stages = record["result"].get("stages") or []
+        if any(stage.get("stopped") == "cap" for stage in stages):
+            out.add(record["config"].get(x))
+    return sorted(out)
 
 
 def p90_interval(
