@@ -40,7 +40,7 @@ from .rules import RULES, Batch, Dataset, Rule, get_rule
 from .streams import derive, generator
 
 __all__ = ["TrainConfig", "History", "StageReport", "ExperimentResult", "Diverged", "train",
-           "evaluate", "run_experiment", "resolve", "pick_device", "BASE", "flush_denormal",
+           "evaluate", "run_experiment", "fit", "resolve", "pick_device", "BASE", "flush_denormal",
            "STOPS", "DEVICES"]
 
 OPTIMIZERS = ("sgd", "adam")
@@ -540,7 +540,7 @@ def run_experiment(
     are always drawn on the CPU from the seeded streams, then moved.
     """
     start = time.perf_counter()
-    where = pick_device(device)
+    pick_device(device)  # a bad device is refused before anything is drawn
     config = resolve({"v": v, "n_c": n_c, "m": m, "s": s, "L": L, "P": P, "rule": rule,
                       "width": width, "seed": seed, "grammar_seed": grammar_seed,
                       "model": model, "activation": activation, "n_test": n_test,
@@ -548,27 +548,53 @@ def run_experiment(
                       "rule_options": rule_options,
                       **train_options})
     rhm = RHM(v, n_c, m, s, L, seed=config["grammar_seed"])
-    train_data, test_data, val_data = rhm.splits(P, config["n_test"], config["n_val"], seed)
     net = build_model(model, v, s, L, config["width"], n_c, seed=derive(seed, "init"),
-                      activation=activation).to(where)
+                      activation=activation)
+    return fit(rhm, net, config, rhm.splits(P, config["n_test"], config["n_val"], seed),
+               progress=progress, callback=callback, device=device, start=start)
+
+
+def fit(
+    dataset: Dataset,
+    net: LayeredNet,
+    config: dict,
+    data: tuple[Sample, Sample, Sample],
+    *,
+    progress: bool | None = None,
+    callback: Callable[[int, Rule, Batch], None] | None = None,
+    device: str = "cpu",
+    start: float | None = None,
+) -> ExperimentResult:
+    """Train ``net`` on ``data = (train, test, validation)`` of ``dataset``: every stage.
+
+    ``config`` is a resolved config (its ``rule``, ``rule_options``, ``seed`` and the
+    fields of :class:`TrainConfig`); a stage that asks for unlabelled inputs gets them
+    from ``dataset.sample_distinct``, disjoint from ``data``. The one place a run's
+    stages are chained, for the RHM (:func:`run_experiment`) and any other data set.
+    """
+    start = time.perf_counter() if start is None else start
+    where = pick_device(device)
+    train_data, test_data, val_data = data
+    seed = config["seed"]
+    net = net.to(where)
     settings = TrainConfig(**{k: config[k] for k in TRAIN_FIELDS})
     history, reports = History(), []
-    for stage in get_rule(rule, **config["rule_options"]).stages(net):
-        data = train_data
+    for stage in get_rule(config["rule"], **config["rule_options"]).stages(net):
+        inputs = train_data
         if stage.unlabelled:
-            extra = rhm.sample_distinct(stage.unlabelled, seed=derive(seed, "unlabelled"),
-                                        exclude=Sample.cat([test_data, val_data, train_data]),
-                                        name="unlabelled")
-            data = Sample.cat([train_data, extra])
-        curve, report = train(stage.model.to(where), stage.rule, rhm, data, test_data,
+            extra = dataset.sample_distinct(
+                stage.unlabelled, seed=derive(seed, "unlabelled"),
+                exclude=Sample.cat([test_data, val_data, train_data]), name="unlabelled")
+            inputs = Sample.cat([train_data, extra])
+        curve, report = train(stage.model.to(where), stage.rule, dataset, inputs, test_data,
                               replace(settings, **stage.settings), seed, progress, callback,
                               stage.needs, val_data)
         history.extend(curve)
         reports.append(report)
         net = stage.model
 
-    def accuracy(data: Sample) -> float | None:
-        return evaluate(net, *_encode(rhm, data, where))[0] if len(data) else None
+    def accuracy(part: Sample) -> float | None:
+        return evaluate(net, *_encode(dataset, part, where))[0] if len(part) else None
 
     return ExperimentResult(
         config=config,

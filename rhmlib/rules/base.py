@@ -30,10 +30,15 @@ NEEDS = ("labels", "tree")
 
 
 class Dataset(Protocol):
-    """What the training loop needs of a data set: the model's input of raw inputs."""
+    """What training needs of a data set: the model's input of raw inputs, more inputs."""
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """The model's input ``[n, positions, channels]`` of raw inputs ``x``."""
+        ...
+
+    def sample_distinct(self, n: int, seed: int, exclude: Sample | None = None,
+                        name: str = "n") -> Sample:
+        """``n`` distinct inputs none of which is in ``exclude`` (unlabelled stages)."""
         ...
 
 
