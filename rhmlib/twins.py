@@ -38,7 +38,7 @@ class TwinRecorder:
         """Measure the cosines on the current batch and network (local rules only)."""
         if not isinstance(rule, LocalRule) or rule.locality != "local":
             return
-        twin = get_rule(rule.name, **{**rule.options(), "locality": "top"})
+        twin = get_rule(rule.name, **{**rule.options(), "locality": "top", "blend": 0.0})
         twin.setup(rule.model, torch.Generator().manual_seed(0))
         twin.heads.load_state_dict(rule.heads.state_dict())
         probe = Batch(batch.x, batch.y, batch.tokens, batch.hidden, batch.rhm,

@@ -195,3 +195,43 @@ def test_position_predictors_map_each_position_with_its_own_matrix(name: str) ->
     assert all(head.weight.grad.abs().sum() > 0 for head in rule.heads)
     with pytest.raises(ValueError, match="predictor='shared'"):
         hebbian_update(get_rule("clapp", predictor="position"), _batch(rhm))
+
+
+@pytest.mark.parametrize("name", ["clapp", "infonce", "vicreg"])
+def test_feedback_context_predicts_each_view_from_the_top_layer_of_the_other(name: str) -> None:
+    """CLAPP++DFB: a lower layer's whole view (positions flattened) against the top layer's
+    representation of the other view; the top layer keeps its sibling context."""
+    rhm = RHM(8, 4, 2, 2, 3, seed=0)
+    net = build_model("cnn", 8, 2, 3, 8, 4, seed=0)
+    rule = get_rule(name, context="feedback")
+    rule.setup(net, torch.Generator().manual_seed(0))
+    batch = Batch.of(rhm.sample(16, seed=1), rhm, torch.Generator().manual_seed(2),
+                     frozenset())
+    low, top = rule.layer_pairs(batch)
+    assert low.z.shape == (16, 2, 2 * 8) and low.c.shape == top.c.shape == (16, 2, 8)
+    assert torch.equal(low.c, top.c)  # the top layer's representation of the other view
+    assert torch.equal(top.c, top.z.detach().roll(1, dims=1))
+    assert torch.isfinite(rule.loss(batch))
+    with pytest.raises(ValueError, match="needs predictor='shared'"):
+        get_rule(name, context="feedback", predictor="position")
+    with pytest.raises(ValueError, match="needs a predictor"):
+        get_rule("ff", context="feedback")
+
+
+def test_blend_moves_the_update_from_the_local_rule_to_its_global_twin() -> None:
+    rhm = RHM(8, 4, 2, 2, 3, seed=0)
+    batch_of = lambda: Batch.of(rhm.sample(32, seed=1), rhm, torch.Generator().manual_seed(2),
+                                frozenset())
+    twin = get_rule("clapp", locality="top")
+    net = build_model("cnn", 8, 2, 3, 8, 4, seed=0)
+    twin.setup(net, torch.Generator().manual_seed(0))
+    cosines = []
+    for blend in (0.0, 0.5, 1.0):
+        rule = get_rule("clapp", blend=blend)
+        rule.setup(net, torch.Generator().manual_seed(0))
+        cosines.append(update_cosine(rule, twin, batch_of())[0])
+    assert cosines[0] < cosines[1] < cosines[2]
+    with pytest.raises(ValueError, match="blend must be"):
+        get_rule("clapp", blend=1.5)
+    with pytest.raises(ValueError, match="needs locality='local'"):
+        get_rule("clapp", locality="top", blend=0.5)

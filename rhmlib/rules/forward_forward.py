@@ -43,6 +43,9 @@ class ForwardForward(LocalRule):
     def __init__(self, threshold: float = 0.5, sharpness: float = 8.0, normalize: bool = True,
                  **common: object) -> None:
         super().__init__(**common)  # type: ignore[arg-type]
+        if self.context == "feedback":
+            raise ValueError("Forward-Forward compares z with its context directly, so their "
+                             "sizes must agree: context='feedback' needs a predictor")
         if self.predictor != "shared":
             raise ValueError("Forward-Forward compares z with its context directly (no "
                              f"predictor), so predictor must be 'shared', got {self.predictor!r}")

@@ -18,7 +18,18 @@ Gerstner, Bellec 2026): ``context="top"`` takes every layer's context from the *
 self-supervised layer (its representation of the level-1 node that is the sibling of
 the node's own level-1 ancestor), as a direct feedback of the representation;
 ``predictor="position"`` gives each position its own predictor instead of one shared
-by all positions, keeping the spatial structure in the loss.
+by all positions, keeping the spatial structure in the loss. ``context="feedback"`` is
+the second paper's direct feedback of the representation (CLAPP++DFB, their code's
+``--customize_fb_idx`` with spatial dependence): the input's two halves below the root
+are two views; each lower layer's whole representation of one view (its positions
+flattened) is predicted, through a layer-specific matrix, from the *top*
+self-supervised layer's representation of the other view; the top layer keeps its
+lateral (sibling) context.
+
+``blend`` interpolates between a local rule and its global twin: the loss is
+``(1 - blend)`` times the sum of the detached layers' losses plus ``blend`` times the
+top layer's loss backpropagated end to end, so that the update moves from the local one
+(0) to the twin's (1).
 
 The context is always detached, so the layer learns only through ``z``. With
 ``locality="local"`` the input of each layer is detached too: no error crosses layers.
@@ -58,7 +69,7 @@ __all__ = ["LocalRule", "Pairs", "Readout", "LinearProbeNet", "PositionPredictor
 PAIRS = ("sibling", "oracle")
 LOCALITIES = ("local", "top", "sum")
 READOUTS = ("upper", "linear")
-CONTEXTS = ("sibling", "top")
+CONTEXTS = ("sibling", "top", "feedback")
 PREDICTORS = ("shared", "position")
 
 
@@ -114,6 +125,7 @@ class LocalRule(Rule):
         detach_context: bool = True,
         context: str = "sibling",
         predictor: str = "shared",
+        blend: float = 0.0,
     ) -> None:
         self.pairs = check_choice("pairs", pairs, PAIRS)
         self.locality = check_choice(
@@ -129,9 +141,17 @@ class LocalRule(Rule):
         self.detach_context = check_bool("detach_context", detach_context)
         self.context = check_choice("context", context, CONTEXTS)
         self.predictor = check_choice("predictor", predictor, PREDICTORS)
-        if self.context == "top" and self.pairs == "oracle":
-            raise ValueError("context='top' takes sibling contexts from the top layer; it needs "
-                             "pairs='sibling', got pairs='oracle'")
+        if self.context in ("top", "feedback") and self.pairs == "oracle":
+            raise ValueError(f"context={self.context!r} takes sibling contexts from the top "
+                             "layer; it needs pairs='sibling', got pairs='oracle'")
+        if self.context == "feedback" and self.predictor != "shared":
+            raise ValueError("context='feedback' predicts a layer's whole view (every position) "
+                             "already; it needs predictor='shared', got "
+                             f"predictor={self.predictor!r}")
+        self.blend = check_float("blend", blend, 0.0, 1.0, high_open=False)
+        if self.blend and self.locality != "local":
+            raise ValueError(f"blend mixes a local rule with its global twin; it needs "
+                             f"locality='local', got locality={self.locality!r}")
 
     # -- set-up ---------------------------------------------------------------------
     def setup(self, model: LayeredNet, generator: torch.Generator) -> None:
@@ -155,9 +175,13 @@ class LocalRule(Rule):
 
     def predictors(self, gen: torch.Generator) -> list[nn.Module]:
         """One predictor per self-supervised layer: shared by its positions, or one each."""
+        s, depth = self.model.s, self.model.depth
+        if self.context == "feedback":  # top layer of one view -> a lower layer's whole view
+            # Layer i (0-based) has s**(L - 1 - i) positions, s**(L - 2 - i) in each view.
+            return [linear_predictor(self.width, gen, self.width * s ** (depth - 2 - i))
+                    for i in range(self.n_ssl)]
         if self.predictor == "shared":
             return [linear_predictor(self.width, gen) for _ in range(self.n_ssl)]
-        s, depth = self.model.s, self.model.depth
         # Layer i (0-based) has one position per node of level L - 1 - i: s**(L - 1 - i).
         return [PositionPredictor(self.width, s ** (depth - 1 - i), gen)
                 for i in range(self.n_ssl)]
@@ -173,16 +197,20 @@ class LocalRule(Rule):
                 "unlabelled": self.unlabelled, "readout_steps": self.readout_steps,
                 "readout_lr": self.readout_lr, "readout_optimizer": self.readout_optimizer,
                 "detach_context": self.detach_context, "context": self.context,
-                "predictor": self.predictor}
+                "predictor": self.predictor, "blend": self.blend}
 
     # -- pairs ----------------------------------------------------------------------
-    def layer_pairs(self, batch: Batch) -> list[Pairs]:
-        """Anchors, positive and negative contexts of every self-supervised layer."""
+    def layer_pairs(self, batch: Batch, local: bool | None = None) -> list[Pairs]:
+        """Anchors, positive and negative contexts of every self-supervised layer.
+
+        ``local`` (default: the rule's locality) detaches every layer's input.
+        """
         out: list[Pairs] = []
         s = self.model.s
+        local = self.locality == "local" if local is None else local
 
         def step(i: int, layer: nn.Module, h: torch.Tensor) -> torch.Tensor:
-            h_in = h.detach() if self.locality == "local" else h
+            h_in = h.detach() if local else h
             a = layer(h_in)
             z = layer.act(a)
             if self.pairs == "sibling":
@@ -201,6 +229,14 @@ class LocalRule(Rule):
             top = out[-1].c
             for pairs in out[:-1]:
                 pairs.c = top.repeat_interleave(pairs.z.shape[1] // top.shape[1], dim=1)
+        elif self.context == "feedback":
+            # View v: the positions below the root's child v; the top layer's sibling
+            # context of view v is its representation of the other view.
+            top = out[-1].c
+            for pairs in out[:-1]:
+                n, t, w = pairs.z.shape
+                pairs.z = pairs.z.reshape(n, top.shape[1], t // top.shape[1] * w)
+                pairs.c = top
         for pairs in out:
             pairs.neg = derangement(len(pairs.c), batch.generator)
             pairs.c_neg = pairs.c[pairs.neg]
@@ -221,15 +257,26 @@ class LocalRule(Rule):
         """The self-supervised loss of layer ``i`` on its pairs."""
         raise NotImplementedError
 
-    def layer_losses(self, batch: Batch) -> list[torch.Tensor]:
+    def layer_losses(self, batch: Batch, local: bool | None = None) -> list[torch.Tensor]:
         """Each self-supervised layer's loss (all of them, whatever the locality)."""
         return [self.pair_loss(i, p, batch.generator)
-                for i, p in enumerate(self.layer_pairs(batch))]
+                for i, p in enumerate(self.layer_pairs(batch, local))]
 
     def loss(self, batch: Batch) -> torch.Tensor:
-        """Local: sum of detached layers' losses; global: top loss or sum, end to end."""
+        """Local: sum of detached layers' losses; global: top loss or sum, end to end.
+
+        With ``blend``, the local sum and the top loss end to end, mixed.
+        """
+        draws = batch.generator.get_state()
         losses = self.layer_losses(batch)
-        return losses[-1] if self.locality == "top" else torch.stack(losses).sum()
+        if self.locality == "top":
+            return losses[-1]
+        total = torch.stack(losses).sum()
+        if not self.blend:
+            return total
+        batch.generator.set_state(draws)  # the same negatives for both parts
+        end_to_end = self.layer_losses(batch, local=False)[-1]
+        return (1 - self.blend) * total + self.blend * end_to_end
 
     # -- protocol -------------------------------------------------------------------
     def stages(self, model: LayeredNet) -> Iterator[Stage]:
@@ -351,11 +398,15 @@ class PositionPredictor(nn.Module):
         return torch.einsum("ntk,tjk->ntj", c, self.weight)
 
 
-def linear_predictor(width: int, gen: torch.Generator) -> nn.Linear:
-    """A bias-free ``width x width`` random predictor (identity-like starts learned less)."""
-    lin = nn.Linear(width, width, bias=False)
+def linear_predictor(width: int, gen: torch.Generator, out: int | None = None) -> nn.Linear:
+    """A bias-free ``width -> out`` (default ``width``) random predictor.
+
+    Random rather than identity-like: identity-like starts learned less.
+    """
+    out = width if out is None else out
+    lin = nn.Linear(width, out, bias=False)
     with torch.no_grad():
-        noise = torch.randn(width, width, generator=gen) / math.sqrt(width)
+        noise = torch.randn(out, width, generator=gen) / math.sqrt(width)
         lin.weight.copy_(noise)
     return lin
 
