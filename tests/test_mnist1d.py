@@ -18,7 +18,7 @@ from rhmlib.fingerprint import CORE, PACKAGE, PROBE_FILES, code_fingerprint, fil
 from rhmlib.mnist1d import GENERATION, MNIST1D, resolve, run_mnist1d
 from rhmlib.rhm import REFERENCE
 from rhmlib.rules import RULES
-from rhmlib.sweeps import Run, load_run, run_key, run_sweep, runs_of
+from rhmlib.sweeps import SWEEPS, Run, load_run, run_key, run_sweep, runs_of
 from rhmlib.train import resolve as resolve_rhm
 
 pytest.importorskip("mnist1d")
@@ -186,6 +186,16 @@ def test_a_sweep_record_round_trips_through_the_cache(tmp_path, monkeypatch) -> 
     assert run_key(configs[0]) == first["key"] != run_key({**configs[0], "seed": 1})
     with pytest.raises(ValueError, match="dataset must be one of"):
         run_key({**configs[0], "dataset": "cifar"})
+
+
+def test_the_chapter_sweeps_are_mnist1d_runs() -> None:
+    labels = SWEEPS["mnist1d_labels"]()
+    limited = SWEEPS["mnist1d_label_limited"]()
+    assert len(labels) == 6 * 7 * 5 and len(limited) == 3 * 7 * 5
+    for config in labels[::11] + limited[::11]:
+        full = resolve(config)
+        assert full["dataset"] == "mnist1d" and 250 <= full["P"] <= 16000
+    assert {c["rule_options"]["unlabelled"] for c in limited} == {16000}
 
 
 def _old_key(config: dict, probes: tuple[str, ...]) -> str:
