@@ -10,8 +10,9 @@ command line (and the tests)::
 The package, by concern: :mod:`.cache` (keys, records, stale runs, pruning),
 :mod:`.stats` (means over seeds, P_90, the chosen learning rate, P*), :mod:`.execute`
 (computing runs: executors, devices) and one module of sweep definitions per chapter
-(:mod:`.backprop`, :mod:`.feedback`, :mod:`.local`, :mod:`.contrast`). A sweep can ask for
-probes recorded beside each result (``"probes"``: e.g. the update angles to backprop over training).
+(:mod:`.backprop`, :mod:`.feedback`, :mod:`.local`, :mod:`.contrast`, :mod:`.mnist1d`). A
+sweep can ask for probes recorded beside each result (``"probes"``: e.g. the update angles
+to backprop over training).
 """
 
 from __future__ import annotations
@@ -163,4 +164,4 @@ def prune(root: str | Path = RESULTS_DIR) -> list[Path]:
 
 
 # Last, once every name above exists: the chapters' modules register their sweeps.
-from . import backprop, contrast, feedback, local, recipes  # noqa: E402, F401
+from . import backprop, contrast, feedback, local, mnist1d, recipes  # noqa: E402, F401

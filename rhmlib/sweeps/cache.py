@@ -7,7 +7,9 @@ once, and editing one rule's code leaves that rule's records under keys nothing 
 any more, so they are *stale* (:func:`stale`) while every other record stays valid. A
 record holds ``"key"``, ``"code"`` (the fingerprint), ``"config"`` (resolved),
 ``"device"`` and either ``"result"`` or, for a run whose training diverged,
-``"diverged"`` (the error), plus ``"probes"`` when its sweep records some.
+``"diverged"`` (the error), plus ``"probes"`` when its sweep records some. A config
+with ``"dataset": "mnist1d"`` is an MNIST-1D run (:func:`rhmlib.mnist1d.resolve`); a
+config without ``"dataset"`` is an RHM run, whose key is what it was before.
 
 The cache cannot lie: a record is strict JSON (a NaN or infinity is written as
 ``null``), read defensively (a regular file of at most :data:`MAX_RECORD_BYTES`, nested
@@ -36,14 +38,15 @@ try:
 except ImportError:  # not POSIX: no locks, so one sweep at a time per folder
     fcntl = None
 
-from ..fingerprint import code_fingerprint
+from .. import mnist1d
+from ..fingerprint import DATASET_FILES, code_fingerprint
 from ..train import STOPS
 from ..train import resolve as _fill
 
 __all__ = ["RESULTS_DIR", "MAX_RECORD_BYTES", "MAX_DEPTH", "STALE_SECONDS", "MissingResults",
-           "StaleResults", "InvalidRecord", "RunLock", "resolve", "run_key", "run_path",
-           "read_json", "check_record", "load_run", "save_run", "write_json", "lock_run",
-           "stale", "prune"]
+           "StaleResults", "InvalidRecord", "RunLock", "dataset_of", "resolve", "fingerprint",
+           "run_key", "run_path", "read_json", "check_record", "load_run", "save_run",
+           "write_json", "lock_run", "stale", "prune"]
 
 # Inside the package, so that an installed rhmlib (pip, Colab) has the book's results.
 RESULTS_DIR = Path(
@@ -83,9 +86,25 @@ class InvalidRecord(ValueError):
     """A record file that must not be used: unreadable, not strict JSON, or of wrong shape."""
 
 
+def dataset_of(config: dict) -> str | None:
+    """The data set a run config names: None for the RHM (its configs name none)."""
+    dataset = config.get("dataset") if isinstance(config, dict) else None
+    if dataset is not None and dataset not in DATASET_FILES:
+        raise ValueError(f"dataset must be one of {sorted(DATASET_FILES)}, or left out for the "
+                         f"RHM, got {dataset!r}")
+    return dataset
+
+
 def resolve(config: dict) -> dict:
-    """The run's full config (:func:`rhmlib.train.resolve`), as JSON gives it back."""
-    return json.loads(json.dumps(_fill(config)))
+    """The run's full config (:func:`rhmlib.train.resolve`, or its data set's), as JSON
+    gives it back."""
+    fill = _fill if dataset_of(config) is None else mnist1d.resolve
+    return json.loads(json.dumps(fill(config)))
+
+
+def fingerprint(full: dict, probes: tuple[str, ...] = ()) -> str:
+    """The code fingerprint of the run of resolved config ``full`` recording ``probes``."""
+    return code_fingerprint(full["rule"], probes, dataset_of(full))
 
 
 def _hash(value: object) -> str:
@@ -93,7 +112,7 @@ def _hash(value: object) -> str:
 
 
 def _key(full: dict, probes: tuple[str, ...]) -> str:
-    return _hash({"config": full, "code": code_fingerprint(full["rule"], probes)})
+    return _hash({"config": full, "code": fingerprint(full, probes)})
 
 
 def run_key(config: dict, probes: tuple[str, ...] = ()) -> str:
@@ -361,7 +380,7 @@ def load_run(
     key = _key(full, probes)
     path = run_path(key, root)
     try:
-        record = check_record(read_json(path), key, full, code_fingerprint(full["rule"], probes))
+        record = check_record(read_json(path), key, full, fingerprint(full, probes))
     except FileNotFoundError:
         return None
     except Exception as err:  # whatever is wrong with it, it is not used

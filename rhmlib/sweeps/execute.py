@@ -33,14 +33,24 @@ import torch
 from tqdm.auto import tqdm
 
 from ..checks import check_choice, check_int, check_path
-from ..fingerprint import code_fingerprint
 from ..hierarchy import HierarchyRecorder
 from ..machine import machine
+from ..mnist1d import run_mnist1d
 from ..probes import AngleRecorder
 from ..rules import RULES
 from ..train import DEVICES, EVAL_SUBSET, TRAIN_FIELDS, TrainConfig, pick_device, run_experiment
 from ..twins import TwinRecorder
-from .cache import RESULTS_DIR, RunLock, load_run, lock_run, resolve, run_key, save_run
+from .cache import (
+    RESULTS_DIR,
+    RunLock,
+    dataset_of,
+    fingerprint,
+    load_run,
+    lock_run,
+    resolve,
+    run_key,
+    save_run,
+)
 
 __all__ = ["PROBES", "DEVICES", "EXECUTORS", "MAX_JOBS", "Run", "Executor", "SerialExecutor",
            "ProcessExecutor", "RayExecutor", "make_executor", "pick_device", "cost",
@@ -67,7 +77,8 @@ R = TypeVar("R")
 
 
 class Run(NamedTuple):
-    """One run of a sweep: a ``run_experiment`` config and the probes it records."""
+    """One run of a sweep: a ``run_experiment`` config (or, with ``"dataset"``, another data
+    set's, e.g. :func:`rhmlib.mnist1d.run_mnist1d`'s) and the probes it records."""
 
     config: dict
     probes: tuple[str, ...] = ()
@@ -234,12 +245,14 @@ def compute(run: Run, device: str = "cpu") -> dict:
         for recorder in recorders.values():
             recorder(*args)
 
-    record = {"key": run.key, "code": code_fingerprint(full["rule"], run.probes),
+    record = {"key": run.key, "code": fingerprint(full, run.probes),
               "config": full, "device": used, "machine": machine()}
+    # An RHM config names no data set; another's runs through its own run function.
+    runner = run_experiment if dataset_of(run.config) is None else run_mnist1d
+    options = {k: v for k, v in run.config.items() if k != "dataset"}
     try:
-        result = run_experiment(**run.config, progress=False,
-                                callback=callback if recorders else None,
-                                **({} if used == "cpu" else {"device": used}))
+        result = runner(**options, progress=False, callback=callback if recorders else None,
+                        **({} if used == "cpu" else {"device": used}))
     except FloatingPointError as err:  # rhmlib.train.Diverged
         return {**record, "diverged": str(err)}
     outcome = result.to_dict()
