@@ -373,3 +373,10 @@ def test_decodability_of_a_diverged_network_is_refused() -> None:
         next(net.parameters()).fill_(math.nan)
     with pytest.raises(ValueError, match="not finite"):
         decodability_table({"nan": net}, rhm, rhm.sample(64, seed=1))
+
+
+def test_mean_sem_refuses_an_infinite_value_rather_than_warn() -> None:
+    from rhmlib.sweeps.stats import mean_sem
+
+    with pytest.raises(ValueError, match="values must be finite numbers"):
+        mean_sem([1.0, math.inf])

@@ -56,11 +56,15 @@ def _present(values: Iterable[object], name: str = "values") -> list[float]:
 def mean_sem(values: Iterable[float]) -> tuple[float, float, int]:
     """Mean, standard error of the mean and count of the values present (sem 0 for one).
 
-    None and NaN are missing values: left out, and not counted in ``n``.
+    None and NaN are missing values: left out, and not counted in ``n``. An infinite
+    value has no standard error: ValueError.
     """
     arr = np.asarray(_present(values), dtype=float)
     if arr.size == 0:
         return math.nan, math.nan, 0
+    if not np.isfinite(arr).all():
+        raise ValueError(f"values must be finite numbers (None or NaN for a missing one), "
+                         f"got {float(arr[~np.isfinite(arr)][0])}")
     sem = float(arr.std(ddof=1) / np.sqrt(arr.size)) if arr.size > 1 else 0.0
     return float(arr.mean()), sem, int(arr.size)
 
