@@ -679,8 +679,8 @@ def three_factor() -> str:
         "A synapse W_ji connects presynaptic unit i of layer l-1, with activity z_i, to "
         "postsynaptic unit j of layer l, with pre-activation a_j. A context c, the detached "
         "representation of a sibling node, passes through the predictor W_pred and reaches "
-        "unit j as (W_pred c)_j, the postsynaptic term, gated by the unit's own derivative f'(a_j). A "
-        "global modulator M, the same for every synapse, is plus or minus according to "
+        "unit j as (W_pred c)_j, the postsynaptic term, gated by the unit's own derivative "
+        "f'(a_j). A global modulator M, the same for every synapse, is plus or minus according to "
         "whether the pair is positive or negative, and zero when the hinge is inactive. The "
         "update is the product of the three: Delta W_ji proportional to M times (W_pred c)_j "
         "f'(a_j) times z_i.",

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from .sweeps.backprop import BP_TRAINING
 from .tables import Table
 
-__all__ = ["Quantity", "QUANTITIES", "get", "text", "glue", "table"]
+__all__ = ["Quantity", "QUANTITIES", "get", "text", "glue", "table", "readable"]
 
 
 @dataclass(frozen=True)
@@ -125,3 +125,25 @@ def table(names: Iterable[str] | None = None, caption: str = "") -> Table:
              "protocol": q.protocol}
             for q in (QUANTITIES[n] for n in (names or QUANTITIES))]
     return Table(rows, ["quantity", "value", "interval", "protocol"], caption=caption)
+
+
+# Math as a reader reads it, for the headers and captions of tables made elsewhere.
+_READABLE = (("P_90", "P₉₀"), (">= ", "≥ "))
+
+
+def readable(table: Table, caption: str | None = None) -> Table:
+    """The same table with P₉₀ and ≥ written out in its headers and caption.
+
+    ``caption`` replaces the caption when given (for a caption that should say more, or
+    less, than the library's).
+    """
+    def fix(text: str) -> str:
+        for old, new in _READABLE:
+            text = text.replace(old, new)
+        return text
+
+    names = {c: fix(c) for c in table.columns}
+    rows = [{names.get(k, k): v for k, v in row.items()} for row in table.rows]
+    return Table(rows, [names[c] for c in table.columns],
+                 caption=fix(table.caption) if caption is None else caption,
+                 digits=table.digits)
