@@ -31,9 +31,11 @@ class Quantity:
     fmt: str = "{:,.0f}"
 
     def text(self) -> str:
+        """The value as the book writes it."""
         return self.fmt.format(self.compute()["value"])
 
     def interval(self) -> str:
+        """Its interval as text, "[low, high]", or empty where it has none."""
         q = self.compute()
         if "low" not in q:
             return ""
