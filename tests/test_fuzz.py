@@ -346,7 +346,7 @@ def test_models(n: object, width: object, depth: object, v: int, s: int, P: obje
     widths = [width] * (depth + 1) if isinstance(depth, int) and 0 <= depth < 50 else depth
     # Valid widths up to 4096 are allowed but take seconds of QR each: the door is fuzzed
     # below 512, so that a busy machine cannot make a valid case look like a hang.
-    if isinstance(width, int) and width > 512 and isinstance(depth, int) and depth >= 0:
+    if isinstance(width, int) and width > 512 and isinstance(depth, int) and 0 <= depth < 50:
         widths = [512] * (depth + 1)
     _call("linear.orthonormal", lambda: linear.orthonormal(widths), "width", "widths")
     rhm = _call("rhm.RHM", lambda: RHM(v, 2, 1, s, 2), "v", "n_c", "m", "s", "L")
