@@ -11,6 +11,7 @@ from .checks import check_list, check_real, check_records
 from .models import LayeredNet
 from .probes import synonymic_sensitivity
 from .rhm import RHM, Sample
+from .stats import mean_sem
 from .tables import Table
 
 __all__ = ["results_table", "cosine_range", "join", "lost_at", "final_losses", "glue_texts",
@@ -34,7 +35,6 @@ def cosine_range(angle_sets: Mapping[str, Sequence[dict]], low: float = -0.3,
                  high: float = 1.05, pad: float = 0.05) -> list[float]:
     """A y range holding [low, high] and every mean ± sem that ``angles_figure`` draws."""
     from .plots import check_angle_records
-    from .sweeps.stats import mean_sem
 
     reached = [low + pad, high - pad]
     for recs in check_angle_records(angle_sets, "angle_sets").values():
@@ -103,7 +103,7 @@ def _row_at(rows: Sequence[dict], x: float, key: str) -> dict:
 
 
 def mean_at(rows: Sequence[dict], x: float, key: str = "P") -> float:
-    """Mean of a summarised curve (:func:`rhmlib.sweeps.stats.summarize`) at ``key == x``."""
+    """Mean of a summarised curve (:func:`rhmlib.stats.summarize`) at ``key == x``."""
     return float(_row_at(rows, x, key)["mean"])
 
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
-from .checks import check_choice, check_int, check_list, check_real, check_records
+from .checks import check_choice, check_int, check_list, check_real
 from .rules import RULES, get_rule
+from .stats import p90, rank_correlation
 from .train import BASE, resolve
 
-__all__ = ["Table", "recipes", "pm", "range_text", "p90_text", "ratio_text", "p90_summary",
-           "settings", "curve_table", "markdown", "claims_table"]
+__all__ = ["Table", "recipes", "pm", "range_text", "p90_text", "ratio_text", "ratio_interval_text",
+           "p90_summary_text", "settings", "curve_table", "markdown", "claims_table"]
 
 
 def _cell(value: object, digits: int) -> str:
@@ -93,8 +94,9 @@ def range_text(values: Iterable[int]) -> str:
     return f"{values[0]}" if values[0] == values[-1] else f"{values[0]}–{values[-1]}"
 
 
-def _bound(value: float, grid: Sequence[float]) -> str:
-    return f"> {max(grid):,.0f}" if math.isinf(value) else f"{value:,.0f}"
+def _count(x: float) -> str:
+    """A number of examples, "1,230"."""
+    return f"{x:,.0f}"
 
 
 def _p90_value(name: str, value: object) -> float:
@@ -111,20 +113,32 @@ def _grid(grid: object) -> list[float]:
             for i, g in enumerate(check_list("grid", grid, allow_empty=True))]
 
 
-def p90_text(p90: float, low: float, high: float, grid: Sequence[float]) -> str:
-    """P_90 and its interval, "1,230 [1,100, 1,400]"; "> P_max" never reached, "≤ P_min" at once."""
-    p90, low, high = _p90_value("p90", p90), _p90_value("low", low), _p90_value("high", high)
-    if not low <= p90 <= high:
-        raise ValueError(f"p90 must lie in its interval [low, high], got {p90!r} outside "
-                         f"[{low!r}, {high!r}]")
+def p90_text(p90: float, low: float | None, high: float | None, grid: Sequence[float],
+             number: Callable[[float], str] = _count) -> str:
+    """P_90 and its interval, "1,230 [1,100, 1,400]"; "> P_max" never reached, "≤ P_min" at once.
+
+    The one text of a P_90: without an interval (``low`` and ``high`` None) the number
+    alone; ``number`` writes each value (a count of examples by default).
+    """
+    p90 = _p90_value("p90", p90)
+    if (low is None) != (high is None):
+        raise ValueError(f"low and high must both be given or both be None, got {low!r}, {high!r}")
+    if low is not None:
+        low, high = _p90_value("low", low), _p90_value("high", high)
+        if not low <= p90 <= high:
+            raise ValueError(f"p90 must lie in its interval [low, high], got {p90!r} outside "
+                             f"[{low!r}, {high!r}]")
     grid = _grid(grid)
     if not grid:
         return "–"
     if math.isinf(p90):
-        return f"> {max(grid):,.0f}"
+        return f"> {number(max(grid))}"
     if p90 <= min(grid):
-        return f"≤ {min(grid):,.0f}"
-    return f"{p90:,.0f} [{_bound(low, grid)}, {_bound(high, grid)}]"
+        return f"≤ {number(min(grid))}"
+    if low is None:
+        return number(p90)
+    bound = [f"> {number(max(grid))}" if math.isinf(b) else number(b) for b in (low, high)]
+    return f"{number(p90)} [{bound[0]}, {bound[1]}]"
 
 
 def ratio_text(p90: float, reference: float, grid: Sequence[float]) -> str:
@@ -140,28 +154,18 @@ def ratio_text(p90: float, reference: float, grid: Sequence[float]) -> str:
     return f"{p90 / reference:.2f}"
 
 
-# -- P_90 of a group of runs --------------------------------------------------------------
+def ratio_interval_text(p90: float, low: float, high: float, reference: float,
+                        grid: Sequence[float]) -> str:
+    """``p90 / reference`` with its interval, each bound as :func:`ratio_text` writes it."""
+    point, low, high = (ratio_text(v, reference, grid) for v in (p90, low, high))
+    return point if math.isinf(p90) else f"{point} [{low}, {high}]"
 
-def p90_summary(records: Sequence[dict], level: float = 0.9, x: str = "P",
-                metric: str = "test_accuracy") -> dict:
-    """P_90 of sweep ``records`` with its 68% bootstrap interval over seeds, grid and seeds.
 
-    Keys: ``p90``, ``low``, ``high`` (inf: not reached), ``grid`` (the ``x`` values),
-    ``seeds`` (runs per point, finished ones), ``diverged`` (how many runs diverged) and
-    ``text`` (:func:`p90_text`). Uses :func:`rhmlib.sweeps.stats.p90_interval`.
-    """
-    from .sweeps.stats import diverged, finished, p90_interval, summarize
-
-    records = check_records("records", records)  # none: nothing to say, not "all diverged"
-    rows = summarize(records, by=(x,), metric=metric)
-    grid = [r[x] for r in rows]
-    if finished(records):
-        point, low, high = p90_interval(records, level, x, metric)
-    else:
-        point = low = high = math.inf
-    return {"p90": point, "low": low, "high": high, "grid": grid,
-            "seeds": [r["n"] for r in rows], "diverged": len(diverged(records)),
-            "text": p90_text(point, low, high, grid) if grid else "all runs diverged"}
+def p90_summary_text(summary: dict) -> str:
+    """A :func:`rhmlib.stats.p90_summary` as text (:func:`p90_text`), or "all runs diverged"."""
+    if not summary["grid"]:
+        return "all runs diverged"
+    return p90_text(summary["p90"], summary["low"], summary["high"], summary["grid"])
 
 
 # -- settings of runs ----------------------------------------------------------------------
@@ -214,7 +218,7 @@ def settings(records: Iterable[dict], by: Sequence[str] = ("rule",), caption: st
 
 def curve_table(curves: dict[str, Sequence[dict]], x: str = "P", column: str = "P = {:,}",
                 name: str = "rule", caption: str = "") -> Table:
-    """Mean ± sem of named :func:`~rhmlib.sweeps.stats.summarize` curves, one column per ``x``.
+    """Mean ± sem of named :func:`~rhmlib.stats.summarize` curves, one column per ``x``.
 
     A curve without a point at some ``x`` shows a dash there; ``seeds`` is the range of
     runs per point.
@@ -311,7 +315,6 @@ def _claim_type1() -> str:
 
 def _claim_masking() -> str:
     from .sweeps import feedback as fb
-    from .sweeps.stats import p90
 
     reference = {k: v for k, v in fb.summary(fb.records("feedback_P")).items()
                  if k in fb.TYPE1[:3]}
@@ -401,7 +404,7 @@ def _claim_similarity() -> str:
     cells: dict[tuple, list[dict]] = {}
     for p in points:
         cells.setdefault((p["m"], p["L"], p["ratio"]), []).append(p)
-    rho = [contrast.rank_correlation([p["cosine"] for p in pts], [p["test"] for p in pts])
+    rho = [rank_correlation([p["cosine"] for p in pts], [p["test"] for p in pts])
            for pts in cells.values()]
     ref = {r["name"]: r for r in contrast.scaling_rows() if (r["m"], r["L"]) == (4, 3)}
     position, clapp = ref["CLAPP++ (position predictors)"]["test"], ref["CLAPP"]["test"]

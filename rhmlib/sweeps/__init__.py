@@ -135,7 +135,7 @@ def run_sweep(
 
     Computes with ``executor`` (default: ``jobs`` local processes, or this process for
     one job) on ``device`` (see :func:`rhmlib.sweeps.execute.pick_device`). Diverged
-    runs are among the records (see :func:`rhmlib.sweeps.stats.diverged`). Sweeps run at
+    runs are among the records (see :func:`rhmlib.stats.diverged`). Sweeps run at
     once on one ``root`` (by several processes) share their runs: each is computed once
     (see :func:`rhmlib.sweeps.execute.execute`).
     """

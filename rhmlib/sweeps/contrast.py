@@ -22,14 +22,12 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import numpy as np
-
 from ..rhm import p_star
+from ..stats import best_lr, finished, mean_sem, p90_interval, summarize
 from ..tables import Table, p90_text, pm
 from . import REFERENCE, RESULTS_DIR, feedback, load_sweep, sweep
 from .feedback import BUDGET, GRAMMARS, grammar_factors
 from .local import READOUT, SSL_TRAINING
-from .stats import best_lr, finished, mean_sem, p90_interval, summarize
 
 __all__ = ["GRAMMAR_VARIANTS", "GRAMMAR_SCAN_SEEDS", "HIERARCHY_RULES", "HIERARCHY_P",
            "hierarchy", "VARIANTS", "label", "SSL_LRS", "SEEDS",
@@ -39,7 +37,7 @@ __all__ = ["GRAMMAR_VARIANTS", "GRAMMAR_SCAN_SEEDS", "HIERARCHY_RULES", "HIERARC
            "drtp_control", "pepita_recipe", "WIDTHS", "WIDTH_RULES", "TWIN_VARIANTS",
            "contrast_twins", "TYPE1", "cell_records", "scaling_rows", "scaling_groups",
            "scaling_table", "width_rows", "width_table", "drtp_rows", "pepita_rows",
-           "hierarchy_rows", "hierarchy_groups", "twin_points", "rank_correlation", "scan_curves",
+           "hierarchy_rows", "hierarchy_groups", "twin_points", "scan_curves",
            "chosen_lr_table", "fit_table", "budget_rows", "p90_ratio_text",
            "HEADLINE_WIDTHS", "contrast_headline", "headline_rows"]
 
@@ -528,23 +526,6 @@ def twin_points(root: Path = RESULTS_DIR) -> list[dict]:
                     "ratio": c["P"] / _scale(c["m"], c["L"]), "seed": c["seed"],
                     "cosine": mean_sem(below)[0], "test": record["result"]["test_accuracy"]})
     return out
-
-
-def rank_correlation(xs: list[float], ys: list[float]) -> float:
-    """Spearman's rank correlation of two equally long lists (ties get their mean rank)."""
-    if len(xs) != len(ys) or len(xs) < 3:
-        raise ValueError(f"xs and ys must have the same length >= 3, got {len(xs)}, {len(ys)}")
-
-    def ranks(values: list[float]) -> np.ndarray:
-        order = np.argsort(values, kind="stable")
-        r = np.empty(len(values))
-        r[order] = np.arange(len(values), dtype=float)
-        for v in set(values):  # ties: the mean of their ranks
-            idx = [i for i, w in enumerate(values) if w == v]
-            r[idx] = r[idx].mean()
-        return r
-
-    return float(np.corrcoef(ranks(xs), ranks(ys))[0, 1])
 
 
 def scan_curves(m: int = REFERENCE["m"], L: int = REFERENCE["L"],

@@ -22,16 +22,17 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import torch
 
-from ..tables import Table, pm
+from .. import stats as _stats
+from ..rhm import p_star
+from ..stats import best_lr, best_row, finished, mean_sem, p90, summarize
+from ..tables import Table, p90_text, pm
 from . import REFERENCE, RESULTS_DIR, load_sweep, sweep
-from . import stats as _stats
 from .cache import resolve
-from .stats import best_lr, best_row, finished, mean_sem, p90, p_star, summarize
 
 __all__ = [
     "BUDGET", "TYPE1", "VARIANTS", "label", "records", "diverged", "angles", "chosen_lr",
@@ -545,15 +546,6 @@ def diverged_table(*scans: str | Iterable[dict], root: Path = RESULTS_DIR) -> Ta
     return Table(rows, columns, caption=caption)
 
 
-def _p90_text(p: float, xs: Sequence[float], number: Callable[[float], str]) -> str:
-    """P_90 as text: "> x_max" when never reached, "≤ x_min" when the first point is there."""
-    if math.isinf(p):
-        return f"> {number(max(xs))}"
-    if p == min(xs):
-        return f"≤ {number(p)}"
-    return number(p)
-
-
 def p90_table(
     curves: dict[str, list[dict]], lrs: dict[str, float] | None = None, level: float = 0.9,
     caption: str = "",
@@ -569,7 +561,7 @@ def p90_table(
         value = p90(points, level)
         rows.append({"name": name, "p90": value, **{k: best[k] for k in ("mean", "sem", "P", "n")},
                      "variant": name, "lr": None if lrs is None else f"{lrs[name]:g}",
-                     "P₉₀": _p90_text(value, [r["P"] for r in points], lambda x: f"{x:,.0f}"),
+                     "P₉₀": p90_text(value, None, None, [r["P"] for r in points]),
                      "best test accuracy": pm(best["mean"], best["sem"]),
                      "at P": f"{best['P']:,}", "seeds": best["n"]})
     columns = ["variant", *(["lr"] if lrs is not None else []), "P₉₀", "best test accuracy",
@@ -632,7 +624,8 @@ def grammar_gap_table(
                 "grammar": _grammar(m, L), "rule": name,
                 "lr": None if lrs is None else f"{lrs[(name, m, L)]:g}",
                 f"test accuracy at {at:g} P*": pm(point["mean"], point["sem"]),
-                "P₉₀ / P*": _p90_text(value, [r["ratio"] for r in points], lambda x: f"{x:.2g}"),
+                "P₉₀ / P*": p90_text(value, None, None, [r["ratio"] for r in points],
+                                      lambda x: f"{x:.2g}"),
                 "seeds": point["n"]})
     columns = ["grammar", "rule", *(["lr"] if lrs is not None else []),
                f"test accuracy at {at:g} P*", "P₉₀ / P*", "seeds"]

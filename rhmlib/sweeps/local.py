@@ -23,10 +23,10 @@ import torch
 from ..models import LayeredNet
 from ..probes import linear_decodability, update_cosine
 from ..rhm import RHM, Sample
-from ..tables import Table, curve_table, p90_summary, pm, range_text, ratio_text
+from ..stats import p90_summary, summarize
+from ..tables import Table, curve_table, p90_summary_text, pm, range_text, ratio_text
 from . import REFERENCE, RESULTS_DIR, load_sweep, sweep
 from .cache import resolve
-from .stats import summarize
 
 __all__ = ["SSL_TRAINING", "READOUT", "LABELS", "P_GRID", "label", "ssl_config", "curves",
            "SSL_SWEEPS", "FAMILIES", "sweep_curves", "bp_curve", "type1_curves", "p90_rows",
@@ -255,7 +255,7 @@ def p90_table(root: Path = RESULTS_DIR) -> Table:
     rows = p90_rows(root)
     out = [{"rule": r["name"], "family": r["family"], "seeds": range_text(r["seeds"]),
             "P grid": ", ".join(f"{P:,}" for P in r["grid"]),
-            "P_90 [68% interval]": r["text"],
+            "P_90 [68% interval]": p90_summary_text(r),
             "P_90 / backprop's": ratio_text(r["p90"], rows[0]["p90"], r["grid"]),
             "diverged runs": r["diverged"] or None} for r in rows]
     columns = [c for c in out[0] if c != "diverged runs" or any(r[c] for r in out)]
