@@ -234,7 +234,7 @@ def test_labels_invert_the_definitions() -> None:
     from rhmlib.sweeps import cache, local
     from rhmlib.sweeps import feedback as fb
 
-    for name, (_, _, lrs) in fb.VARIANTS.items():
+    for name, lrs in fb.LRS.items():
         config = fb._config(name, 2000, 1, lrs[-1])
         assert fb.label(config) == fb.label(cache.resolve(config)) == name
     for name in local.LABELS:

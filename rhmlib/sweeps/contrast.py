@@ -28,6 +28,7 @@ from ..tables import Table, p90_text, pm
 from . import REFERENCE, RESULTS_DIR, feedback, load_sweep, sweep
 from .feedback import BUDGET, GRAMMARS, grammar_factors
 from .local import READOUT, SSL_TRAINING
+from .variants import Variant, config_of, label_of, variants
 
 __all__ = ["GRAMMAR_VARIANTS", "GRAMMAR_SCAN_SEEDS", "HIERARCHY_RULES", "HIERARCHY_P",
            "hierarchy", "VARIANTS", "label", "SSL_LRS", "SEEDS",
@@ -41,21 +42,17 @@ __all__ = ["GRAMMAR_VARIANTS", "GRAMMAR_SCAN_SEEDS", "HIERARCHY_RULES", "HIERARC
            "chosen_lr_table", "fit_table", "budget_rows", "p90_ratio_text",
            "HEADLINE_WIDTHS", "contrast_headline", "headline_rows"]
 
-# Label -> (rule, options): the local rules, their global twins (top-layer loss, trained
-# end to end) and CLAPP++'s variants (top-layer context, one predictor per position).
-VARIANTS: dict[str, tuple[str, dict]] = {
-    "CLAPP": ("clapp", {}),
-    "InfoNCE": ("infonce", {}),
-    "VICReg": ("vicreg", {}),
-    "CLAPP (global)": ("clapp_global", {}),
-    "InfoNCE (global)": ("infonce_global", {}),
-    "VICReg (global)": ("vicreg_global", {}),
-    "Forward-Forward": ("ff", {}),
-    "Forward-Forward (global)": ("ff_global", {}),
-    "CLAPP++ (top context)": ("clapp", {"context": "top"}),
-    "CLAPP++ (position predictors)": ("clapp", {"predictor": "position"}),
-    "CLAPP++ (both)": ("clapp", {"context": "top", "predictor": "position"}),
-}
+# The local rules, their global twins (top-layer loss, trained end to end) and CLAPP++'s
+# variants (top-layer context, one predictor per position); options beyond READOUT.
+VARIANTS = variants(
+    Variant("CLAPP", "clapp"), Variant("InfoNCE", "infonce"), Variant("VICReg", "vicreg"),
+    Variant("CLAPP (global)", "clapp_global"), Variant("InfoNCE (global)", "infonce_global"),
+    Variant("VICReg (global)", "vicreg_global"), Variant("Forward-Forward", "ff"),
+    Variant("Forward-Forward (global)", "ff_global"),
+    Variant("CLAPP++ (top context)", "clapp", {"context": "top"}),
+    Variant("CLAPP++ (position predictors)", "clapp", {"predictor": "position"}),
+    Variant("CLAPP++ (both)", "clapp", {"context": "top", "predictor": "position"}),
+)
 # Adam learning rates: the recipe's 0.02 in the middle, a factor of about 3 between steps.
 SSL_LRS = (0.002, 0.006, 0.02, 0.06, 0.2)
 SEEDS = range(3)
@@ -83,22 +80,14 @@ def contrast_config(name: str, m: int, L: int, factor: float, seed: int, lr: flo
     """The config of variant ``name`` on grammar ``(m, L)`` at ``P = factor P*``."""
     if name not in VARIANTS:
         raise ValueError(f"name must be one of {sorted(VARIANTS)}, got {name!r}")
-    rule, options = VARIANTS[name]
     return {**REFERENCE, "m": m, "L": L, "P": round(factor * p_star(REFERENCE["n_c"], m, L)),
-            "rule": rule, "seed": seed, **SSL_TRAINING, "lr": lr, "n_test": _n_test(L),
-            "rule_options": {**READOUT, **options}, **changes}
+            **config_of(VARIANTS[name], READOUT), "seed": seed, **SSL_TRAINING, "lr": lr,
+            "n_test": _n_test(L), **changes}
 
 
 def label(config: dict) -> str:
     """The variant label of a config or a record's (inverse of :func:`contrast_config`)."""
-    options = config.get("rule_options") or {}
-    for name, (rule, extra) in VARIANTS.items():
-        defaults = {k: v for k, v in (("context", "sibling"), ("predictor", "shared"))
-                    if k not in extra}
-        if config["rule"] == rule and all(options.get(k, d) == d for k, d in defaults.items()) \
-                and all(options.get(k) == v for k, v in extra.items()):
-            return name
-    raise ValueError(f"config is not one of the VARIANTS: {config['rule']!r}, {options}")
+    return label_of(config, VARIANTS.values(), READOUT)
 
 
 def _cells() -> list[tuple[str, int, int]]:
