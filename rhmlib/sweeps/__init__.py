@@ -8,8 +8,8 @@ command line (and the tests)::
     python -m rhmlib.sweeps --all --jobs 2      # --list: what is missing or stale
 
 The package, by concern: :mod:`.cache` (keys, records, stale runs, pruning),
-:mod:`.stats` (means over seeds, P_90, the chosen learning rate, P*), :mod:`.execute`
-(computing runs: executors, devices) and one module of sweep definitions per chapter
+:mod:`.variants` (a curve's label, rule and options), :mod:`.execute` (computing runs:
+executors, devices) and one module of sweep definitions per chapter
 (:mod:`.backprop`, :mod:`.feedback`, :mod:`.local`, :mod:`.contrast`). A sweep can ask for
 probes recorded beside each result (``"probes"``: e.g. the update angles to backprop over training).
 """
