@@ -14,6 +14,7 @@ import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from .stats import p90_summary
 from .sweeps.backprop import BP_TRAINING
 from .tables import Table
 
@@ -59,7 +60,6 @@ def _scaling(m: int, L: int) -> dict:
 def _long(name: str) -> dict:
     """P_90 of one rule under chapter 3's protocol (5,000 steps, each rule's own rate)."""
     from .sweeps import feedback as fb
-    from .tables import p90_summary
     return p90_summary([r for r in fb.records("feedback_P") if fb.label(r["config"]) == name])
 
 
