@@ -613,7 +613,7 @@ def three_factor() -> str:
     y_pre, y_post, y_mod = 350.0, 214.0, 76.0
     xs_pre = [160.0, 220.0, 280.0, 340.0, 400.0]
     xs_post = [180.0, 270.0, 360.0]
-    i, j = 3, 2  # presynaptic unit i, postsynaptic unit j (the rightmost: B c comes in)
+    i, j = 3, 2  # presynaptic unit i, postsynaptic unit j (the rightmost: W_pred c comes in)
     body = [
         _text(20, y_pre + 6, "layer l − 1", 16, anchor="start", weight="bold"),
         _text(20, y_post + 6, "layer l", 16, anchor="start", weight="bold"),
@@ -642,18 +642,18 @@ def three_factor() -> str:
                       halo=True))
     body.append(_text(xj, y_post - 30, "f′(a_j)", 17, fill=_ink(post_c), weight="bold",
                       halo=True))
-    # The context: a sibling's representation, detached, through the predictor B.
-    cx_c, cx_b = 648.0, 548.0
+    # The context: a sibling's representation, detached, through the predictor W_pred.
+    cx_c, cx_b = 652.0, 556.0
     body.append(_box(cx_c, y_post, "c", w=44, h=36, fill="#f2f2f2", size=18))
     body.append(_text(cx_c, y_post + 40, "context", 15, fill=MUTED))
     body.append(_text(cx_c, y_post + 60, "(sibling,", 14, fill=MUTED))
     body.append(_text(cx_c, y_post + 78, "detached)", 14, fill=MUTED))
-    body.append(_arrow([(cx_c - 23, y_post), (cx_b + 28, y_post)], LINE, 2, head=8))
-    body.append(_box(cx_b, y_post, "B", w=52, h=36, fill=_tint(clapp, 0.85), stroke=clapp,
-                     size=18))
+    body.append(_arrow([(cx_c - 23, y_post), (cx_b + 37, y_post)], LINE, 2, head=8))
+    body.append(_box(cx_b, y_post, "W_{pred}", w=72, h=36, fill=_tint(clapp, 0.85),
+                     stroke=clapp, size=18))
     body.append(_text(cx_b, y_post + 40, "predictor", 15, fill=MUTED))
-    body.append(_arrow([(cx_b - 27, y_post), (xj + 21, y_post)], post_c, 2.6, head=10))
-    body.append(_text((cx_b + xj) / 2 + 2, y_post - 12, "(B c)_j", 18, fill=_ink(post_c),
+    body.append(_arrow([(cx_b - 37, y_post), (xj + 21, y_post)], post_c, 2.6, head=10))
+    body.append(_text((cx_b + xj) / 2 - 8, y_post - 12, "(W_{pred} c)_j", 17, fill=_ink(post_c),
                       weight="bold"))
     body.append(_text((cx_b + xj) / 2 + 2, y_post + 28, "postsynaptic", 15, fill=_ink(post_c)))
     body.append(_text((cx_b + xj) / 2 + 2, y_post + 46, "term", 15, fill=_ink(post_c)))
@@ -668,7 +668,7 @@ def three_factor() -> str:
                        2.4, dash="6 4", head=9))
     # The update, each factor in the colour of its source.
     y_eq = 462.0
-    parts = [("ΔW_{ji} ∝ ", TEXT), ("M", mod_c), (" · ", TEXT), ("(B c)_j f′(a_j)", post_c),
+    parts = [("ΔW_{ji} ∝ ", TEXT), ("M", mod_c), (" · ", TEXT), ("(W_{pred} c)_j f′(a_j)", post_c),
              (" · ", TEXT), ("z_i^{l−1}", pre_c)]
     body.append(_equation(width / 2, y_eq, parts, 24))
     body.append(_text(width / 2, y_eq + 34, "modulator × postsynaptic term × presynaptic "
@@ -678,11 +678,11 @@ def three_factor() -> str:
         "The three-factor synapse of local self-supervised learning",
         "A synapse W_ji connects presynaptic unit i of layer l-1, with activity z_i, to "
         "postsynaptic unit j of layer l, with pre-activation a_j. A context c, the detached "
-        "representation of a sibling node, passes through the predictor B and reaches unit "
-        "j as (B c)_j, the postsynaptic term, gated by the unit's own derivative f'(a_j). A "
-        "global modulator M, the same for every synapse, is plus or minus according to "
+        "representation of a sibling node, passes through the predictor W_pred and reaches "
+        "unit j as (W_pred c)_j, the postsynaptic term, gated by the unit's own derivative "
+        "f'(a_j). A global modulator M, the same for every synapse, is plus or minus according to "
         "whether the pair is positive or negative, and zero when the hinge is inactive. The "
-        "update is the product of the three: Delta W_ji proportional to M times (B c)_j "
+        "update is the product of the three: Delta W_ji proportional to M times (W_pred c)_j "
         "f'(a_j) times z_i.",
         body)
 

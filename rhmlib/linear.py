@@ -32,6 +32,7 @@ import torch
 from torch.nn import functional as F
 
 from .checks import check_choice, check_float, check_int, check_list, check_memory
+from .stats import mean_sem
 
 __all__ = ["LOSSES", "Pairs", "orthonormal", "pairs", "optimal_predictor", "predictors",
            "updates", "distances", "broken", "parting"]
@@ -202,8 +203,6 @@ def parting(strengths: Sequence[float] = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5), depth:
 
     Rows are ``{"x": strength, "mean", "sem", "n"}``, ready for :func:`rhmlib.plots.panels`.
     """
-    from .sweeps.stats import mean_sem  # the one mean and sem over seeds
-
     strengths, seeds = check_list("strengths", strengths), check_list("seeds", seeds)
     out: dict[str, list[dict]] = {}
     for label, key in (("weights not orthonormal", "skew"), ("widths shrink", "shrink"),

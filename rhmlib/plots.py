@@ -29,6 +29,7 @@ from plotly.io._base_renderers import NotebookRenderer
 from .checks import check_float, check_list, check_real
 from .diagrams import BLUE, GREEN, ORANGE, PURPLE, RULE_COLORS, VERMILLION
 from .rhm import RHM, Sample
+from .stats import mean_sem
 
 __all__ = [
     "glue", "RULE_COLORS", "rule_of", "angles_figure", "error_paths_figure", "mean_learning_curves",
@@ -638,7 +639,6 @@ def angles_figure(records: dict[str, list[dict]], title: str = "") -> go.Figure:
     """
     from plotly.subplots import make_subplots
 
-    from .sweeps.stats import mean_sem
 
     check_angle_records(records)
     n_panels = max(len(r["cosines"][0]) for recs in records.values() for r in recs)
@@ -789,7 +789,6 @@ def mean_learning_curves(records: dict[str, list[dict]], title: str = "") -> go.
 
     ``records`` maps a name to cached sweep records (each with ``result.history``).
     """
-    from .sweeps.stats import mean_sem
 
     _check_mapping(records, "records")
     styles, fig = _Styles(), go.Figure()

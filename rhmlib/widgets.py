@@ -38,6 +38,7 @@ from . import plots
 from .checks import check_float, check_int, check_records
 from .rhm import RHM
 from .rules import rule_names
+from .stats import mean_sem
 from .train import run_experiment
 
 __all__ = ["rhm_explorer", "train_live", "masking_live", "ssl_live", "playground", "sweep_explorer",
@@ -328,7 +329,6 @@ def sweep_explorer(records: list[dict], by: str = "P", title: str = "") -> go.Fi
     and the seed; each slider position shows the mean curve over seeds of one value.
     Diverged runs have no curve: they are counted in the label, not averaged.
     """
-    from .sweeps.stats import mean_sem
     from .train import History
 
     def mean(values: object) -> float | None:

@@ -63,7 +63,8 @@ _READY_JS = ("() => { const s = (" + _STATE_JS + ")(); return s.math === s.math_
 # A figure (plotly div, SVG outside plotly, image) must lie within the viewport as drawn;
 # a table is measured as seen through its scrolling/clipping ancestors (the theme and
 # MyST-NB wrap tables in `overflow-x: auto` boxes, which is the intended way to show a
-# wide table on a phone). Plotly figures inside a widget are the live output of its
+# wide table on a phone; a box that clips without scrolling hides columns, and counts as
+# overflow). Plotly figures inside a widget are the live output of its
 # controls, not a figure of the text, so they need no caption (counted as `in_widgets`).
 _LAYOUT_JS = """() => {
   const vw = document.documentElement.clientWidth;
@@ -101,6 +102,21 @@ _LAYOUT_JS = """() => {
     if (!s.closest('.plotly-graph-div, mjx-container')) check(s, 'svg', box(s)); });
   article.querySelectorAll('img').forEach(i => check(i, 'image', box(i)));
   article.querySelectorAll('table').forEach(t => check(t, 'table', seen(t)));
+  // A table wider than a box that clips it without a scroll bar loses its right columns
+  // (a box that scrolls, `overflow-x: auto`, is the intended way to show a wide table).
+  article.querySelectorAll('table').forEach(t => {
+    const r = t.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0) return;
+    for (let a = t.parentElement; a && a !== document.documentElement; a = a.parentElement) {
+      const o = getComputedStyle(a).overflowX;
+      if (o === 'visible') continue;
+      const ar = a.getBoundingClientRect();
+      if (['hidden', 'clip'].includes(o) && (r.left < ar.left - 1 || r.right > ar.right + 1))
+        overflow.push(`table in ${where(t)}: ${Math.round(r.width)} px wide, clipped to `
+                      + `${Math.round(ar.width)} px by a box that does not scroll`);
+      break;
+    }
+  });
   const scroll = document.documentElement.scrollWidth;
   if (scroll > vw + 1) {
     const culprits = [...article.querySelectorAll('*')]

@@ -13,6 +13,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from bs4 import BeautifulSoup, Tag  # installed with pydata-sphinx-theme, which needs it
 from test_browser import site_pages
 
@@ -150,4 +151,238 @@ def test_no_page_shows_leftovers_of_how_it_was_made(built_book: tuple[Path, str]
     # is a bare redirect to the first page).
     assert sum(len(t["page"]) > 1000 for t in texts.values()) > 3, pages
     problems = [line for name in pages for line in page_problems(name, texts[name])]
+    assert not problems, "\n".join(problems)
+
+
+# -- the notebooks as a reader meets them (static: no build, no kernel) -----------------------
+
+BOOK = Path(__file__).resolve().parents[1] / "book"
+# Chapters whose text is being rewritten from new results; their checks report, not fail.
+BEING_REWRITTEN = {"06_data_efficiency", "07_local_vs_global"}
+
+
+def _notebooks() -> list:
+    return [pytest.param(path, id=path.stem, marks=pytest.mark.xfail(
+                reason="chapter being rewritten from new results", strict=False))
+            if path.stem in BEING_REWRITTEN else pytest.param(path, id=path.stem)
+            for path in sorted(BOOK.glob("*.ipynb"))]
+
+
+def _cells(path: Path) -> list[dict]:
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    for cell in cells:
+        if isinstance(cell["source"], list):
+            cell["source"] = "".join(cell["source"])
+    return cells
+
+
+def _tags(cell: dict) -> set[str]:
+    return set(cell.get("metadata", {}).get("tags", []))
+
+
+# A fenced directive (``` or ````) with its options and body: {admonition}, {dropdown}, ...
+_FENCE = re.compile(r"^(?P<fence>`{3,}|:{3,})\{(?P<name>[\w:-]+)\}(?P<title>[^\n]*)\n"
+                    r"(?P<body>.*?)^(?P=fence)\s*$", re.S | re.M)
+# Titles of the blocks that give an answer away.
+ANSWER_TITLE = re.compile(r"(?i)^\s*(solution|answer|an answer|reading the result)")
+
+
+def _is_dropdown(block: re.Match) -> bool:
+    return block["name"] == "dropdown" or bool(
+        re.search(r"^:class:.*\bdropdown\b", block["body"], re.M))
+
+
+def _outside_dropdowns(text: str) -> str:
+    """Markdown text left once every dropdown block is taken out."""
+    return _FENCE.sub(lambda b: "" if _is_dropdown(b) else b.group(0), text)
+
+
+def solution_problems(cells: list[dict]) -> list[str]:
+    """Where a notebook shows an answer before the reader opens it.
+
+    - a code cell whose source starts with ``# Solution`` must be tagged ``hide-cell``
+      (code and output behind one click), not ``hide-input`` alone (output in view);
+    - a block titled Solution/Answer/Reading the result must be a dropdown;
+    - after a solution cell, the text up to the next heading or exercise must sit in
+      dropdowns: a written answer in plain view under "Predict first" gives it away.
+    """
+    problems = []
+    after_solution = False
+    for i, cell in enumerate(cells):
+        source = cell["source"]
+        if cell["cell_type"] == "code":
+            if source.lstrip().startswith("# Solution"):
+                if "hide-cell" not in _tags(cell) and "remove-output" not in _tags(cell):
+                    problems.append(f"cell {i}: a solution's code or output is in view "
+                                    f"(tags {sorted(_tags(cell))}; tag it hide-cell)")
+                after_solution = True
+            continue
+        for block in _FENCE.finditer(source):
+            if ANSWER_TITLE.match(block["title"]) and not _is_dropdown(block):
+                problems.append(f"cell {i}: '{block['title'].strip()}' is not a dropdown")
+        if after_solution:
+            visible = _outside_dropdowns(source)
+            stop = re.search(r"^(?:#|[`:]{3,}\{admonition\}\s*Exercise)", visible, re.M)
+            before = visible[:stop.start()] if stop else visible
+            if before.strip():
+                problems.append(f"cell {i}: text in plain view after a solution: "
+                                f"{before.strip()[:80]!r}")
+            after_solution = stop is None
+    return problems
+
+
+@pytest.mark.parametrize("path", _notebooks())
+def test_solutions_are_hidden_until_opened(path: Path) -> None:
+    problems = solution_problems(_cells(path))
+    assert not problems, f"{path.name}:\n" + "\n".join(problems)
+
+
+def test_solution_check_catches_an_answer_in_view() -> None:
+    exercise = {"cell_type": "markdown",
+                "source": "```{admonition} Exercise 1\nPredict first.\n```"}
+    code = {"cell_type": "code", "source": "# Solution: run it\nprint(1)",
+            "metadata": {"tags": ["hide-input"]}}
+    prose = {"cell_type": "markdown", "source": "Layer 1 moves most.\n\n## Summary"}
+    hidden = {"cell_type": "code", "source": "# Solution\nprint(1)",
+              "metadata": {"tags": ["hide-cell"]}}
+    answer = {"cell_type": "markdown",
+              "source": "```{admonition} Solution\n:class: dropdown\nLayer 1.\n```\n\n## Summary"}
+    assert len(solution_problems([exercise, code, prose])) == 2
+    assert solution_problems([exercise, hidden, answer]) == []
+    plain = {"cell_type": "markdown", "source": "```{admonition} Answer\nLayer 1.\n```"}
+    assert solution_problems([plain])
+
+
+def _sweep_names() -> list[str]:
+    from rhmlib.sweeps import SWEEPS
+
+    # "hierarchy" is also a word of the text; the others are names only.
+    return sorted(name for name in SWEEPS if "_" in name)
+
+
+def sweep_name_pattern() -> re.Pattern:
+    return re.compile(r"(?<![\w/])(" + "|".join(map(re.escape, _sweep_names())) + r")(?!\w)")
+
+
+@pytest.mark.parametrize("path", _notebooks())
+def test_no_sweep_names_in_the_text(path: Path) -> None:
+    """The prose names results by what they measured, never by the cache's sweep names."""
+    pattern = sweep_name_pattern()
+    hits = [f"cell {i}: {m.group()!r} in …{cell['source'][max(0, m.start() - 40):m.end() + 20]}…"
+            for i, cell in enumerate(_cells(path)) if cell["cell_type"] == "markdown"
+            for m in pattern.finditer(cell["source"])]
+    assert not hits, f"{path.name}:\n" + "\n".join(hits)
+
+
+# -- one number per quantity ---------------------------------------------------------------
+
+_GLUE_CALL = re.compile(r"""\bglue\(\s*["']([^"'{}]+)["']""")
+_GLUE_REF = re.compile(r"\{glue:(?:text|figure|any|md)?\}`([^`]+)`|:::?\{glue:figure\}\s*(\S+)|"
+                       r"`{3,}\{glue:figure\}\s*(\S+)")
+
+
+def test_a_number_shared_by_pages_is_glued_from_one_place() -> None:
+    """A name glued literally on two pages could hold two values: shared numbers come from
+    ``rhmlib.quantities`` (names ``q-...``), and every ``q-`` name a page shows is glued
+    there by ``quantities.glue`` and known to it."""
+    from rhmlib.quantities import QUANTITIES
+
+    glued: dict[str, set[str]] = {}
+    problems = []
+    for path in sorted(BOOK.glob("*.ipynb")):
+        cells = _cells(path)
+        code = "\n".join(c["source"] for c in cells if c["cell_type"] == "code")
+        for name in _GLUE_CALL.findall(code):
+            glued.setdefault(name, set()).add(path.stem)
+            if name.startswith("q-"):
+                problems.append(f"{path.stem}: glues {name!r} itself; use quantities.glue")
+        text = "\n".join(c["source"] for c in cells if c["cell_type"] == "markdown")
+        for groups in _GLUE_REF.findall(text):
+            name = next(g for g in groups if g)
+            if name.startswith("q-"):
+                quantity = name[2:].removesuffix("-ci")
+                if quantity not in QUANTITIES:
+                    problems.append(f"{path.stem}: {name!r} is no quantity of rhmlib.quantities")
+                elif not re.search(r"quantities\.glue\([^)]*[\"']" + re.escape(quantity) + "[\"']",
+                                   code):
+                    problems.append(f"{path.stem}: shows {name!r} but never glues it")
+    problems += [f"{name!r} glued on {sorted(pages)}" for name, pages in glued.items()
+                 if len(pages) > 1]
+    assert not problems, "\n".join(problems)
+
+
+def glued_texts(glue_files: list[Path]) -> dict[str, dict[str, str]]:
+    """Per glued name, the text each page shows for it: {name: {page: text}}."""
+    found: dict[str, dict[str, str]] = {}
+    for path in glue_files:
+        for name, output in json.loads(path.read_text(encoding="utf-8")).items():
+            data = output.get("data", {})
+            text = data.get("application/papermill.record/text/plain", data.get("text/plain"))
+            if text is not None and not text.startswith("<"):
+                found.setdefault(name, {})[path.name.removesuffix(".glue.json")] = text
+    return found
+
+
+def disagreements(found: dict[str, dict[str, str]]) -> list[str]:
+    return [f"{name}: {pages}" for name, pages in sorted(found.items())
+            if len(set(pages.values())) > 1]
+
+
+def test_disagreement_check_catches_two_values(tmp_path: Path) -> None:
+    def write(page: str, value: str) -> Path:
+        path = tmp_path / f"{page}.glue.json"
+        path.write_text(json.dumps({"q-bp-p90": {"data": {
+            "application/papermill.record/text/plain": f"'{value}'"}}}), encoding="utf-8")
+        return path
+    assert disagreements(glued_texts([write("a", "1,610"), write("b", "1,751")]))
+    assert not disagreements(glued_texts([write("a", "1,610"), write("c", "1,610")]))
+
+
+def test_pages_state_one_value_per_quantity(built_book: tuple[Path, str]) -> None:
+    """Every name glued on two or more pages shows the same text on each."""
+    files = sorted((built_book[0] / "jupyter_execute").rglob("*.glue.json"))
+    assert files
+    found = glued_texts(files)
+    assert any(name.startswith("q-") and len(pages) > 1 for name, pages in found.items())
+    problems = disagreements(found)
+    assert not problems, "\n".join(problems)
+
+
+# -- the built pages: answers folded, no sweep names -----------------------------------------
+
+def _page_id(name: str) -> str:
+    return name.rsplit("/", 1)[-1].removesuffix(".html")
+
+
+def test_no_solution_output_in_view_before_it_is_opened(built_book: tuple[Path, str]) -> None:
+    html_dir = built_book[0] / "html"
+    problems, solutions = [], 0
+    for name in site_pages(html_dir):
+        if _page_id(name) in BEING_REWRITTEN:
+            continue
+        soup = BeautifulSoup((html_dir / name).read_text(encoding="utf-8"), "html.parser")
+        for cell in soup.select("div.cell"):
+            source = cell.select_one(".cell_input")
+            if source is None or not source.get_text().lstrip().startswith("# Solution"):
+                continue
+            solutions += 1
+            output = cell.select_one(".cell_output")
+            for part, tag in (("code", source), ("output", output)):
+                if tag is not None and tag.find_parent("details") is None:
+                    problems.append(f"{name}: a solution's {part} is in view")
+    assert solutions >= 5
+    assert not problems, "\n".join(problems)
+
+
+def test_no_sweep_names_on_the_pages(built_book: tuple[Path, str]) -> None:
+    """Captions made by the library included: the reader sees no sweep names."""
+    html_dir = built_book[0] / "html"
+    pattern = sweep_name_pattern()
+    problems = []
+    for name in site_pages(html_dir):
+        if _page_id(name) in BEING_REWRITTEN:
+            continue
+        text = visible_text(html_dir / name)["page"]
+        problems += [f"{name}: {m.group()!r} in …{text[max(0, m.start() - 50):m.end() + 30]}…"
+                     for m in pattern.finditer(text)]
     assert not problems, "\n".join(problems)

@@ -7,6 +7,7 @@ import pytest
 from test_sweeps import TINY, assert_same_record
 
 import rhmlib.sweeps as sweeps
+from rhmlib.stats import best_lr
 from rhmlib.sweeps import Run, execute, run_sweep
 from rhmlib.sweeps.__main__ import main
 from rhmlib.sweeps.execute import (
@@ -94,7 +95,7 @@ def test_command_line_lists_computes_and_prunes(tmp_path, monkeypatch, capsys) -
     monkeypatch.setitem(sweeps.SWEEPS, "tiny_scan", lambda: [{**TINY, "seed": s}
                                                              for s in range(2)])
     monkeypatch.setitem(sweeps.SWEEPS, "tiny_chosen", lambda: [
-        {**TINY, "seed": 5, "lr": sweeps.stats.best_lr(sweeps.load_sweep("tiny_scan", tmp_path))}])
+        {**TINY, "seed": 5, "lr": best_lr(sweeps.load_sweep("tiny_scan", tmp_path))}])
     main(["--list"], root=tmp_path)
     out = capsys.readouterr().out
     assert "tiny_chosen: waits for tiny_scan" in out and "tiny_scan: 2 runs, 2 missing" in out

@@ -240,7 +240,7 @@ def _present(values: list) -> list[float]:
 @FUZZ
 @given(values=st.lists(value, max_size=6))
 def test_mean_sem(values: list) -> None:
-    from rhmlib.sweeps.stats import mean_sem
+    from rhmlib.stats import mean_sem
 
     out = _call("stats.mean_sem", lambda: mean_sem(values), "values")
     if out is not None:
@@ -253,8 +253,8 @@ def test_mean_sem(values: list) -> None:
 @given(records=records_st, metric=st.sampled_from(["test_accuracy", "val_accuracy", "typo"]),
        level=st.one_of(st.floats(0.05, 1.0), junk), n_boot=st.one_of(st.integers(1, 50), junk))
 def test_statistics(records: list, metric: str, level: object, n_boot: object) -> None:
-    from rhmlib.sweeps import stats
-    from rhmlib.tables import p90_summary
+    from rhmlib import stats
+    from rhmlib.tables import p90_summary_text
 
     rows = _call("stats.summarize", lambda: stats.summarize(records, ("P",), metric),
                  "records", "metric", "values", "by")
@@ -274,12 +274,13 @@ def test_statistics(records: list, metric: str, level: object, n_boot: object) -
         chosen = [r for r in records if isinstance(r, dict) and "result" in r
                   and r["config"]["lr"] == lr]
         assert _present([r["result"]["val_accuracy"] for r in chosen])  # never a NaN mean
-    summary = _call("tables.p90_summary", lambda: p90_summary(records, metric=metric),
+    summary = _call("stats.p90_summary", lambda: stats.p90_summary(records, metric=metric),
                     "records", "metric", "values", "rows")
     if summary is not None:
         assert summary["diverged"] == sum(isinstance(r, dict) and "diverged" in r
                                           for r in records)
-        assert summary["text"] != "all runs diverged" or summary["diverged"] == len(records)
+        assert (p90_summary_text(summary) != "all runs diverged"
+                or summary["diverged"] == len(records))
 
 
 number = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-5, 10**6),
@@ -343,6 +344,10 @@ def test_models(n: object, width: object, depth: object, v: int, s: int, P: obje
     data = _call("linear.pairs", lambda: linear.pairs(n, width), "n", "width", "pairs")
     assert data is None or data.x.shape == (n, width)
     widths = [width] * (depth + 1) if isinstance(depth, int) and 0 <= depth < 50 else depth
+    # Valid widths up to 4096 are allowed but take seconds of QR each: the door is fuzzed
+    # below 512, so that a busy machine cannot make a valid case look like a hang.
+    if isinstance(width, int) and width > 512 and isinstance(depth, int) and 0 <= depth < 50:
+        widths = [512] * (depth + 1)
     _call("linear.orthonormal", lambda: linear.orthonormal(widths), "width", "widths")
     rhm = _call("rhm.RHM", lambda: RHM(v, 2, 1, s, 2), "v", "n_c", "m", "s", "L")
     if rhm is not None:

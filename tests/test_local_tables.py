@@ -8,13 +8,13 @@ import pytest
 
 import rhmlib.sweeps.backprop as bp
 import rhmlib.sweeps.local as local
+from rhmlib.stats import p90, p90_summary, summarize
 from rhmlib.sweeps import REFERENCE, SWEEPS, feedback
 from rhmlib.sweeps.cache import resolve
-from rhmlib.sweeps.stats import p90, summarize
 from rhmlib.tables import (
     Table,
     curve_table,
-    p90_summary,
+    p90_summary_text,
     p90_text,
     range_text,
     ratio_text,
@@ -65,11 +65,11 @@ def test_p90_summary_matches_p90_and_brackets_it() -> None:
     assert summary["low"] <= summary["p90"] <= summary["high"]
     assert summary["grid"] == [250, 500, 1000, 2000, 4000]
     assert summary["seeds"] == [4] * 5 and summary["diverged"] == 1
-    assert summary["text"].startswith(f"{summary['p90']:,.0f} [")
+    assert p90_summary_text(summary).startswith(f"{summary['p90']:,.0f} [")
     never = p90_summary([r for r in records if "result" not in r or r["config"]["P"] < 1000])
-    assert never["p90"] == math.inf and never["text"] == "> 500"
+    assert never["p90"] == math.inf and p90_summary_text(never) == "> 500"
     gone = p90_summary([r for r in records if "diverged" in r])
-    assert gone["p90"] == math.inf and gone["text"] == "all runs diverged"
+    assert gone["p90"] == math.inf and p90_summary_text(gone) == "all runs diverged"
 
 
 def test_a_p90_resting_on_runs_stopped_at_their_cap_is_an_upper_bound() -> None:
@@ -83,7 +83,7 @@ def test_a_p90_resting_on_runs_stopped_at_their_cap_is_an_upper_bound() -> None:
                                        "lr": 0.1, "restarts": 0}]
     summary = p90_summary(records)
     assert summary["capped"] == [500] and summary["bound"]
-    assert summary["text"] == f"≤ {summary['p90']:,.0f}"
+    assert p90_summary_text(summary) == f"≤ {summary['p90']:,.0f}"
     late = [r for r in records if r["config"]["P"] != 500]
     for record in late:
         if record["config"]["P"] == 4000:
@@ -103,7 +103,7 @@ def test_settings_lists_what_the_runs_used() -> None:
     assert bp_row["learning rate"] == "0.1, 0.2" and bp_row["steps"] == 2000
     assert bp_row["momentum"] == 0.9 and clapp_row["momentum"] is None
     assert bp_row["readout stage (labels)"] is None
-    assert clapp_row["readout stage (labels)"] == "adam, lr 0.003, 1000 steps"
+    assert clapp_row["readout stage (labels)"] == "adam, lr 0.003, to convergence"
     assert clapp_row["optimizer"] == "adam" and clapp_row["learning rate"] == 0.02
     # Records work as configs do, and the HTML names the columns readably.
     html = settings([{"config": resolve(runs[0])}])._repr_html_()

@@ -54,7 +54,7 @@ def test_each_default_lr_is_what_the_book_scan_chose() -> None:
 
     chosen = fb.chosen_lrs("feedback_lr")
     for name in ("BP", "FA", "DFA", "DRTP", fb.headline_pepita()):
-        rule, options = fb.VARIANTS[name][:2]
+        rule, options = fb.VARIANTS[name].rule, fb.VARIANTS[name].options
         assert chosen[name] == RULES[rule].defaults["lr"], (name, chosen[name])
         assert resolve({**UNSEEN, "P": 10, "rule": rule})["rule_options"] == resolve(
             {**UNSEEN, "P": 10, "rule": rule, "rule_options": options})["rule_options"], name
@@ -67,7 +67,7 @@ def test_self_supervised_recipes_are_their_scans_choice(name: str) -> None:
     """Each self-supervised rule's default lr is the one its reference-grammar scan chose."""
     from rhmlib.sweeps import REFERENCE, contrast
 
-    rule = contrast.VARIANTS[name][0]
+    rule = contrast.VARIANTS[name].rule
     chosen = contrast.contrast_chosen_lrs()[(name, REFERENCE["m"], REFERENCE["L"])]
     assert RULES[rule].defaults["lr"] == chosen, (name, chosen)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from rhmlib.sweeps.stats import best_lr, mean_sem, p90, p90_interval, summarize
+from rhmlib.stats import best_lr, mean_sem, p90, p90_interval, p90_summary, summarize
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -259,7 +259,7 @@ def _history_record(steps: list[int], accs: list[float]) -> dict:
 
 
 def _bad_calls() -> list[tuple]:
-    from rhmlib import RHM, correlations, linear, pages, plots, tables
+    from rhmlib import RHM, correlations, linear, pages, plots, stats, tables
 
     rows = [{"P": 10, "mean": 0.5, "sem": 0.1, "n": 2}]
     return [
@@ -274,7 +274,7 @@ def _bad_calls() -> list[tuple]:
         (lambda: tables.p90_text(50.0, 60.0, 70.0, [10, 100]), ValueError,
          "p90 must lie in its interval"),
         (lambda: tables.recipes(["nosuch"]), ValueError, "names must be one of"),
-        (lambda: tables.p90_summary([]), ValueError, "records must not be empty"),
+        (lambda: stats.p90_summary([]), ValueError, "records must not be empty"),
         (lambda: plots.accuracy_vs_P({"BP": rows}, x_scales={"BP": 0}), ValueError,
          r"x_scales\['BP'\] must be"),
         (lambda: plots.accuracy_vs_P({"BP": rows}, x_scales={"bp": 2}), ValueError,
@@ -302,10 +302,10 @@ def test_bad_input_gets_an_error_naming_it(index: int) -> None:
 
 
 def test_p90_summary_of_all_diverged_runs_says_so() -> None:
-    from rhmlib.tables import p90_summary
+    from rhmlib.tables import p90_summary_text
 
     summary = p90_summary([{"config": {"P": 10}, "diverged": "boom"}])
-    assert summary["diverged"] == 1 and summary["text"] == "all runs diverged"
+    assert summary["diverged"] == 1 and p90_summary_text(summary) == "all runs diverged"
 
 
 def test_angles_figure_leaves_undefined_cosines_out_of_the_mean() -> None:
@@ -373,3 +373,10 @@ def test_decodability_of_a_diverged_network_is_refused() -> None:
         next(net.parameters()).fill_(math.nan)
     with pytest.raises(ValueError, match="not finite"):
         decodability_table({"nan": net}, rhm, rhm.sample(64, seed=1))
+
+
+def test_mean_sem_refuses_an_infinite_value_rather_than_warn() -> None:
+    from rhmlib.stats import mean_sem
+
+    with pytest.raises(ValueError, match="values must be finite numbers"):
+        mean_sem([1.0, math.inf])

@@ -10,10 +10,11 @@ import pytest
 
 import rhmlib.sweeps as sweeps
 from rhmlib.machine import machine
+from rhmlib.rhm import p_star
+from rhmlib.stats import best_lr, best_row, diverged, finished, p90, p90_interval, summarize
 from rhmlib.sweeps import load_run, missing, run_sweep
 from rhmlib.sweeps.execute import ProcessExecutor, Run, compute, cost, execute
 from rhmlib.sweeps.replicate import disagreements, point_of, points, same_machine, seed_spread
-from rhmlib.sweeps.stats import best_lr, best_row, finished, p90, p90_interval, p_star, summarize
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {"v": 8, "n_c": 4, "m": 2, "s": 2, "L": 2, "P": 20, "n_test": 10, "steps": 10,
@@ -201,9 +202,9 @@ def test_a_diverged_run_is_recorded_not_raised(tmp_path) -> None:
     configs = [{**TINY, "L": 3, "P": 40, "width": 16, "steps": 200, "seed": 0, "lr": lr}
                for lr in (1e5, 0.1)]
     records = run_sweep(configs, root=tmp_path)
-    assert sweeps.stats.diverged(records) == records[:1]
+    assert diverged(records) == records[:1]
     assert "diverged at step" in records[0]["diverged"]
-    assert sweeps.stats.finished(records) == records[1:]
+    assert finished(records) == records[1:]
     assert missing(configs, root=tmp_path) == []  # a diverged run is not retried
     assert [r["lr"] for r in summarize(records, by=("lr",))] == [0.1]
 
@@ -233,7 +234,7 @@ def test_labels_invert_the_definitions() -> None:
     from rhmlib.sweeps import cache, local
     from rhmlib.sweeps import feedback as fb
 
-    for name, (_, _, lrs) in fb.VARIANTS.items():
+    for name, lrs in fb.LRS.items():
         config = fb._config(name, 2000, 1, lrs[-1])
         assert fb.label(config) == fb.label(cache.resolve(config)) == name
     for name in local.LABELS:
@@ -296,7 +297,7 @@ def test_final_cosines_average_the_last_point_of_each_run() -> None:
 
 
 def test_a_learning_rate_that_lost_a_seed_is_not_chosen() -> None:
-    from rhmlib.sweeps.stats import best_lr
+    from rhmlib.stats import best_lr
 
     def run(lr: float, acc: float | None) -> dict:
         config = {"lr": lr}

@@ -194,7 +194,8 @@ def test_every_widget_says_it_needs_a_kernel(make, kwargs) -> None:  # noqa: ANN
 
 
 def test_claims_table_fills_every_cell() -> None:
-    from rhmlib.tables import claims_table, markdown
+    from rhmlib.pages.intro import claims_table
+    from rhmlib.tables import markdown
 
     table = claims_table()
     assert len(table.rows) == 6 and table.columns == ["claim", "what we find", "where"]

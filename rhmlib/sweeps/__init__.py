@@ -8,9 +8,9 @@ command line (and the tests)::
     python -m rhmlib.sweeps --all --jobs 2      # --list: what is missing or stale
 
 The package, by concern: :mod:`.cache` (keys, records, stale runs, pruning),
-:mod:`.stats` (means over seeds, P_90, the chosen learning rate, P*), :mod:`.execute`
-(computing runs: executors, devices) and one module of sweep definitions per chapter
-(:mod:`.backprop`, :mod:`.feedback`, :mod:`.local`, :mod:`.contrast`, :mod:`.mnist1d`). A
+:mod:`.variants` (a curve's label, rule and options), :mod:`.execute` (computing runs:
+executors, devices) and one module of sweep definitions per chapter (:mod:`.backprop`,
+:mod:`.feedback`, :mod:`.local`, :mod:`.contrast`, :mod:`.mnist1d`, :mod:`.recipes`). A
 sweep can ask for probes recorded beside each result (``"probes"``: e.g. the update angles
 to backprop over training).
 """
@@ -136,7 +136,7 @@ def run_sweep(
 
     Computes with ``executor`` (default: ``jobs`` local processes, or this process for
     one job) on ``device`` (see :func:`rhmlib.sweeps.execute.pick_device`). Diverged
-    runs are among the records (see :func:`rhmlib.sweeps.stats.diverged`). Sweeps run at
+    runs are among the records (see :func:`rhmlib.stats.diverged`). Sweeps run at
     once on one ``root`` (by several processes) share their runs: each is computed once
     (see :func:`rhmlib.sweeps.execute.execute`).
     """

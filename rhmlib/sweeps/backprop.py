@@ -8,13 +8,12 @@ cached results (:func:`rhmlib.sweeps.load_sweep`) and turn them into curves and
 from __future__ import annotations
 
 import functools
-import math
 from pathlib import Path
 
-from ..rhm import n_inputs
-from ..tables import Table, p90_summary, pm, range_text, ratio_text, settings
+from ..rhm import n_inputs, p_star
+from ..stats import best_lr, p90_summary, summarize
+from ..tables import Table, p90_summary_text, pm, range_text, ratio_interval_text, settings
 from . import REFERENCE, RESULTS_DIR, load_sweep, sweep
-from .stats import best_lr, p_star, summarize
 
 __all__ = ["BP_TRAINING", "SCALING_TRAINING", "BP_LRS", "SCALING_FACTORS", "scaling_lr",
            "settings_table", "reference_curves", "reference_rows",
@@ -136,7 +135,7 @@ def reference_table(root: Path = RESULTS_DIR, at: int = 4000) -> Table:
     rows = reference_rows(root, at)
     total, cnn = n_inputs(**{k: REFERENCE[k] for k in ("n_c", "m", "s", "L")}), rows[0]["p90"]
     out = [{"network": r["network"], "width": r["width"], "seeds": range_text(r["seeds"]),
-            "P_90 [68% interval]": r["text"], "P_90 / P*": r["p90"] / r["p_star"],
+            "P_90 [68% interval]": p90_summary_text(r), "P_90 / P*": r["p90"] / r["p_star"],
             "P_90 / CNN's": r["p90"] / cnn, "P_90 / all inputs": f"{r['p90'] / total:.1%}",
             f"accuracy at P = {at:,}": pm(r["at"]["mean"], r["at"]["sem"])} for r in rows]
     return Table(out, caption=f"P_90: the smallest P with mean test accuracy >= 90% "
@@ -197,13 +196,6 @@ def scaling_rows(root: Path = RESULTS_DIR) -> list[dict]:
     return rows
 
 
-def _ratio_interval(row: dict) -> str:
-    """P_90 / P* with its interval, as :func:`rhmlib.tables.p90_text` writes P_90."""
-    point, low, high = (ratio_text(row[k], row["p_star"], row["grid"])
-                        for k in ("p90", "low", "high"))
-    return point if math.isinf(row["p90"]) else f"{point} [{low}, {high}]"
-
-
 def scaling_table(root: Path = RESULTS_DIR) -> Table:
     """P_90 / P* per grammar of the scaling sweeps, with intervals; the caption: each spread."""
     rows = scaling_rows(root)
@@ -216,6 +208,7 @@ def scaling_table(root: Path = RESULTS_DIR) -> Table:
     family = {"m": "m, at L = 3", "L": "L, at m = 4"}
     out = [{"varied": family[r["family"]], "m": r["m"], "L": r["L"], "P*": f"{r['p_star']:,}",
             "seeds": range_text(r["seeds"]),
-            "P_90 [68% interval]": r["text"],
-            "P_90 / P* [interval]": _ratio_interval(r)} for r in rows]
+            "P_90 [68% interval]": p90_summary_text(r),
+            "P_90 / P* [interval]": ratio_interval_text(r["p90"], r["low"], r["high"],
+                                                         r["p_star"], r["grid"])} for r in rows]
     return Table(out, caption="; ".join(spreads))

@@ -22,14 +22,13 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import numpy as np
-
 from ..rhm import p_star
+from ..stats import best_lr, finished, mean_sem, p90_interval, summarize
 from ..tables import Table, p90_text, pm
 from . import REFERENCE, RESULTS_DIR, feedback, load_sweep, sweep
 from .feedback import BUDGET, GRAMMARS, grammar_factors
 from .local import READOUT, SSL_TRAINING
-from .stats import best_lr, finished, mean_sem, p90_interval, summarize
+from .variants import Variant, config_of, label_of, variants
 
 __all__ = ["GRAMMAR_VARIANTS", "GRAMMAR_SCAN_SEEDS", "HIERARCHY_RULES", "HIERARCHY_P",
            "hierarchy", "VARIANTS", "label", "SSL_LRS", "SEEDS",
@@ -39,25 +38,21 @@ __all__ = ["GRAMMAR_VARIANTS", "GRAMMAR_SCAN_SEEDS", "HIERARCHY_RULES", "HIERARC
            "drtp_control", "pepita_recipe", "WIDTHS", "WIDTH_RULES", "TWIN_VARIANTS",
            "contrast_twins", "TYPE1", "cell_records", "scaling_rows", "scaling_groups",
            "scaling_table", "width_rows", "width_table", "drtp_rows", "pepita_rows",
-           "hierarchy_rows", "hierarchy_groups", "twin_points", "rank_correlation", "scan_curves",
+           "hierarchy_rows", "hierarchy_groups", "twin_points", "scan_curves",
            "chosen_lr_table", "fit_table", "budget_rows", "p90_ratio_text",
            "HEADLINE_WIDTHS", "contrast_headline", "headline_rows"]
 
-# Label -> (rule, options): the local rules, their global twins (top-layer loss, trained
-# end to end) and CLAPP++'s variants (top-layer context, one predictor per position).
-VARIANTS: dict[str, tuple[str, dict]] = {
-    "CLAPP": ("clapp", {}),
-    "InfoNCE": ("infonce", {}),
-    "VICReg": ("vicreg", {}),
-    "CLAPP (global)": ("clapp_global", {}),
-    "InfoNCE (global)": ("infonce_global", {}),
-    "VICReg (global)": ("vicreg_global", {}),
-    "Forward-Forward": ("ff", {}),
-    "Forward-Forward (global)": ("ff_global", {}),
-    "CLAPP++ (top context)": ("clapp", {"context": "top"}),
-    "CLAPP++ (position predictors)": ("clapp", {"predictor": "position"}),
-    "CLAPP++ (both)": ("clapp", {"context": "top", "predictor": "position"}),
-}
+# The local rules, their global twins (top-layer loss, trained end to end) and CLAPP++'s
+# variants (top-layer context, one predictor per position); options beyond READOUT.
+VARIANTS = variants(
+    Variant("CLAPP", "clapp"), Variant("InfoNCE", "infonce"), Variant("VICReg", "vicreg"),
+    Variant("CLAPP (global)", "clapp_global"), Variant("InfoNCE (global)", "infonce_global"),
+    Variant("VICReg (global)", "vicreg_global"), Variant("Forward-Forward", "ff"),
+    Variant("Forward-Forward (global)", "ff_global"),
+    Variant("CLAPP++ (top context)", "clapp", {"context": "top"}),
+    Variant("CLAPP++ (position predictors)", "clapp", {"predictor": "position"}),
+    Variant("CLAPP++ (both)", "clapp", {"context": "top", "predictor": "position"}),
+)
 # Adam learning rates: the recipe's 0.02 in the middle, a factor of about 3 between steps.
 SSL_LRS = (0.002, 0.006, 0.02, 0.06, 0.2)
 SEEDS = range(3)
@@ -85,22 +80,14 @@ def contrast_config(name: str, m: int, L: int, factor: float, seed: int, lr: flo
     """The config of variant ``name`` on grammar ``(m, L)`` at ``P = factor P*``."""
     if name not in VARIANTS:
         raise ValueError(f"name must be one of {sorted(VARIANTS)}, got {name!r}")
-    rule, options = VARIANTS[name]
     return {**REFERENCE, "m": m, "L": L, "P": round(factor * p_star(REFERENCE["n_c"], m, L)),
-            "rule": rule, "seed": seed, **SSL_TRAINING, "lr": lr, "n_test": _n_test(L),
-            "rule_options": {**READOUT, **options}, **changes}
+            **config_of(VARIANTS[name], READOUT), "seed": seed, **SSL_TRAINING, "lr": lr,
+            "n_test": _n_test(L), **changes}
 
 
 def label(config: dict) -> str:
     """The variant label of a config or a record's (inverse of :func:`contrast_config`)."""
-    options = config.get("rule_options") or {}
-    for name, (rule, extra) in VARIANTS.items():
-        defaults = {k: v for k, v in (("context", "sibling"), ("predictor", "shared"))
-                    if k not in extra}
-        if config["rule"] == rule and all(options.get(k, d) == d for k, d in defaults.items()) \
-                and all(options.get(k) == v for k, v in extra.items()):
-            return name
-    raise ValueError(f"config is not one of the VARIANTS: {config['rule']!r}, {options}")
+    return label_of(config, VARIANTS.values(), READOUT)
 
 
 def _cells() -> list[tuple[str, int, int]]:
@@ -528,23 +515,6 @@ def twin_points(root: Path = RESULTS_DIR) -> list[dict]:
                     "ratio": c["P"] / _scale(c["m"], c["L"]), "seed": c["seed"],
                     "cosine": mean_sem(below)[0], "test": record["result"]["test_accuracy"]})
     return out
-
-
-def rank_correlation(xs: list[float], ys: list[float]) -> float:
-    """Spearman's rank correlation of two equally long lists (ties get their mean rank)."""
-    if len(xs) != len(ys) or len(xs) < 3:
-        raise ValueError(f"xs and ys must have the same length >= 3, got {len(xs)}, {len(ys)}")
-
-    def ranks(values: list[float]) -> np.ndarray:
-        order = np.argsort(values, kind="stable")
-        r = np.empty(len(values))
-        r[order] = np.arange(len(values), dtype=float)
-        for v in set(values):  # ties: the mean of their ranks
-            idx = [i for i, w in enumerate(values) if w == v]
-            r[idx] = r[idx].mean()
-        return r
-
-    return float(np.corrcoef(ranks(xs), ranks(ys))[0, 1])
 
 
 def scan_curves(m: int = REFERENCE["m"], L: int = REFERENCE["L"],

@@ -20,22 +20,22 @@ core-hours on this 2-core CPU)::
 
 from __future__ import annotations
 
-import functools
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import torch
 
-from ..tables import Table, pm
+from .. import stats as _stats
+from ..rhm import p_star
+from ..stats import best_lr, best_row, finished, mean_sem, p90, summarize
+from ..tables import Table, p90_text, pm
 from . import REFERENCE, RESULTS_DIR, load_sweep, sweep
-from . import stats as _stats
-from .cache import resolve
-from .stats import best_lr, best_row, finished, mean_sem, p90, p_star, summarize
+from .variants import Variant, config_of, label_of, variants
 
 __all__ = [
-    "BUDGET", "TYPE1", "VARIANTS", "label", "records", "diverged", "angles", "chosen_lr",
+    "BUDGET", "TYPE1", "VARIANTS", "LRS", "label", "records", "diverged", "angles", "chosen_lr",
     "chosen_lrs", "angles_at_chosen_lr", "final_cosines",
     "initial_cosines", "error_growth",
     "summary", "feedback_lr", "feedback_P", "feedback_width", "masking_lr", "masking_P",
@@ -50,21 +50,24 @@ __all__ = [
 BUDGET = {"width": 64, "n_test": 2000, "retries": 0}
 P_SCAN = 4000
 TYPE1 = ("BP", "FA", "DFA", "DRTP", "PEPITA")
-# label -> (rule, rule_options, learning rates scanned)
-VARIANTS: dict[str, tuple[str, dict, tuple[float, ...]]] = {
-    "BP": ("bp", {}, (0.05, 0.2, 0.5)),
-    "FA": ("fa", {}, (0.03, 0.1, 0.3, 1.0)),
-    "DFA": ("dfa", {}, (0.01, 0.03, 0.1)),
-    "DRTP": ("drtp", {}, (0.001, 0.01, 0.1)),
-    "PEPITA": ("pepita", {"f_scale": 0.05}, (0.01, 0.03, 0.1)),
-    "PEPITA (F x10)": ("pepita", {"f_scale": 0.5}, (0.003, 0.01)),
-    **{f"own mask: {kind}": ("bp_masked", {"own": kind}, (0.003, 0.01, 0.03, 0.1))
-       for kind in ("ones", "other", "mean", "random")},
-    **{f"downstream masks: {kind}": ("bp_masked", {"down": kind}, (0.03, 0.1, 0.2))
-       for kind in ("ones", "other", "mean", "random")},
-    "DFA + exact transport": ("dfa", {"feedback": "exact"}, (0.01, 0.03, 0.1, 0.2)),
-    "FA without downstream masks": ("bp_masked", {"transport": "random", "down": "ones"},
-                                    (0.03, 0.1, 0.2, 0.5)),
+MASKS = ("ones", "other", "mean", "random")  # what replaces a mask in the masking variants
+VARIANTS = variants(
+    Variant("BP", "bp"), Variant("FA", "fa"), Variant("DFA", "dfa"), Variant("DRTP", "drtp"),
+    Variant("PEPITA", "pepita", {"f_scale": 0.05}),
+    Variant("PEPITA (F x10)", "pepita", {"f_scale": 0.5}),
+    *(Variant(f"own mask: {kind}", "bp_masked", {"own": kind}) for kind in MASKS),
+    *(Variant(f"downstream masks: {kind}", "bp_masked", {"down": kind}) for kind in MASKS),
+    Variant("DFA + exact transport", "dfa", {"feedback": "exact"}),
+    Variant("FA without downstream masks", "bp_masked", {"transport": "random", "down": "ones"}),
+)
+# The learning rates each variant is scanned at.
+LRS: dict[str, tuple[float, ...]] = {
+    "BP": (0.05, 0.2, 0.5), "FA": (0.03, 0.1, 0.3, 1.0), "DFA": (0.01, 0.03, 0.1),
+    "DRTP": (0.001, 0.01, 0.1), "PEPITA": (0.01, 0.03, 0.1), "PEPITA (F x10)": (0.003, 0.01),
+    **{f"own mask: {kind}": (0.003, 0.01, 0.03, 0.1) for kind in MASKS},
+    **{f"downstream masks: {kind}": (0.03, 0.1, 0.2) for kind in MASKS},
+    "DFA + exact transport": (0.01, 0.03, 0.1, 0.2),
+    "FA without downstream masks": (0.03, 0.1, 0.2, 0.5),
 }
 MASKING = tuple(k for k in VARIANTS if k not in TYPE1 and not k.startswith("PEPITA"))
 # 10 seeds for the headline curves of BP, FA and DFA; 3 for scans and variants.
@@ -73,26 +76,12 @@ SEEDS_SCAN, SEEDS_HEADLINE = range(3), range(10)
 
 def label(config: dict) -> str:
     """The variant label of a run config or a record's (inverse of :data:`VARIANTS`)."""
-    full = resolve(config)
-    for name in VARIANTS:
-        if _variant(name) == (full["rule"], full["rule_options"]):
-            return name
-    raise ValueError(f"config is not one of the VARIANTS: {config['rule']!r}")
-
-
-@functools.cache
-def _variant(name: str) -> tuple[str, dict]:
-    """The rule and resolved rule options of variant ``name``."""
-    full = resolve(_config(name, P_SCAN, 0, VARIANTS[name][2][0]))
-    return full["rule"], full["rule_options"]
+    return label_of(config, VARIANTS.values())
 
 
 def _config(name: str, P: int, seed: int, lr: float, **changes: object) -> dict:
-    rule, options, _ = VARIANTS[name]
-    config = {**REFERENCE, "P": P, "rule": rule, "seed": seed, **BUDGET, "lr": lr, **changes}
-    if options:
-        config["rule_options"] = options
-    return config
+    return {**REFERENCE, "P": P, **config_of(VARIANTS[name]), "seed": seed, **BUDGET, "lr": lr,
+            **changes}
 
 
 def _probes(config: dict) -> tuple[str, ...]:
@@ -218,8 +207,7 @@ def _fresh(seed: int, batch_size: int, **grammar: int) -> tuple:
 def _set_up(name: str, model: torch.nn.Module, seed: int) -> object:
     from ..rules import get_rule
 
-    rule_name, options, _ = VARIANTS[name]
-    rule = get_rule(rule_name, **options)
+    rule = get_rule(VARIANTS[name].rule, **VARIANTS[name].options)
     rule.setup(model, torch.Generator().manual_seed(seed))
     return rule
 
@@ -263,7 +251,7 @@ def _headline_rules() -> list[str]:
 def feedback_lr() -> list[dict]:
     """Learning-rate scan of every type-1 rule and BP at P = 4000, 3 seeds."""
     return [_config(name, P_SCAN, seed, lr) for name in (*TYPE1, "PEPITA (F x10)")
-            for lr in VARIANTS[name][2] for seed in SEEDS_SCAN]
+            for lr in LRS[name] for seed in SEEDS_SCAN]
 
 
 @sweep(probes=_probes)  # its runs at the scan point are the scan's, angles included
@@ -347,7 +335,7 @@ def grammar_P() -> list[dict]:
 def masking_lr() -> list[dict]:
     """Learning-rate scan of every masking variant and hybrid at P = 4000, 3 seeds."""
     return [_config(name, P_SCAN, seed, lr) for name in MASKING
-            for lr in VARIANTS[name][2] for seed in SEEDS_SCAN]
+            for lr in LRS[name] for seed in SEEDS_SCAN]
 
 
 @sweep
@@ -546,15 +534,6 @@ def diverged_table(*scans: str | Iterable[dict], root: Path = RESULTS_DIR) -> Ta
     return Table(rows, columns, caption=caption)
 
 
-def _p90_text(p: float, xs: Sequence[float], number: Callable[[float], str]) -> str:
-    """P_90 as text: "> x_max" when never reached, "≤ x_min" when the first point is there."""
-    if math.isinf(p):
-        return f"> {number(max(xs))}"
-    if p == min(xs):
-        return f"≤ {number(p)}"
-    return number(p)
-
-
 def p90_table(
     curves: dict[str, list[dict]], lrs: dict[str, float] | None = None, level: float = 0.9,
     caption: str = "",
@@ -570,7 +549,7 @@ def p90_table(
         value = p90(points, level)
         rows.append({"name": name, "p90": value, **{k: best[k] for k in ("mean", "sem", "P", "n")},
                      "variant": name, "lr": None if lrs is None else f"{lrs[name]:g}",
-                     "P₉₀": _p90_text(value, [r["P"] for r in points], lambda x: f"{x:,.0f}"),
+                     "P₉₀": p90_text(value, None, None, [r["P"] for r in points]),
                      "best test accuracy": pm(best["mean"], best["sem"]),
                      "at P": f"{best['P']:,}", "seeds": best["n"]})
     columns = ["variant", *(["lr"] if lrs is not None else []), "P₉₀", "best test accuracy",
@@ -633,7 +612,8 @@ def grammar_gap_table(
                 "grammar": _grammar(m, L), "rule": name,
                 "lr": None if lrs is None else f"{lrs[(name, m, L)]:g}",
                 f"test accuracy at {at:g} P*": pm(point["mean"], point["sem"]),
-                "P₉₀ / P*": _p90_text(value, [r["ratio"] for r in points], lambda x: f"{x:.2g}"),
+                "P₉₀ / P*": p90_text(value, None, None, [r["ratio"] for r in points],
+                                      lambda x: f"{x:.2g}"),
                 "seeds": point["n"]})
     columns = ["grammar", "rule", *(["lr"] if lrs is not None else []),
                f"test accuracy at {at:g} P*", "P₉₀ / P*", "seeds"]

@@ -14,7 +14,6 @@ About 250 runs, 8 to 14 s each on one core (about 45 core-minutes).
 
 from __future__ import annotations
 
-import functools
 import math
 from pathlib import Path
 
@@ -23,10 +22,11 @@ import torch
 from ..models import LayeredNet
 from ..probes import linear_decodability, update_cosine
 from ..rhm import RHM, Sample
-from ..tables import Table, curve_table, p90_summary, pm, range_text, ratio_text
+from ..stats import p90_summary, summarize
+from ..tables import Table, curve_table, p90_summary_text, pm, range_text, ratio_text
 from . import REFERENCE, RESULTS_DIR, load_sweep, sweep
 from .cache import resolve
-from .stats import summarize
+from .variants import Variant, config_of, label_of, variants
 
 __all__ = ["SSL_TRAINING", "READOUT", "LABELS", "P_GRID", "label", "ssl_config", "curves",
            "SSL_SWEEPS", "FAMILIES", "sweep_curves", "bp_curve", "type1_curves", "p90_rows",
@@ -47,48 +47,35 @@ P_FEW = (250, 500, 1000)
 SEEDS_BEST, SEEDS = range(10), range(3)
 UNLABELLED = 8000
 
-# Curve label -> (rule, rule options beyond READOUT). Oracle views use the generator.
-LABELS: dict[str, tuple[str, dict]] = {
-    "CLAPP (local)": ("clapp", {}),
-    "InfoNCE (local)": ("infonce", {}),
-    "VICReg (local)": ("vicreg", {}),
-    "Forward-Forward (local)": ("ff", {}),
-    "CLAPP (global, top)": ("clapp_global", {}),
-    "InfoNCE (global, top)": ("infonce_global", {}),
-    "VICReg (global, top)": ("vicreg_global", {}),
-    "Forward-Forward (global, top)": ("ff_global", {}),
-    "CLAPP (global, sum)": ("clapp", {"locality": "sum"}),
-    "CLAPP, alternate +/-": ("clapp", {"mode": "alternate"}),
-    "CLAPP, linear readout only": ("clapp", {"readout": "linear"}),
-    "CLAPP, oracle views (uses the generator)": ("clapp", {"pairs": "oracle"}),
-    "VICReg, oracle views (uses the generator)": ("vicreg", {"pairs": "oracle"}),
-    f"CLAPP, semi-supervised (+{UNLABELLED} unlabelled)": ("clapp", {"unlabelled": UNLABELLED}),
-}
+# The curves: rule and options beyond READOUT. Oracle views use the generator.
+LABELS = variants(
+    Variant("CLAPP (local)", "clapp"), Variant("InfoNCE (local)", "infonce"),
+    Variant("VICReg (local)", "vicreg"), Variant("Forward-Forward (local)", "ff"),
+    Variant("CLAPP (global, top)", "clapp_global"),
+    Variant("InfoNCE (global, top)", "infonce_global"),
+    Variant("VICReg (global, top)", "vicreg_global"),
+    Variant("Forward-Forward (global, top)", "ff_global"),
+    Variant("CLAPP (global, sum)", "clapp", {"locality": "sum"}),
+    Variant("CLAPP, alternate +/-", "clapp", {"mode": "alternate"}),
+    Variant("CLAPP, linear readout only", "clapp", {"readout": "linear"}),
+    Variant("CLAPP, oracle views (uses the generator)", "clapp", {"pairs": "oracle"}),
+    Variant("VICReg, oracle views (uses the generator)", "vicreg", {"pairs": "oracle"}),
+    Variant(f"CLAPP, semi-supervised (+{UNLABELLED} unlabelled)", "clapp",
+            {"unlabelled": UNLABELLED}),
+)
 
 
 def ssl_config(name: str, P: int, seed: int, **changes: object) -> dict:
     """The run config of curve ``name`` at ``P`` training points and ``seed``."""
     if name not in LABELS:
         raise ValueError(f"name must be one of {sorted(LABELS)}, got {name!r}")
-    rule, options = LABELS[name]
-    return {**REFERENCE, "P": P, "rule": rule, "seed": seed, **SSL_TRAINING,
-            "rule_options": {**READOUT, **options}, **changes}
+    return {**REFERENCE, "P": P, **config_of(LABELS[name], READOUT), "seed": seed,
+            **SSL_TRAINING, **changes}
 
 
 def label(config: dict) -> str:
     """The curve label of a run config or a record's (inverse of :func:`ssl_config`)."""
-    full = resolve(config)
-    for name in LABELS:
-        if _variant(name) == (full["rule"], full["rule_options"]):
-            return name
-    raise ValueError(f"config is not one of the LABELS: {config['rule']!r}")
-
-
-@functools.cache
-def _variant(name: str) -> tuple[str, dict]:
-    """The rule and resolved rule options of curve ``name``."""
-    full = resolve(ssl_config(name, P_GRID[0], 0))
-    return full["rule"], full["rule_options"]
+    return label_of(config, LABELS.values(), READOUT)
 
 
 def curves(records: list[dict]) -> dict[str, list[dict]]:
@@ -254,7 +241,7 @@ def p90_table(root: Path = RESULTS_DIR) -> Table:
     rows = p90_rows(root)
     out = [{"rule": r["name"], "family": r["family"], "seeds": range_text(r["seeds"]),
             "P grid": ", ".join(f"{P:,}" for P in r["grid"]),
-            "P_90 [68% interval]": r["text"],
+            "P_90 [68% interval]": p90_summary_text(r),
             "P_90 / backprop's": ratio_text(r["p90"], rows[0]["p90"], r["grid"]),
             "diverged runs": r["diverged"] or None} for r in rows]
     columns = [c for c in out[0] if c != "diverged runs" or any(r[c] for r in out)]

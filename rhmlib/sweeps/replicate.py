@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..machine import machine
-from .stats import finished, mean_sem
+from ..stats import finished, mean_sem
 
 __all__ = ["SPREADS", "FIRST_LOSS_RTOL", "ACCURACY_FLOOR", "point_of", "points", "same_machine",
            "seed_spread", "disagreements", "replicate", "main"]

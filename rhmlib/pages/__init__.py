@@ -7,11 +7,12 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .checks import check_list, check_real, check_records
-from .models import LayeredNet
-from .probes import synonymic_sensitivity
-from .rhm import RHM, Sample
-from .tables import Table
+from ..checks import check_list, check_real, check_records
+from ..models import LayeredNet
+from ..probes import synonymic_sensitivity
+from ..rhm import RHM, Sample
+from ..stats import mean_sem
+from ..tables import Table
 
 __all__ = ["results_table", "cosine_range", "join", "lost_at", "final_losses", "glue_texts",
            "mean_at", "sem_at", "sensitivity_table"]
@@ -33,8 +34,7 @@ def results_table(results: Mapping[str, object], name: str = "rule", caption: st
 def cosine_range(angle_sets: Mapping[str, Sequence[dict]], low: float = -0.3,
                  high: float = 1.05, pad: float = 0.05) -> list[float]:
     """A y range holding [low, high] and every mean ± sem that ``angles_figure`` draws."""
-    from .plots import check_angle_records
-    from .sweeps.stats import mean_sem
+    from ..plots import check_angle_records
 
     reached = [low + pad, high - pad]
     for recs in check_angle_records(angle_sets, "angle_sets").values():
@@ -56,7 +56,7 @@ def join(items: Iterable[str]) -> str:
 
 def lost_at(records: Iterable[dict], lr: float, names: Iterable[str]) -> dict[str, tuple[int, int]]:
     """Per variant of ``names``: (diverged, all) runs of ``records`` at learning rate ``lr``."""
-    from .sweeps.feedback import label
+    from ..sweeps.feedback import label
 
     lr = check_real("lr", lr)
     counts = {name: [0, 0] for name in check_list("names", names)}
@@ -88,7 +88,7 @@ def final_losses(records: Iterable[dict], by: Sequence[str]) -> dict[tuple, floa
 
 def glue_texts(values: Mapping[str, object]) -> None:
     """Glue every value as text under its name, hidden (cite with {glue:text}`name`)."""
-    from .plots import glue
+    from ..plots import glue
 
     for name, value in values.items():
         glue(name, str(value), display=False)
@@ -103,7 +103,7 @@ def _row_at(rows: Sequence[dict], x: float, key: str) -> dict:
 
 
 def mean_at(rows: Sequence[dict], x: float, key: str = "P") -> float:
-    """Mean of a summarised curve (:func:`rhmlib.sweeps.stats.summarize`) at ``key == x``."""
+    """Mean of a summarised curve (:func:`rhmlib.stats.summarize`) at ``key == x``."""
     return float(_row_at(rows, x, key)["mean"])
 
 

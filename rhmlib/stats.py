@@ -1,4 +1,6 @@
-"""Statistics of sweep records: means over seeds, P_90 and its interval, the chosen lr, P*.
+"""Statistics of sweep records: means over seeds, P_90 and its interval, the chosen lr, ranks.
+
+Numbers in, numbers out: text of these numbers is :mod:`rhmlib.tables`' business.
 
 A record is what :func:`rhmlib.sweeps.load_sweep` returns: ``record["config"]`` (the
 resolved config) and either ``record["result"]`` or, for a run whose training diverged,
@@ -14,11 +16,11 @@ such a point is unknown: :func:`p90` raises rather than guess it.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from ..checks import (
+from .checks import (
     check_choice,
     check_float,
     check_int,
@@ -27,10 +29,9 @@ from ..checks import (
     check_real,
     check_records,
 )
-from ..rhm import p_star
 
 __all__ = ["METRICS", "finished", "diverged", "capped", "mean_sem", "summarize", "p90",
-           "p90_interval", "best_row", "best_lr", "p_star"]
+           "p90_interval", "p90_summary", "best_row", "best_lr", "rank_correlation"]
 
 # The numbers of a result that a summary can average.
 METRICS = ("test_accuracy", "train_accuracy", "val_accuracy", "seconds")
@@ -56,11 +57,15 @@ def _present(values: Iterable[object], name: str = "values") -> list[float]:
 def mean_sem(values: Iterable[float]) -> tuple[float, float, int]:
     """Mean, standard error of the mean and count of the values present (sem 0 for one).
 
-    None and NaN are missing values: left out, and not counted in ``n``.
+    None and NaN are missing values: left out, and not counted in ``n``. An infinite
+    value has no standard error: ValueError.
     """
     arr = np.asarray(_present(values), dtype=float)
     if arr.size == 0:
         return math.nan, math.nan, 0
+    if not np.isfinite(arr).all():
+        raise ValueError(f"values must be finite numbers (None or NaN for a missing one), "
+                         f"got {float(arr[~np.isfinite(arr)][0])}")
     sem = float(arr.std(ddof=1) / np.sqrt(arr.size)) if arr.size > 1 else 0.0
     return float(arr.mean()), sem, int(arr.size)
 
@@ -190,6 +195,29 @@ def p90_interval(
     return point, min(float(low), point), max(float(high), point)
 
 
+def p90_summary(records: Sequence[dict], level: float = 0.9, x: str = "P",
+                metric: str = "test_accuracy") -> dict:
+    """P_90 of sweep ``records`` with its 68% bootstrap interval over seeds, grid and seeds.
+
+    Keys: ``p90``, ``low``, ``high`` (inf: not reached), ``grid`` (the ``x`` values, empty
+    when every run diverged), ``seeds`` (runs per point, finished ones), ``diverged``
+    (how many runs diverged), ``capped`` (the ``x`` values where a run stopped at its cap)
+    and ``bound`` (True when such a point lies at or before the crossing: P_90 is then an
+    upper bound). :func:`rhmlib.tables.p90_summary_text` writes it as text.
+    """
+    records = check_records("records", records)  # none: nothing to say, not "all diverged"
+    rows = summarize(records, by=(x,), metric=metric)
+    if finished(records):
+        point, low, high = p90_interval(records, level, x, metric)
+    else:
+        point = low = high = math.inf
+    at_cap = capped(records, x)
+    return {"p90": point, "low": low, "high": high, "grid": [r[x] for r in rows],
+            "seeds": [r["n"] for r in rows], "diverged": len(diverged(records)),
+            "capped": at_cap,
+            "bound": math.isfinite(point) and any(where <= point for where in at_cap)}
+
+
 def best_row(records: Iterable[dict], metric: str = "test_accuracy") -> dict:
     """The :func:`summarize` row (of ``metric``) at the lr with the best validation accuracy.
 
@@ -218,3 +246,18 @@ def best_lr(records: Iterable[dict]) -> float:
     return best_row(records)["lr"]
 
 
+def rank_correlation(xs: list[float], ys: list[float]) -> float:
+    """Spearman's rank correlation of two equally long lists (ties get their mean rank)."""
+    if len(xs) != len(ys) or len(xs) < 3:
+        raise ValueError(f"xs and ys must have the same length >= 3, got {len(xs)}, {len(ys)}")
+
+    def ranks(values: list[float]) -> np.ndarray:
+        order = np.argsort(values, kind="stable")
+        r = np.empty(len(values))
+        r[order] = np.arange(len(values), dtype=float)
+        for v in set(values):  # ties: the mean of their ranks
+            idx = [i for i, w in enumerate(values) if w == v]
+            r[idx] = r[idx].mean()
+        return r
+
+    return float(np.corrcoef(ranks(xs), ranks(ys))[0, 1])
