@@ -429,6 +429,11 @@ def _train_stage(
                     and step >= config.min_steps):
                 stopped = "converged"
                 break
+        else:
+            # The budget ended; a score that had stalled for `patience` evaluations by then
+            # had converged all the same (a small set's budget can be min_steps alone).
+            if config.patience and config.steps is None and since_best >= config.patience:
+                stopped = "converged"
     if best_state is not None:
         _load_trained_state(rule, best_state)
     else:

@@ -230,3 +230,13 @@ def test_bounded_units_for_the_rules_that_allow_them() -> None:
                        activation="tanh")
     with pytest.raises(ValueError, match="activation must be one of"):
         run_experiment(**GRAMMAR, P=120, width=16, n_test=60, steps=5, activation="gelu")
+
+
+def test_a_budget_that_ends_after_the_score_stalled_counts_as_converged() -> None:
+    """At small P the budget is min_steps alone: a stage that stalled by then converged."""
+    stalled = run_experiment(**GRAMMAR, P=120, width=16, n_test=60, n_val=60, epochs=1,
+                             min_steps=400, max_steps=400, eval_every=10, patience=3)
+    assert stalled.stages[0].steps == 400 and stalled.stages[0].stopped == "converged"
+    rising = run_experiment(**GRAMMAR, P=120, width=16, n_test=60, n_val=60, epochs=1,
+                            min_steps=20, max_steps=20, eval_every=10, patience=3)
+    assert rising.stages[0].stopped == "cap"
