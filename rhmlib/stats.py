@@ -83,6 +83,19 @@ def _fields(by: object) -> tuple[str, ...]:
     return by
 
 
+_ABSENT = object()
+
+
+def _field(config: Mapping, name: str) -> object:
+    """``config[name]``; a dotted name reaches into a nested dict (``rule_options.temperature``)."""
+    value: object = config
+    for part in name.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return _ABSENT
+        value = value[part]
+    return value
+
+
 def _groups(records: Iterable[dict], by: tuple[str, ...], metric: str) -> dict[tuple, list]:
     """``metric`` of the finished records, grouped by config fields ``by``, groups sorted.
 
@@ -93,10 +106,10 @@ def _groups(records: Iterable[dict], by: tuple[str, ...], metric: str) -> dict[t
     for i, record in enumerate(check_records("records", records, allow_empty=True)):
         if "result" not in record:
             continue
-        absent = [k for k in by if k not in record["config"]]
+        absent = [k for k in by if _field(record["config"], k) is _ABSENT]
         if absent:  # grouping by a field no record has would put every run in one group
             raise ValueError(f"by must name config fields; records[{i}] has no {absent}")
-        group = tuple(record["config"][k] for k in by)
+        group = tuple(_field(record["config"], k) for k in by)
         value = record["result"].get(metric)
         if value is not None:
             check_real(f"records[{i}]['result'][{metric!r}]", value)
@@ -218,27 +231,27 @@ def p90_summary(records: Sequence[dict], level: float = 0.9, x: str = "P",
             "bound": math.isfinite(point) and any(where <= point for where in at_cap)}
 
 
-def best_row(records: Iterable[dict], metric: str = "test_accuracy") -> dict:
-    """The :func:`summarize` row (of ``metric``) at the lr with the best validation accuracy.
+def best_row(records: Iterable[dict], metric: str = "test_accuracy", by: str = "lr") -> dict:
+    """The :func:`summarize` row (of ``metric``) at the value of ``by`` chosen on validation.
 
-    The one definition of the chosen learning rate: the highest mean accuracy on the
-    validation split, never on the test set; the row then reports ``metric`` (by
-    default the test accuracy) at that rate. A learning rate at which any seed diverged
-    is not eligible (a rate that blows up one run in three is no recipe), unless every
-    rate lost a seed; diverged runs never enter a mean. A rate without any validation
-    value (its mean is NaN) is not eligible either. On a tie the smaller learning rate
-    wins.
+    The one definition of a chosen setting (the learning rate by default; a width or a
+    temperature likewise): the highest mean accuracy on the validation split, never on
+    the test set; the row then reports ``metric`` (by default the test accuracy) at that
+    value. A value at which any seed diverged is not eligible (a rate that blows up one
+    run in three is no recipe), unless every value lost a seed; diverged runs never enter
+    a mean. A value without any validation accuracy (its mean is NaN) is not eligible
+    either. On a tie the smaller value wins.
     """
     records = check_records("records", records)
-    unstable = {r["config"].get("lr") for r in diverged(records)}
-    eligible = [r for r in records if r["config"].get("lr") not in unstable] or records
-    rows = [r for r in summarize(eligible, by=("lr",), metric="val_accuracy")
+    unstable = {_field(r["config"], by) for r in diverged(records)} - {_ABSENT}
+    eligible = [r for r in records if _field(r["config"], by) not in unstable] or records
+    rows = [r for r in summarize(eligible, by=(by,), metric="val_accuracy")
             if not math.isnan(r["mean"])]
     if not rows:
-        raise ValueError("records: no finished runs with a validation accuracy to choose "
-                         "a learning rate from")
-    lr = max(rows, key=lambda r: r["mean"])["lr"]
-    return next(r for r in summarize(eligible, by=("lr",), metric=metric) if r["lr"] == lr)
+        raise ValueError(f"records: no finished runs with a validation accuracy to choose "
+                         f"{by} from")
+    value = max(sorted(rows, key=lambda r: r[by]), key=lambda r: r["mean"])[by]
+    return next(r for r in summarize(eligible, by=(by,), metric=metric) if r[by] == value)
 
 
 def best_lr(records: Iterable[dict]) -> float:

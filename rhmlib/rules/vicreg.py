@@ -22,14 +22,19 @@ from .local import LocalRule, Pairs, global_twin
 __all__ = ["VICReg"]
 
 
-def _variance(x: torch.Tensor) -> torch.Tensor:
-    return F.relu(1 - torch.sqrt(x.var(dim=0) + 1e-4)).mean()
+def _variance_covariance(*xs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Summed variance and covariance terms of each ``[n, width]`` tensor of ``xs``.
 
-
-def _covariance(x: torch.Tensor) -> torch.Tensor:
-    x = x - x.mean(0)
-    cov = x.T @ x / (len(x) - 1)
-    return (cov.pow(2).sum() - cov.diagonal().pow(2).sum()) / x.shape[1]
+    The variances are the diagonal of the covariance matrices, and the matrices of all
+    tensors are one batched product: one kernel instead of a dozen small ones per layer.
+    """
+    x = torch.stack(xs)
+    x = x - x.mean(1, keepdim=True)
+    cov = torch.bmm(x.transpose(1, 2), x) / (x.shape[1] - 1)
+    var = cov.diagonal(dim1=1, dim2=2)
+    variance = F.relu(1 - torch.sqrt(var + 1e-4)).mean(1).sum()
+    covariance = ((cov.pow(2).sum((1, 2)) - var.pow(2).sum(1)) / x.shape[2]).sum()
+    return variance, covariance
 
 
 @global_twin
@@ -64,5 +69,5 @@ class VICReg(LocalRule):
         z = pairs.z.reshape(-1, pairs.z.shape[-1])
         p = self.heads[i](pairs.c).reshape(-1, pairs.z.shape[-1])
         inv, var, cov = self.weights
-        return (inv * F.mse_loss(z, p) + var * (_variance(z) + _variance(p))
-                + cov * (_covariance(z) + _covariance(p)))
+        variance, covariance = _variance_covariance(z, p)
+        return inv * F.mse_loss(z, p) + var * variance + cov * covariance

@@ -2,19 +2,31 @@
 
 The grammars are those of the direct-feedback chapter (:data:`feedback.GRAMMARS`:
 ``L = 2..5`` at ``m = 4`` and ``m = 3, 4, 6, 8`` at ``L = 3``, with ``v = n_c = 16``,
-``s = 2``). Every self-supervised rule, its global twin and CLAPP++'s variants
-(:data:`VARIANTS`) is scanned per grammar at
-``P = 2 P*`` (the learning rate chosen on the validation split), then run at
-``P = f P*`` with the grid of :func:`feedback.grammar_factors`, 3 seeds per point, so
-that ``P_90 / P*`` can be set beside backprop's, FA's and DFA's from ``grammar_P``.
+``s = 2``). Every run trains to convergence (:mod:`rhmlib.train`). Three steps, each on
+its own seeds so that no number the book reports was used to choose anything:
 
-The controls: widths 64, 128 and 256 for every rule on the reference grammar; four
-times the self-supervised steps on the deepest grammars; DRTP with bounded weights
-(weight decay) and PEPITA with its published recipe, each beside a positive control on
-a shallow network. Regenerate with::
+1. **Selection** (seeds 0-2). The self-supervised rules (:data:`SSL`) scan their Adam
+   rate at ``P = 2 P*`` and width 256 on every grammar (``contrast_lr``, one more rate
+   beyond a chosen end in ``contrast_lr_edge``); CLAPP and InfoNCE scan their temperature
+   on the reference grammar (``contrast_temperature``); every rule of :data:`RULES` is
+   run at widths 64, 128 and 256 on the depth-4 grammar at ``2 P*``
+   (``contrast_width``), which sets each rule's preferred width (best validation
+   accuracy; the narrower on a tie). Backprop's, FA's and DFA's rates come from
+   ``grammar_lr``.
+2. **Headline** (seeds 10-12, and 10-19 on the reference grammar). Every rule at its
+   preferred width against ``P / P*`` (:func:`factors`: from 0.5 to 4, and to 8 for the
+   self-supervised rules at ``L = 4, 5``) on every grammar (``contrast_P``); the same
+   at width 64 for the self-supervised rules (``contrast_narrow``: what capacity does).
+3. **Label-limited regime** (seeds 10-12). The self-supervised stage sees ``8 P*``
+   unlabelled inputs besides the ``P`` labelled ones, the readout the ``P`` labels
+   (``contrast_labels``), at ``L = 3, 4, 5``; backprop on the same labels is in
+   ``contrast_P``.
 
-    python -m rhmlib.sweeps contrast_lr contrast_P contrast_width contrast_budget \
-        drtp_control pepita_recipe hierarchy --jobs 2
+Regenerate with::
+
+    python -m rhmlib.sweeps contrast_lr contrast_lr_edge contrast_temperature \
+        contrast_width contrast_P contrast_narrow contrast_labels contrast_twins \
+        hierarchy drtp_control pepita_recipe --jobs 2
 """
 
 from __future__ import annotations
@@ -23,51 +35,53 @@ import math
 from pathlib import Path
 
 from ..rhm import p_star
-from ..stats import best_lr, finished, mean_sem, p90_interval, summarize
-from ..tables import Table, p90_text, pm
+from ..stats import best_lr, best_row, finished, mean_sem, p90_interval, summarize
+from ..tables import Table, pm
 from . import REFERENCE, RESULTS_DIR, feedback, load_sweep, sweep
-from .feedback import BUDGET, GRAMMARS, grammar_factors
-from .local import READOUT, SSL_TRAINING
+from .feedback import BUDGET, GRAMMARS
 from .variants import Variant, config_of, label_of, variants
 
-__all__ = ["GRAMMAR_VARIANTS", "GRAMMAR_SCAN_SEEDS", "HIERARCHY_RULES", "HIERARCHY_P",
-           "hierarchy", "VARIANTS", "label", "SSL_LRS", "SEEDS",
-           "contrast_config", "contrast_lr", "contrast_lr_edge", "scan_records",
-           "contrast_chosen_lrs", "contrast_P",
-           "contrast_width", "contrast_budget",
-           "drtp_control", "pepita_recipe", "WIDTHS", "WIDTH_RULES", "TWIN_VARIANTS",
-           "contrast_twins", "TYPE1", "cell_records", "scaling_rows", "scaling_groups",
-           "scaling_table", "width_rows", "width_table", "drtp_rows", "pepita_rows",
-           "hierarchy_rows", "hierarchy_groups", "twin_points", "scan_curves",
-           "chosen_lr_table", "fit_table", "budget_rows", "p90_ratio_text",
-           "HEADLINE_WIDTHS", "contrast_headline", "headline_rows"]
+__all__ = ["RULES", "SSL", "TYPE1", "VARIANTS", "label", "SSL_LRS", "BEYOND", "SELECTION_SEEDS",
+           "HEADLINE_SEEDS", "SCAN_WIDTH", "WIDTHS", "TEMPERATURES", "LABEL_GRAMMARS",
+           "UNLABELLED", "factors", "contrast_config", "contrast_lr", "contrast_lr_edge",
+           "scan_records", "contrast_chosen_lrs", "rule_lr", "contrast_temperature",
+           "temperature_rows", "contrast_width", "preferred_widths", "width_rows",
+           "width_table", "contrast_P", "contrast_narrow", "contrast_labels", "label_rows",
+           "contrast_twins", "BLENDS", "twin_points", "hierarchy", "HIERARCHY_RULES",
+           "HIERARCHY_CELLS", "hierarchy_rows", "hierarchy_groups", "drtp_control",
+           "pepita_recipe", "DRTP_LRS", "DRTP_DECAYS", "SHALLOW_LRS", "RULE_LABELS",
+           "drtp_rows", "pepita_rows", "cell_records", "scaling_rows", "scaling_groups",
+           "scaling_table", "p90_ratio_text", "scan_curves", "chosen_lr_table", "fit_table"]
 
-# The local rules, their global twins (top-layer loss, trained end to end) and CLAPP++'s
-# variants (top-layer context, one predictor per position); options beyond READOUT.
+# The rules of the contrast: the type-1 rules of the direct-feedback chapter and the
+# self-supervised ones, with CLAPP++'s best variant on the reference grammar (one
+# predictor per position); their global twins, Forward-Forward and the context variants
+# enter the similarity test (contrast_twins) only.
+TYPE1 = ("BP", "FA", "DFA")
+SSL = ("CLAPP", "InfoNCE", "VICReg", "CLAPP++ (position predictors)")
+RULES = TYPE1 + SSL
 VARIANTS = variants(
+    Variant("BP", "bp"), Variant("FA", "fa"), Variant("DFA", "dfa"),
     Variant("CLAPP", "clapp"), Variant("InfoNCE", "infonce"), Variant("VICReg", "vicreg"),
-    Variant("CLAPP (global)", "clapp_global"), Variant("InfoNCE (global)", "infonce_global"),
-    Variant("VICReg (global)", "vicreg_global"), Variant("Forward-Forward", "ff"),
-    Variant("Forward-Forward (global)", "ff_global"),
-    Variant("CLAPP++ (top context)", "clapp", {"context": "top"}),
     Variant("CLAPP++ (position predictors)", "clapp", {"predictor": "position"}),
-    Variant("CLAPP++ (both)", "clapp", {"context": "top", "predictor": "position"}),
+    Variant("CLAPP++ (top context)", "clapp", {"context": "top"}),
+    Variant("CLAPP++ (feedback context)", "clapp", {"context": "feedback"}),
+    Variant("CLAPP (global)", "clapp_global"), Variant("InfoNCE (global)", "infonce_global"),
 )
-# Adam learning rates: the recipe's 0.02 in the middle, a factor of about 3 between steps.
-SSL_LRS = (0.002, 0.006, 0.02, 0.06, 0.2)
-SEEDS = range(3)
-# Every variant is scanned and run on the reference grammar; on the other grammars the
-# local rules but Forward-Forward, CLAPP's global twin, CLAPP++ with position predictors and
-# the full CLAPP++ (the budget of about one night on two cores does not cover every
-# variant on every grammar). Scans there use 2 seeds, as
-# backprop's, FA's and DFA's grammar scans do; the reference grammar's, which set the
-# recipes, use 3.
-GRAMMAR_VARIANTS = ("CLAPP", "InfoNCE", "VICReg", "CLAPP (global)",
-                    "CLAPP++ (position predictors)", "CLAPP++ (both)")
-GRAMMAR_SCAN_SEEDS = range(2)
+# Adam rates of the self-supervised stage: the recipes' 0.02 in the middle, a factor of
+# about 3 between steps; an end that is chosen gets the next rate beyond it.
+SSL_LRS = (0.006, 0.02, 0.06)
+BEYOND = {0.006: 0.002, 0.06: 0.2}
+SELECTION_SEEDS = range(3)
+HEADLINE_SEEDS = range(10, 13)
+REFERENCE_HEADLINE_SEEDS = range(10, 20)
+SCAN_WIDTH = 256
 WIDTHS = (64, 128, 256)
-WIDTH_RULES = ("bp", "fa", "dfa", "clapp", "infonce", "vicreg")
-WIDTH_P = (1000, 2000, 4000)
+WIDTH_GRAMMAR = (4, 4)
+TEMPERATURES = (0.1, 0.25, 0.5, 1.0)
+LABEL_GRAMMARS = ((4, 3), (4, 4), (4, 5))
+UNLABELLED = 8  # unlabelled inputs of the label-limited regime, in units of P*
+LABEL_FACTORS = (0.25, 0.5, 1, 2)
 
 
 def _n_test(L: int) -> int:
@@ -75,37 +89,43 @@ def _n_test(L: int) -> int:
     return 192 if L == 2 else BUDGET["n_test"]
 
 
-def contrast_config(name: str, m: int, L: int, factor: float, seed: int, lr: float,
-                    **changes: object) -> dict:
-    """The config of variant ``name`` on grammar ``(m, L)`` at ``P = factor P*``."""
-    if name not in VARIANTS:
-        raise ValueError(f"name must be one of {sorted(VARIANTS)}, got {name!r}")
-    return {**REFERENCE, "m": m, "L": L, "P": round(factor * p_star(REFERENCE["n_c"], m, L)),
-            **config_of(VARIANTS[name], READOUT), "seed": seed, **SSL_TRAINING, "lr": lr,
-            "n_test": _n_test(L), **changes}
-
-
 def label(config: dict) -> str:
     """The variant label of a config or a record's (inverse of :func:`contrast_config`)."""
-    return label_of(config, VARIANTS.values(), READOUT)
+    return label_of(config, VARIANTS.values())
 
 
-def _cells() -> list[tuple[str, int, int]]:
-    """The ``(variant, m, L)`` of the contrast sweeps: see :data:`GRAMMAR_VARIANTS`."""
-    reference = (REFERENCE["m"], REFERENCE["L"])
-    return [(name, m, L) for m, L in GRAMMARS for name in VARIANTS
-            if (m, L) == reference or name in GRAMMAR_VARIANTS]
+def _scale(m: int, L: int) -> int:
+    return p_star(REFERENCE["n_c"], m, L)
 
 
-def _scan_seeds(m: int, L: int) -> range:
-    return SEEDS if (m, L) == (REFERENCE["m"], REFERENCE["L"]) else GRAMMAR_SCAN_SEEDS
+def factors(name: str, L: int) -> tuple[float, ...]:
+    """The multiples of ``P*`` of the headline: to 8 for self-supervision at depth.
+
+    At ``L = 2`` the grammar has 1,024 inputs in all, so the grid ends at 3 ``P*``.
+    """
+    if L == 2:
+        return (0.5, 1, 2, 3)
+    if name in SSL and L >= 4:
+        return (0.5, 1, 2, 4, 8)
+    return (0.5, 1, 2, 4)
 
 
-@sweep
-def contrast_lr() -> list[dict]:
-    """Self-supervised variants: lr scan at P = 2 P* on every grammar (3 or 2 seeds)."""
-    return [contrast_config(name, m, L, 2, seed, lr) for name, m, L in _cells()
-            for lr in SSL_LRS for seed in _scan_seeds(m, L)]
+def contrast_config(name: str, m: int, L: int, factor: float, seed: int, lr: float,
+                    width: int = SCAN_WIDTH, **changes: object) -> dict:
+    """The config of rule ``name`` on grammar ``(m, L)`` at ``P = factor P*``.
+
+    Backprop, FA and DFA train as in ``grammar_P`` (SGD, cosine decay), the
+    self-supervised rules with their recipes.
+    """
+    if name not in VARIANTS:
+        raise ValueError(f"name must be one of {sorted(VARIANTS)}, got {name!r}")
+    P = round(factor * _scale(m, L))
+    if name in TYPE1:
+        base = feedback.grammar_config(name, m, L, factor, seed, lr)
+    else:
+        base = {**REFERENCE, "m": m, "L": L, "P": P, **config_of(VARIANTS[name]),
+                "seed": seed, "lr": lr, "n_test": _n_test(L), "retries": 0}
+    return {**base, "width": width, **changes}
 
 
 def _scan_cells(*names: str, root: Path = RESULTS_DIR) -> dict[tuple[str, int, int], list[dict]]:
@@ -118,86 +138,223 @@ def _scan_cells(*names: str, root: Path = RESULTS_DIR) -> dict[tuple[str, int, i
     return cells
 
 
-# One rate (a factor of about 3) beyond each end of SSL_LRS.
-BEYOND = {SSL_LRS[0]: 0.0006, SSL_LRS[-1]: 0.6}
+@sweep
+def contrast_lr() -> list[dict]:
+    """Self-supervised rules: Adam rate at P = 2 P*, width 256, every grammar, seeds 0-2."""
+    return [contrast_config(name, m, L, 2, seed, lr) for m, L in GRAMMARS for name in SSL
+            for lr in SSL_LRS for seed in SELECTION_SEEDS]
 
 
 @sweep
 def contrast_lr_edge() -> list[dict]:
-    """Where the choice of ``contrast_lr`` is an end of its grid: the next rate beyond it."""
+    """Where ``contrast_lr`` chose an end of its grid: the next rate beyond it."""
     return [contrast_config(name, m, L, 2, seed, BEYOND[lr])
             for (name, m, L), records in _scan_cells("contrast_lr").items()
-            if (lr := best_lr(records)) in BEYOND for seed in _scan_seeds(m, L)]
+            if (lr := best_lr(records)) in BEYOND for seed in SELECTION_SEEDS]
 
 
 def scan_records(root: Path = RESULTS_DIR) -> dict[tuple[str, int, int], list[dict]]:
-    """Per ``(variant, m, L)``: every run of its lr scan (``contrast_lr`` and its extension)."""
+    """Per ``(variant, m, L)``: every run of its rate scan (``contrast_lr`` and its edge)."""
     return _scan_cells("contrast_lr", "contrast_lr_edge", root=root)
 
 
 def contrast_chosen_lrs(root: Path = RESULTS_DIR) -> dict[tuple[str, int, int], float]:
-    """Per ``(variant, m, L)``: the lr of its scan chosen on the validation split."""
+    """Per ``(variant, m, L)``: the self-supervised rate chosen on the validation split."""
     return {key: best_lr(records) for key, records in scan_records(root).items()}
 
 
-@sweep
-def contrast_P() -> list[dict]:
-    """Self-supervised variants against P / P* (1, 2, 4; 1, 2, 3 at L = 2) at the chosen lr."""
-    lrs = contrast_chosen_lrs()
-    return [contrast_config(name, m, L, f, seed, lrs[(name, m, L)]) for name, m, L in _cells()
-            for f in grammar_factors("BP", L) for seed in SEEDS]
+def rule_lr(name: str, m: int, L: int, root: Path = RESULTS_DIR) -> float:
+    """The chosen rate of any rule of :data:`RULES` on grammar ``(m, L)``."""
+    if name in TYPE1:
+        return feedback.grammar_chosen_lrs(root)[(name, m, L)]
+    return contrast_chosen_lrs(root)[(name, m, L)]
 
 
 @sweep
-def contrast_budget() -> list[dict]:
-    """CLAPP and InfoNCE with four times the self-supervised steps (4,000), deepest grammars."""
-    lrs = contrast_chosen_lrs()
-    return [contrast_config(name, m, L, 2, seed, lrs[(name, m, L)], steps=4000)
-            for m, L in ((4, 4), (4, 5)) for name in ("CLAPP", "InfoNCE")
-            for seed in SEEDS]
+def contrast_temperature() -> list[dict]:
+    """CLAPP and InfoNCE: the score's temperature on the reference grammar, seeds 0-2."""
+    m, L = REFERENCE["m"], REFERENCE["L"]
+    return [contrast_config(name, m, L, 2, seed, rule_lr(name, m, L),
+                            rule_options={"temperature": t})
+            for name in ("CLAPP", "InfoNCE") for t in TEMPERATURES for seed in SELECTION_SEEDS]
+
+
+def temperature_rows(root: Path = RESULTS_DIR) -> list[dict]:
+    """Per rule and temperature: validation accuracy (mean, sem); ``chosen`` marks the best."""
+    rows = []
+    for name in ("CLAPP", "InfoNCE"):
+        recs = [r for r in load_sweep("contrast_temperature", root)
+                if r["config"]["rule"] == VARIANTS[name].rule]
+        chosen = best_row(recs, by="rule_options.temperature")["rule_options.temperature"]
+        rows += [{"name": name, "temperature": r["rule_options.temperature"], "mean": r["mean"],
+                  "sem": r["sem"], "n": r["n"],
+                  "chosen": r["rule_options.temperature"] == chosen}
+                 for r in summarize(recs, ("rule_options.temperature",), "val_accuracy")]
+    return rows
 
 
 @sweep
 def contrast_width() -> list[dict]:
-    """Every rule's recipe at widths 64, 128 and 256 on the reference grammar, 3 seeds.
-
-    The learning rate is each recipe's (chosen at width 64), the same at every width.
-    """
-    return [{**REFERENCE, "P": P, "rule": rule, "width": width, "seed": seed,
-             "n_test": BUDGET["n_test"]}
-            for rule in WIDTH_RULES for width in WIDTHS for P in WIDTH_P for seed in SEEDS]
+    """Every rule at widths 64, 128, 256 on the depth-4 grammar at 2 P*, seeds 0-2."""
+    m, L = WIDTH_GRAMMAR
+    return [contrast_config(name, m, L, 2, seed, rule_lr(name, m, L), width=width)
+            for name in RULES for width in WIDTHS for seed in SELECTION_SEEDS]
 
 
-# The headline of the width comparison, each rule at its preferred width: 10 seeds.
-HEADLINE_WIDTHS = {"bp": 64, "clapp": 256, "infonce": 256}
-HEADLINE_SEEDS = range(10)
+def width_rows(root: Path = RESULTS_DIR) -> list[dict]:
+    """Per rule and width of ``contrast_width``: validation and test accuracy (mean, sem)."""
+    recs = load_sweep("contrast_width", root)
+    rows = []
+    for name in RULES:
+        mine = [r for r in recs if label(r["config"]) == name]
+        val = {r["width"]: r for r in summarize(mine, ("width",), "val_accuracy")}
+        for row in summarize(mine, ("width",)):
+            rows.append({"name": name, "width": row["width"], "val": val[row["width"]]["mean"],
+                         "test": row["mean"], "test_sem": row["sem"], "n": row["n"]})
+    return rows
+
+
+def preferred_widths(root: Path = RESULTS_DIR) -> dict[str, int]:
+    """Per rule: its width of best validation accuracy on the depth-4 grammar (ties: narrower)."""
+    recs = load_sweep("contrast_width", root)
+    return {name: best_row([r for r in recs if label(r["config"]) == name], by="width")["width"]
+            for name in RULES}
+
+
+def width_table(root: Path = RESULTS_DIR) -> Table:
+    """Test accuracy per rule (rows) and width (columns) at 2 P*, the preferred width marked."""
+    preferred = preferred_widths(root)
+    out: dict[str, dict] = {}
+    for row in width_rows(root):
+        mark = " ◀" if preferred[row["name"]] == row["width"] else ""
+        out.setdefault(row["name"], {"rule": row["name"]})[f"width {row['width']}"] = (
+            pm(row["test"], row["test_sem"]) + mark)
+    m, L = WIDTH_GRAMMAR
+    return Table(list(out.values()), ["rule", *(f"width {w}" for w in WIDTHS)],
+                 caption=f"Grammar m = {m}, L = {L} at P = 2 P*: test accuracy (mean ± sem, "
+                 f"seeds {SELECTION_SEEDS[0]}-{SELECTION_SEEDS[-1]}); ◀ the width of best "
+                 "validation accuracy, used for the headline")
+
+
+def _headline_seeds(m: int, L: int) -> range:
+    return (REFERENCE_HEADLINE_SEEDS if (m, L) == (REFERENCE["m"], REFERENCE["L"])
+            else HEADLINE_SEEDS)
 
 
 @sweep
-def contrast_headline() -> list[dict]:
-    """BP, CLAPP and InfoNCE at their preferred widths, P = 1,000 to 4,000, 10 seeds."""
-    return [{**REFERENCE, "P": P, "rule": rule, "width": width, "seed": seed,
-             "n_test": BUDGET["n_test"]}
-            for rule, width in HEADLINE_WIDTHS.items() for P in WIDTH_P
+def contrast_P() -> list[dict]:
+    """Every rule at its preferred width against P / P* on every grammar (headline seeds)."""
+    widths = preferred_widths()
+    return [contrast_config(name, m, L, f, seed, rule_lr(name, m, L), width=widths[name])
+            for m, L in GRAMMARS for name in RULES for f in factors(name, L)
+            for seed in _headline_seeds(m, L)]
+
+
+@sweep
+def contrast_narrow() -> list[dict]:
+    """The self-supervised rules at width 64 against P / P* (what capacity does), seeds 10-12."""
+    return [contrast_config(name, m, L, f, seed, rule_lr(name, m, L), width=64)
+            for m, L in GRAMMARS for name in SSL for f in factors(name, L)
             for seed in HEADLINE_SEEDS]
 
 
-def headline_rows(root: Path = RESULTS_DIR) -> dict[str, dict]:
-    """Per rule of :data:`HEADLINE_WIDTHS`: ``P_90`` with its 68% interval over 10 seeds."""
-    out = {}
-    for rule, width in HEADLINE_WIDTHS.items():
-        recs = [r for r in finished(load_sweep("contrast_headline", root))
-                if r["config"]["rule"] == rule]
-        point, low, high = p90_interval(recs)
-        out[rule] = {"width": width, "p90": point, "low": low, "high": high,
-                     "n": len({r["config"]["seed"] for r in recs})}
+@sweep
+def contrast_labels() -> list[dict]:
+    """Label-limited: 8 P* unlabelled inputs for self-supervision, P labels; BP on P labels."""
+    widths = preferred_widths()
+    out = []
+    for m, L in LABEL_GRAMMARS:
+        unlabelled = UNLABELLED * _scale(m, L)
+        for f in LABEL_FACTORS:
+            for seed in HEADLINE_SEEDS:
+                out.append(contrast_config("BP", m, L, f, seed, rule_lr("BP", m, L),
+                                           width=widths["BP"]))
+                out += [contrast_config(name, m, L, f, seed, rule_lr(name, m, L),
+                                        width=widths[name],
+                                        rule_options={**VARIANTS[name].options,
+                                                      "unlabelled": unlabelled})
+                        for name in SSL]
     return out
 
 
-# DRTP's hidden activity runs away on the RHM. Its original setting bounds it (tanh units
-# there); weight decay bounds it here, scanned with the lr. The positive control is the
-# shallow network (one hidden layer, as in the shallow experiments of the DRTP paper) on
-# the L = 2 grammar, next to backprop and DFA.
+def label_rows(root: Path = RESULTS_DIR) -> list[dict]:
+    """Per rule, grammar and number of labels of ``contrast_labels``: test accuracy."""
+    rows = []
+    for name in RULES:
+        for m, L in LABEL_GRAMMARS:
+            recs = [r for r in load_sweep("contrast_labels", root)
+                    if label(r["config"]) == name and (r["config"]["m"], r["config"]["L"]) == (m, L)]
+            rows += [{"name": name, "m": m, "L": L, "labels": row["P"],
+                      "ratio": row["P"] / _scale(m, L), "mean": row["mean"], "sem": row["sem"],
+                      "n": row["n"]} for row in summarize(recs, ("P",))]
+    return [r for r in rows if r["n"]]
+
+
+# Is a local update that is closer to its global twin's a better one? CLAPP and InfoNCE
+# blended with their twins (0: local, 1: the twin's update), and CLAPP's context variants,
+# with the twin-cosine probe of rhmlib.twins, on the reference and the depth-4 grammar at
+# 2 P* (selection seeds: the test chooses nothing, it correlates).
+BLENDS = (0.0, 0.1, 0.3, 0.6, 1.0)
+TWIN_GRAMMARS = ((REFERENCE["m"], REFERENCE["L"]), (4, 4))
+
+
+def _twin_probes(config: dict) -> tuple[str, ...]:
+    return ("twins",)
+
+
+@sweep(probes=_twin_probes)
+def contrast_twins() -> list[dict]:
+    """Blends of CLAPP and InfoNCE with their twins, and CLAPP's contexts, with cosines."""
+    out = []
+    for m, L in TWIN_GRAMMARS:
+        for name in ("CLAPP", "InfoNCE"):
+            out += [contrast_config(name, m, L, 2, seed, rule_lr(name, m, L),
+                                    rule_options={"blend": b})
+                    for b in BLENDS for seed in SELECTION_SEEDS]
+        out += [contrast_config(name, m, L, 2, seed, rule_lr("CLAPP", m, L))
+                for name in ("CLAPP++ (top context)", "CLAPP++ (feedback context)",
+                             "CLAPP++ (position predictors)") for seed in SELECTION_SEEDS]
+    return out
+
+
+def twin_points(root: Path = RESULTS_DIR) -> list[dict]:
+    """Per run of ``contrast_twins``: variant, blend, grammar, mean cosine to its global
+    twin's update over training (layers below the top self-supervised one, where the two
+    can differ) and its test accuracy."""
+    out = []
+    for record in finished(load_sweep("contrast_twins", root)):
+        c, cos = record["config"], record["probes"]["twins"]["cosines"]
+        below = [x for row in cos for x in row[:-1] if x is not None]
+        out.append({"name": label(c), "blend": c["rule_options"].get("blend", 0.0),
+                    "m": c["m"], "L": c["L"], "seed": c["seed"],
+                    "cosine": mean_sem(below)[0], "test": record["result"]["test_accuracy"]})
+    return out
+
+
+# Does each network learn the hierarchy? Each family's rules where they succeed and where
+# they fail: the reference grammar at 0.5 P* and 4 P*, the depth-4 and depth-5 grammars at
+# 2 P*, with the per-layer probes of rhmlib.hierarchy at every evaluation point.
+HIERARCHY_RULES = ("BP", "FA", "DFA", "CLAPP", "InfoNCE")
+HIERARCHY_CELLS = ((4, 3, 0.5), (4, 3, 4), (4, 4, 2), (4, 5, 2))
+
+
+def _hierarchy_probes(config: dict) -> tuple[str, ...]:
+    return ("hierarchy",)
+
+
+@sweep(probes=_hierarchy_probes)
+def hierarchy() -> list[dict]:
+    """Per-layer hierarchy probes over training: 5 rules on 4 cells, seeds 10-12."""
+    widths = preferred_widths()
+    return [contrast_config(name, m, L, f, seed, rule_lr(name, m, L), width=widths[name])
+            for m, L, f in HIERARCHY_CELLS for name in HIERARCHY_RULES for seed in HEADLINE_SEEDS]
+
+
+# DRTP's hidden activity runs away on the RHM with ReLU units. Its paper bounds it with
+# tanh units; here both bounds are tried: weight decay (scanned with the lr) on ReLU
+# units, and tanh units, on the reference grammar. The positive control is the shallow
+# network (one hidden layer, as in the shallow experiments of the DRTP paper) on the
+# L = 2 grammar, next to backprop and DFA, with DRTP's two kinds of units.
 DRTP_LRS = (1e-4, 1e-3, 1e-2)
 DRTP_DECAYS = (1e-4, 1e-3, 1e-2)
 SHALLOW = {**REFERENCE, "L": 2, "model": "fcn", "width": 256, "n_test": 192}
@@ -207,14 +364,21 @@ SHALLOW_LRS = {"bp": (0.03, 0.1, 0.3), "dfa": (0.003, 0.01, 0.03), "drtp": DRTP_
 
 @sweep
 def drtp_control() -> list[dict]:
-    """DRTP with weight decay on the reference grammar; DRTP, PEPITA, DFA, BP shallow, 3 seeds."""
+    """DRTP bounded by weight decay or tanh units; DRTP, PEPITA, DFA, BP shallow, 3 seeds."""
     bounded = [{**REFERENCE, "P": 4000, "rule": "drtp", "seed": seed, **BUDGET, "lr": lr,
                 "weight_decay": decay}
-               for lr in DRTP_LRS for decay in DRTP_DECAYS for seed in SEEDS]
-    shallow = [{**SHALLOW, "P": P, "rule": rule, "seed": seed, "lr": lr, "retries": 0}
-               for rule, lrs in SHALLOW_LRS.items() for lr in lrs for P in (256, 512, 768)
-               for seed in SEEDS]
-    return bounded + shallow
+               for lr in DRTP_LRS for decay in DRTP_DECAYS for seed in SELECTION_SEEDS]
+    tanh = [{**REFERENCE, "P": 4000, "rule": "drtp", "seed": seed, **BUDGET, "lr": lr,
+             "activation": "tanh"} for lr in DRTP_LRS for seed in SELECTION_SEEDS]
+    shallow = [{**SHALLOW, "P": P, "rule": rule, "seed": seed, "lr": lr, "retries": 0,
+                **({"activation": act} if act != "relu" else {})}
+               for rule, lrs in SHALLOW_LRS.items() for act in _units(rule) for lr in lrs
+               for P in (256, 512, 768) for seed in SELECTION_SEEDS]
+    return bounded + tanh + shallow
+
+
+def _units(rule: str) -> tuple[str, ...]:
+    return ("relu", "tanh") if rule == "drtp" else ("relu",)
 
 
 # PEPITA as published (Dellaferrera & Kreiman 2022): SGD with momentum 0.9, batch 64,
@@ -229,78 +393,30 @@ def pepita_recipe() -> list[dict]:
              "n_test": BUDGET["n_test"], "lr": lr, "batch_size": PEPITA_BATCH,
              "steps": PEPITA_EPOCHS * P // PEPITA_BATCH, "schedule": "cosine",
              "rule_options": {"f_scale": 0.05}}
-            for P in (2000, 8000) for lr in (0.003, 0.01, 0.03) for seed in SEEDS]
+            for P in (2000, 8000) for lr in (0.003, 0.01, 0.03) for seed in SELECTION_SEEDS]
 
-
-
-# Does each network learn the hierarchy? Every rule's recipe on the reference grammar at a
-# P where all of them fail (500) and one where all of them reach about 90% (8,000), with
-# the per-layer probes of rhmlib.hierarchy recorded at every evaluation point.
-HIERARCHY_RULES = ("bp", "fa", "dfa", "clapp", "infonce")
-HIERARCHY_P = (500, 8000)
-
-
-def _hierarchy_probes(config: dict) -> tuple[str, ...]:
-    return ("hierarchy",)
-
-
-@sweep(probes=_hierarchy_probes)
-def hierarchy() -> list[dict]:
-    """Per-layer hierarchy probes over training: 5 rules' recipes at P = 500 and 8,000, 3 seeds."""
-    return [{**REFERENCE, "P": P, "rule": rule, "seed": seed, "n_test": BUDGET["n_test"]}
-            for rule in HIERARCHY_RULES for P in HIERARCHY_P for seed in SEEDS]
-
-
-# Is a local update that is closer to its global twin's a better one? Every local variant
-# with the twin-cosine probe of rhmlib.twins: the reference grammar at P* and 2 P*, and
-# the depth-4 grammar at 2 P*, at the learning rates chosen by contrast_lr.
-TWIN_VARIANTS = tuple(name for name in VARIANTS if "global" not in name)
-TWIN_CELLS = ((REFERENCE["m"], REFERENCE["L"], 1), (REFERENCE["m"], REFERENCE["L"], 2),
-              (4, 4, 2))
-
-
-def _twin_probes(config: dict) -> tuple[str, ...]:
-    return ("twins",)
-
-
-@sweep(probes=_twin_probes)
-def contrast_twins() -> list[dict]:
-    """Local variants recording the cosine to their global twin's update, 3 seeds."""
-    lrs = contrast_chosen_lrs()
-    return [contrast_config(name, m, L, f, seed, lrs[(name, m, L)])
-            for m, L, f in TWIN_CELLS for name in TWIN_VARIANTS if (name, m, L) in lrs
-            for seed in SEEDS]
 
 
 # -- the chapters' numbers -------------------------------------------------------------
 
-TYPE1 = ("BP", "FA", "DFA")
 DEPTH, SYNONYMS = "depth L (m = 4)", "synonyms m (L = 3)"
 
 
-def _scale(m: int, L: int) -> int:
-    return p_star(REFERENCE["n_c"], m, L)
+def cell_records(root: Path = RESULTS_DIR, name: str = "contrast_P"
+                 ) -> dict[tuple[str, int, int], list[dict]]:
+    """Finished runs of sweep ``name`` against P per (rule, m, L).
 
-
-def cell_records(root: Path = RESULTS_DIR) -> dict[tuple[str, int, int], list[dict]]:
-    """Finished runs against P per (rule or variant, m, L).
-
-    Backprop, FA and DFA from ``grammar_P`` (5,000 SGD steps, cosine decay), the
-    self-supervised variants from ``contrast_P`` (1,000 self-supervised steps, then 1,000
-    readout steps), each at the learning rate its scan chose on that grammar.
+    ``contrast_P``: every rule at its preferred width (the headline); ``contrast_narrow``:
+    the self-supervised rules at width 64.
     """
     cells: dict[tuple[str, int, int], list[dict]] = {}
-    for record in finished(load_sweep("grammar_P", root)):
-        c = record["config"]
-        if feedback.label(c) in TYPE1:
-            cells.setdefault((feedback.label(c), c["m"], c["L"]), []).append(record)
-    for record in finished(load_sweep("contrast_P", root)):
+    for record in finished(load_sweep(name, root)):
         c = record["config"]
         cells.setdefault((label(c), c["m"], c["L"]), []).append(record)
     return cells
 
 
-def scaling_rows(root: Path = RESULTS_DIR) -> list[dict]:
+def scaling_rows(root: Path = RESULTS_DIR, name: str = "contrast_P") -> list[dict]:
     """Per rule or variant and grammar: ``P_90 / P*`` and the accuracies at ``2 P*``.
 
     Keys: ``name``, ``m``, ``L``, ``p90``, ``low``, ``high`` (``P_90 / P*`` with its 68%
@@ -311,12 +427,12 @@ def scaling_rows(root: Path = RESULTS_DIR) -> list[dict]:
     ``2 P*``) and ``n`` (seeds there).
     """
     rows = []
-    for (name, m, L), recs in cell_records(root).items():
+    for (rule, m, L), recs in cell_records(root, name).items():
         scale = _scale(m, L)
         point, low, high = p90_interval(recs)
         at = [r["result"] for r in recs if r["config"]["P"] == round(2 * scale)]
         test, sem, n = mean_sem(r["test_accuracy"] for r in at)
-        rows.append({"name": name, "m": m, "L": L, "p90": point / scale, "low": low / scale,
+        rows.append({"name": rule, "m": m, "L": L, "p90": point / scale, "low": low / scale,
                      "high": high / scale,
                      "largest": max(r["config"]["P"] for r in recs) / scale,
                      "smallest": min(r["config"]["P"] for r in recs) / scale,
@@ -373,43 +489,6 @@ def scaling_table(rows: list[dict], names: tuple[str, ...] | None = None) -> Tab
                  "'≤ x': reached already at the smallest")
 
 
-def width_rows(root: Path = RESULTS_DIR) -> list[dict]:
-    """Per rule and width on the reference grammar: ``P_90`` [68% interval], accuracy at 2,000."""
-    cells: dict[tuple[str, int], list[dict]] = {}
-    for record in finished(load_sweep("contrast_width", root)):
-        c = record["config"]
-        cells.setdefault((c["rule"], c["width"]), []).append(record)
-    rows = []
-    for (rule, width), recs in sorted(cells.items(), key=lambda kv: (
-            WIDTH_RULES.index(kv[0][0]), kv[0][1])):
-        point, low, high = p90_interval(recs)
-        test, sem, n = mean_sem(r["result"]["test_accuracy"] for r in recs
-                                if r["config"]["P"] == 2000)
-        rows.append({"rule": rule, "width": width, "p90": point, "low": low, "high": high,
-                     "largest": max(WIDTH_P), "test": test, "test_sem": sem, "n": n})
-    return rows
-
-
-def width_table(rows: list[dict]) -> Table:
-    """:func:`width_rows` with each rule's preferred width (the smallest ``P_90``)."""
-    best = {}
-    for row in rows:
-        if row["rule"] not in best or row["p90"] < best[row["rule"]]["p90"]:
-            best[row["rule"]] = row
-    out = []
-    for rule in dict.fromkeys(r["rule"] for r in rows):
-        mine = {r["width"]: r for r in rows if r["rule"] == rule}
-        out.append({"rule": RULE_LABELS.get(rule, rule), **{
-            f"width {w}": f"{pm(r['test'], r['test_sem'])} · "
-                          f"{p90_text(r['p90'], r['low'], r['high'], WIDTH_P)}"
-            for w, r in mine.items()},
-            "preferred width": best[rule]["width"] if math.isfinite(best[rule]["p90"])
-            else "none reaches 90%"})
-    return Table(out, ["rule", *(f"width {w}" for w in WIDTHS), "preferred width"],
-                 caption="Reference grammar: test accuracy at P = 2,000 (mean ± sem, 3 seeds) "
-                 "· P_90 [68% interval]; each rule's recipe, the same at every width")
-
-
 RULE_LABELS = {"bp": "BP", "fa": "FA", "dfa": "DFA", "drtp": "DRTP", "pepita": "PEPITA",
                "clapp": "CLAPP", "infonce": "InfoNCE", "vicreg": "VICReg"}
 
@@ -421,32 +500,37 @@ def _train_test(recs: list[dict]) -> dict:
 
 
 def drtp_rows(root: Path = RESULTS_DIR) -> dict[str, list[dict]]:
-    """DRTP with weight decay on the reference grammar, and the shallow positive control.
+    """DRTP bounded two ways on the reference grammar, and the shallow positive control.
 
-    ``"bounded"``: per lr and weight decay, train and test accuracy at P = 4,000 (diverged
-    runs counted in ``diverged``). ``"shallow"``: per rule, at the lr chosen on the
-    validation split at the largest P, train and test accuracy against P.
+    ``"bounded"``: per units (``relu`` with a weight decay, or ``tanh``) and lr, train and
+    test accuracy at P = 4,000 (diverged runs counted in ``diverged``). ``"shallow"``: per
+    rule and units, at the lr chosen on the validation split at the largest P, train and
+    test accuracy against P.
     """
     records = load_sweep("drtp_control", root)
     bounded = [r for r in records if r["config"]["model"] == "cnn"]
     shallow = [r for r in records if r["config"]["model"] == "fcn"]
+    settings = [("relu", decay) for decay in DRTP_DECAYS] + [("tanh", 0.0)]
     rows = []
-    for lr in DRTP_LRS:
-        for decay in DRTP_DECAYS:
-            mine = [r for r in bounded if (r["config"]["lr"], r["config"]["weight_decay"])
-                    == (lr, decay)]
+    for units, decay in settings:
+        for lr in DRTP_LRS:
+            mine = [r for r in bounded if (r["config"]["activation"], r["config"]["lr"],
+                                           r["config"]["weight_decay"]) == (units, lr, decay)]
             done = finished(mine)
-            rows.append({"lr": lr, "weight_decay": decay, "diverged": len(mine) - len(done),
-                         **(_train_test(done) if done else {})})
+            rows.append({"units": units, "lr": lr, "weight_decay": decay,
+                         "diverged": len(mine) - len(done), **(_train_test(done) if done else {})})
     out: dict[str, list[dict]] = {"bounded": rows, "shallow": []}
     largest = max(r["config"]["P"] for r in shallow)
     for rule in SHALLOW_LRS:
-        mine = [r for r in shallow if r["config"]["rule"] == rule]
-        lr = best_lr([r for r in mine if r["config"]["P"] == largest])
-        for P in sorted({r["config"]["P"] for r in mine}):
-            done = finished(r for r in mine if (r["config"]["lr"], r["config"]["P"]) == (lr, P))
-            out["shallow"].append({"rule": RULE_LABELS[rule], "lr": lr, "P": P,
-                                   **_train_test(done)})
+        for units in _units(rule):
+            mine = [r for r in shallow if (r["config"]["rule"], r["config"]["activation"])
+                    == (rule, units)]
+            lr = best_lr([r for r in mine if r["config"]["P"] == largest])
+            for P in sorted({r["config"]["P"] for r in mine}):
+                done = finished(r for r in mine
+                                if (r["config"]["lr"], r["config"]["P"]) == (lr, P))
+                out["shallow"].append({"rule": RULE_LABELS[rule], "units": units, "lr": lr,
+                                       "P": P, **_train_test(done)})
     return out
 
 
@@ -503,20 +587,6 @@ def hierarchy_groups(rows: list[dict], measure: str, layer: int) -> dict[str, di
     return groups
 
 
-def twin_points(root: Path = RESULTS_DIR) -> list[dict]:
-    """Per run of ``contrast_twins``: its variant, grammar, P, mean cosine to its global
-    twin's update over training (layers below the top self-supervised one, where the two
-    can differ) and its test accuracy."""
-    out = []
-    for record in finished(load_sweep("contrast_twins", root)):
-        c, cos = record["config"], record["probes"]["twins"]["cosines"]
-        below = [x for row in cos for x in row[:-1] if x is not None]
-        out.append({"name": label(c), "m": c["m"], "L": c["L"],
-                    "ratio": c["P"] / _scale(c["m"], c["L"]), "seed": c["seed"],
-                    "cosine": mean_sem(below)[0], "test": record["result"]["test_accuracy"]})
-    return out
-
-
 def scan_curves(m: int = REFERENCE["m"], L: int = REFERENCE["L"],
                 root: Path = RESULTS_DIR) -> dict[str, list[dict]]:
     """Per variant on grammar ``(m, L)``: validation accuracy (mean, sem) against lr."""
@@ -554,21 +624,3 @@ def fit_table(rows: list[dict], grammars: tuple[tuple[int, int], ...],
     return Table(out, ["grammar", "rule", "train accuracy", "test accuracy"],
                  caption="At P = 2 P*: mean training accuracy (the rule's readout on its "
                  "training set) and test accuracy (mean ± sem over seeds)")
-
-
-def budget_rows(root: Path = RESULTS_DIR) -> list[dict]:
-    """``contrast_budget`` beside ``contrast_P`` at ``2 P*``: 1,000 against 4,000 steps."""
-    longer = finished(load_sweep("contrast_budget", root))
-    base = finished(load_sweep("contrast_P", root))
-    rows = []
-    for record_set, steps in ((base, SSL_TRAINING["steps"]), (longer, 4 * SSL_TRAINING["steps"])):
-        cells: dict[tuple[str, int, int], list[dict]] = {}
-        for r in record_set:
-            c = r["config"]
-            at_2 = c["P"] == round(2 * _scale(c["m"], c["L"]))
-            if (c["m"], c["L"]) in ((4, 4), (4, 5)) and at_2 and c["steps"] == steps \
-                    and label(c) in ("CLAPP", "InfoNCE"):
-                cells.setdefault((label(c), c["m"], c["L"]), []).append(r)
-        rows += [{"name": name, "m": m, "L": L, "steps": steps, **_train_test(recs)}
-                 for (name, m, L), recs in sorted(cells.items())]
-    return rows

@@ -39,7 +39,7 @@ __all__ = [
     "chosen_lrs", "angles_at_chosen_lr", "final_cosines",
     "initial_cosines", "error_growth",
     "summary", "feedback_lr", "feedback_P", "feedback_width", "masking_lr", "masking_P",
-    "GRAMMARS", "grammar_factors", "grammar_lr", "grammar_chosen_lrs", "grammar_P",
+    "GRAMMARS", "grammar_factors", "grammar_config", "grammar_lr", "grammar_chosen_lrs", "grammar_P",
     "grammar_curves", "grammar_gaps", "grammar_budget", "masking_grammar", "masking_grammar_table",
     "by_label", "at_chosen_lr", "seed_labels", "divergence", "lr_table", "diverged_table",
     "p90_table", "width_table", "grammar_gap_table", "grammar_train_table", "budget_table",
@@ -300,7 +300,8 @@ def grammar_factors(name: str, L: int) -> tuple[float, ...]:
     return (1, 2, 4, 8)
 
 
-def _grammar_config(name: str, m: int, L: int, factor: float, seed: int, lr: float) -> dict:
+def grammar_config(name: str, m: int, L: int, factor: float, seed: int, lr: float) -> dict:
+    """The config of variant ``name`` on grammar ``(m, L)`` at ``P = factor P*`` (cosine lr)."""
     # At L = 2 the test and validation sets are 192 + 48 of the 256 inputs left after the
     # largest training set.
     n_test = 192 if L == 2 else BUDGET["n_test"]
@@ -311,7 +312,7 @@ def _grammar_config(name: str, m: int, L: int, factor: float, seed: int, lr: flo
 @sweep
 def grammar_lr() -> list[dict]:
     """Learning-rate scan of BP, FA and DFA at P = 2 P* for every grammar, 2 seeds, cosine lr."""
-    return [_grammar_config(name, m, L, 2, seed, lr) for m, L in GRAMMARS
+    return [grammar_config(name, m, L, 2, seed, lr) for m, L in GRAMMARS
             for name, lrs in GRAMMAR_LRS.items() for lr in lrs for seed in GRAMMAR_SCAN_SEEDS]
 
 
@@ -326,7 +327,7 @@ def grammar_chosen_lrs(root: Path = RESULTS_DIR) -> dict[tuple[str, int, int], f
 def grammar_P() -> list[dict]:
     """BP, FA and DFA against P / P* for every grammar at the chosen lr, 3 seeds."""
     lrs = grammar_chosen_lrs()
-    return [_grammar_config(name, m, L, f, seed, lrs[(name, m, L)])
+    return [grammar_config(name, m, L, f, seed, lrs[(name, m, L)])
             for m, L in GRAMMARS for name in GRAMMAR_LRS for f in grammar_factors(name, L)
             for seed in SEEDS_SCAN]
 
@@ -357,7 +358,7 @@ def masking_P() -> list[dict]:
 def grammar_budget() -> list[dict]:
     """FA and DFA with four times the steps (20,000) at P = 2 P* where they fail, 3 seeds."""
     lrs = grammar_chosen_lrs()
-    return [{**_grammar_config(name, m, L, 2, seed, lrs[(name, m, L)]), "steps": 20000}
+    return [{**grammar_config(name, m, L, 2, seed, lrs[(name, m, L)]), "steps": 20000}
             for m, L in ((4, 4), (8, 3)) for name in ("FA", "DFA") for seed in SEEDS_SCAN]
 
 
@@ -371,7 +372,7 @@ MASKING_GRAMMAR_LRS = (0.01, 0.03, 0.1, 0.3)
 @sweep
 def masking_grammar() -> list[dict]:
     """Two downstream-mask variants at P = 2 P* on the harder grammars, 4 lrs, 3 seeds."""
-    return [_grammar_config(name, m, L, 2, seed, lr) for m, L in MASKING_GRAMMARS
+    return [grammar_config(name, m, L, 2, seed, lr) for m, L in MASKING_GRAMMARS
             for name in MASKING_GRAMMAR_VARIANTS for lr in MASKING_GRAMMAR_LRS
             for seed in SEEDS_SCAN]
 
