@@ -34,8 +34,6 @@ CHROMIUM_ARGS = [
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 ]
 # A desktop window and a phone held upright (390 px: iPhone 12-15 in CSS pixels).
-# The book's root page (the introduction), as the report names it.
-ROOT_PAGE = "index.html"
 VIEWPORTS = {"desktop": {"width": 1200, "height": 900}, "phone": {"width": 390, "height": 844}}
 # Generous: a page renders in seconds, but the test must survive a machine busy with
 # other work (tests run under `nice`); a page that truly hangs still fails.
@@ -132,16 +130,12 @@ _LAYOUT_JS = """() => {
   }
   const plots = [...document.querySelectorAll('.plotly-graph-div')];
   const inWidgets = plots.filter(d => d.closest('.jupyter-widgets'));
-  const shown = plots.filter(d => !d.closest('.jupyter-widgets'));
-  const captionOf = d => { const f = d.closest('figure');
-                           return f && f.querySelector(':scope > figcaption'); };
-  const uncaptioned = shown.filter(d => {
-    const n = captionOf(d) && captionOf(d).querySelector('.caption-number');
+  const uncaptioned = plots.filter(d => !d.closest('.jupyter-widgets')).filter(d => {
+    const f = d.closest('figure');
+    const n = f && f.querySelector(':scope > figcaption .caption-number');
     return !(n && /^Fig\\.\\s*\\d+/.test(n.textContent.trim()));
   }).map(where);
-  const unnamed = shown.filter(d => !(captionOf(d) && captionOf(d).textContent.trim()))
-    .map(where);
-  return {viewport_width: vw, overflow, uncaptioned, unnamed, in_widgets: inWidgets.length};
+  return {viewport_width: vw, overflow, uncaptioned, in_widgets: inWidgets.length};
 }"""
 
 
@@ -278,12 +272,8 @@ def test_no_figure_or_table_is_wider_than_the_screen(report: dict[str, list[dict
 
 def test_every_plotly_figure_is_numbered_and_captioned(report: dict[str, list[dict]]) -> None:
     pages = report["desktop"]
-    # The root page stands outside the numbered chapters (Sphinx numbers no figure on it):
-    # its figures need a caption, every other page's a numbered one.
     problems = [f"{f['page']}: plotly figure without a numbered caption in {where}"
-                for f in pages if f["page"] != ROOT_PAGE for where in f["uncaptioned"]]
-    problems += [f"{f['page']}: plotly figure without a caption in {where}"
-                 for f in pages if f["page"] == ROOT_PAGE for where in f["unnamed"]]
+                for f in pages for where in f["uncaptioned"]]
     assert not problems, ("every plotly figure of the text belongs in a {glue:figure} with a "
                           "caption:\n" + "\n".join(problems))
     # Meaningful only if the book has captioned figures at all.
