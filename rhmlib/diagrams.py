@@ -20,7 +20,8 @@ from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 __all__ = ["RULE_COLORS", "DIAGRAMS", "tree_network", "error_paths", "pairs", "three_factor",
-           "write_all", "main"]
+           "write_all", "main", "CONTENT_PX", "MIN_FONT_PX", "font_sizes", "phone_width",
+           "phone_css"]
 
 # The book's one colour per learning rule, in diagrams and in every plot (``rhmlib.plots``
 # imports it from here: this module has no dependency). Paul Tol's "muted" qualitative
@@ -118,7 +119,7 @@ def _text(x: float, y: float, text: str, size: float = 16, anchor: str = "middle
     parts, offset = [], 0.0
     for kind, body in runs:
         target = {"": 0.0, "_": 0.3 * size, "^": -0.38 * size}[kind]
-        small = None if kind == "" else float(round(size * 0.72, 1))
+        small = None if kind == "" else float(round(size * 0.85, 1))
         dy = None if target == offset else float(target - offset)
         parts.append(f"<tspan {_attrs(dy=dy, font_size=small)}>{escape(body)}</tspan>"
                      .replace("<tspan >", "<tspan>"))
@@ -597,7 +598,7 @@ def _equation(x: float, y: float, parts: Sequence[tuple[str, str]], size: float)
     for text, color in parts:
         for kind, body in _runs(text):
             target = {"": 0.0, "_": 0.3 * size, "^": -0.38 * size}[kind]
-            small = None if kind == "" else float(round(size * 0.72, 1))
+            small = None if kind == "" else float(round(size * 0.85, 1))
             dy = None if target == offset else float(target - offset)
             spans.append(f"<tspan {_attrs(dy=dy, font_size=small, fill=_ink(color, 0.15))}>"
                          f"{escape(body)}</tspan>")
@@ -695,6 +696,48 @@ DIAGRAMS: dict[str, Callable[[], str]] = {
     "pairs": pairs,
     "three_factor": three_factor,
 }
+
+
+# A phone's page: 390 px wide, of which the book's content takes about 358 px after the
+# theme's margins (16 px each side). A diagram scales with its box (``width="100%"``), so a
+# label of ``size`` user units is drawn ``size * box / viewBox width`` px high.
+CONTENT_PX = 358
+MIN_FONT_PX = 11  # the smallest label size readable on a phone
+
+
+def font_sizes(svg: str) -> list[float]:
+    """Every font size (user units) set on a ``<text>`` or ``<tspan>`` of ``svg``."""
+    return [float(size) for size in re.findall(r'<(?:text|tspan)\b[^>]*?font-size="([0-9.]+)"',
+                                               svg)]
+
+
+def _view_width(svg: str) -> float:
+    match = re.search(r'viewBox="[-0-9.]+ [-0-9.]+ ([0-9.]+) [0-9.]+"', svg)
+    if not match:
+        raise ValueError("svg has no viewBox")
+    return float(match.group(1))
+
+
+def phone_width(svg: str) -> int:
+    """The narrowest box (px) at which the smallest label of ``svg`` is MIN_FONT_PX high."""
+    return math.ceil(_view_width(svg) * MIN_FONT_PX / min(font_sizes(svg)))
+
+
+def phone_css() -> str:
+    """CSS that keeps every diagram at least :func:`phone_width` wide; its figure scrolls.
+
+    On a phone a diagram's labels would shrink below :data:`MIN_FONT_PX`; instead the
+    diagram keeps the width its smallest label needs and its figure scrolls sideways in its
+    own box, as the book's wide tables do. ``book/_assets/css/book.css`` holds this text.
+    """
+    lines = ["/* Diagrams (rhmlib.diagrams.phone_css): labels stay >= "
+             f"{MIN_FONT_PX} px on a phone; below that",
+             "   width the diagram's figure scrolls sideways in its own box. */"]
+    for name, draw in DIAGRAMS.items():
+        lines += [f'figure:has(img[src$="/{name}.svg"]) {{ overflow-x: auto; }}',
+                  f'img[src$="/{name}.svg"] {{ min-width: {phone_width(draw())}px; '
+                  "max-width: none; }"]
+    return "\n".join(lines) + "\n"
 
 
 def write_all(folder: str | Path) -> list[Path]:

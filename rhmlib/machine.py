@@ -10,6 +10,7 @@ agreement within the seed spread (:mod:`rhmlib.sweeps.replicate`).
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 import sys
@@ -18,6 +19,7 @@ from pathlib import Path
 __all__ = ["machine"]
 
 
+@functools.cache  # the CPU does not change while a process runs
 def _cpu_model() -> str:
     try:
         text = Path("/proc/cpuinfo").read_text()

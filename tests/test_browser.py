@@ -100,7 +100,9 @@ _LAYOUT_JS = """() => {
   article.querySelectorAll('.plotly-graph-div').forEach(d => check(d, 'plotly figure', box(d)));
   article.querySelectorAll('svg').forEach(s => {
     if (!s.closest('.plotly-graph-div, mjx-container')) check(s, 'svg', box(s)); });
-  article.querySelectorAll('img').forEach(i => check(i, 'image', box(i)));
+  // A diagram keeps the width its labels need and scrolls in its own figure on a phone
+  // (rhmlib.diagrams.phone_css), as a wide table does: measured as seen through that box.
+  article.querySelectorAll('img').forEach(i => check(i, 'image', seen(i)));
   article.querySelectorAll('table').forEach(t => check(t, 'table', seen(t)));
   // A table wider than a box that clips it without a scroll bar loses its right columns
   // (a box that scrolls, `overflow-x: auto`, is the intended way to show a wide table).

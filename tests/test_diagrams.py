@@ -63,3 +63,32 @@ def test_main_writes_every_file(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert diagrams.main([str(tmp_path / "out")]) == 0
     assert len(capsys.readouterr().out.splitlines()) == len(diagrams.DIAGRAMS)
     assert diagrams.main([]) == 2
+
+
+@pytest.mark.parametrize("name", sorted(diagrams.DIAGRAMS))
+def test_labels_are_readable_on_a_phone(name: str) -> None:
+    """Every label is drawn >= 11 px high on a 390 px phone.
+
+    Assumed: the content box of a 390 px page is 358 px wide (16 px margins each side), and
+    a diagram scales with its box (width="100%"), so a label of font size f in a viewBox of
+    width W is drawn f * box / W px high. The box is the content width, or the diagram's
+    min-width from book.css (its figure then scrolls sideways), whichever is larger.
+    """
+    text = diagrams.DIAGRAMS[name]()
+    view_width = float(ET.fromstring(text).get("viewBox").split()[2])
+    sizes = diagrams.font_sizes(text)
+    assert len(sizes) >= len(re.findall(r"<text\b", text))  # every text sets its size
+    css = (ASSETS.parent / "css" / "book.css").read_text(encoding="utf-8")
+    rule = re.search(rf'img\[src\$="/{name}\.svg"\] \{{ min-width: (\d+)px; max-width: none; \}}',
+                     css)
+    assert rule and f'figure:has(img[src$="/{name}.svg"]) {{ overflow-x: auto; }}' in css, (
+        "book.css lacks the diagram's phone rules: paste rhmlib.diagrams.phone_css()")
+    box = max(diagrams.CONTENT_PX, int(rule.group(1)))
+    assert diagrams.CONTENT_PX == 390 - 2 * 16
+    smallest = min(sizes) * box / view_width
+    assert smallest >= diagrams.MIN_FONT_PX == 11, (
+        f"{name}: smallest label {min(sizes)} of a {view_width:g}-wide viewBox is "
+        f"{smallest:.1f} px at {box} px")
+    assert diagrams.phone_css() in css  # the rules are those the diagrams need now
+    # Not so wide that a desktop's content column (about 700 px at 1,280 px) scrolls.
+    assert box <= 700

@@ -124,8 +124,9 @@ def test_a_cached_run_of_every_sweep_recomputes_to_the_same_record(tmp_path) -> 
     rng = random.Random(seed)
     chosen, spreads = {}, {}
     for name in sorted(sweeps.SWEEPS):
-        groups = points(sweeps.load_sweep(name))
-        by_key = {r["key"]: r for r in sweeps.load_sweep(name)}
+        records = sweeps.load_sweep(name)
+        groups = points(records)
+        by_key = {r["key"]: r for r in records}
         runs = sorted((run for run in sweeps.runs_of(name)
                        if len(finished(groups[point_of(by_key[run.key]["config"])])) >= 2),
                       key=lambda run: cost(run.config))

@@ -153,8 +153,8 @@ def replicate(name: str, index: int, jobs: int = 2, root: Path | None = None) ->
                              make_executor("process", jobs)))
     rows = []
     for key in FINALS:
-        old = mean_sem(r["result"][key] for r in finished(cached) if r["result"][key] is not None)
-        new = mean_sem(r["result"][key] for r in finished(fresh) if r["result"][key] is not None)
+        old = mean_sem(r["result"][key] for r in finished(cached))  # None: left out
+        new = mean_sem(r["result"][key] for r in finished(fresh))
         half = 1.96 * math.hypot(old[1], new[1])
         rows.append({"metric": key, "cached": old, "fresh": new, "difference": new[0] - old[0],
                      "interval": half, "agrees": abs(new[0] - old[0]) <= half or new == old})
