@@ -188,14 +188,18 @@ def test_a_sweep_record_round_trips_through_the_cache(tmp_path, monkeypatch) -> 
         run_key({**configs[0], "dataset": "cifar"})
 
 
-def test_the_chapter_sweeps_are_mnist1d_runs() -> None:
-    labels = SWEEPS["mnist1d_labels"]()
-    limited = SWEEPS["mnist1d_label_limited"]()
-    assert len(labels) == 6 * 7 * 5 and len(limited) == 3 * 7 * 5
-    for config in labels[::11] + limited[::11]:
+def test_the_chapter_sweeps_are_mnist1d_runs_on_disjoint_seeds() -> None:
+    from rhmlib.sweeps import mnist1d as sweeps
+
+    scan = SWEEPS["mnist1d_lr"]()
+    assert len(scan) == 6 * 3 * 3
+    for config in scan[::7]:
         full = resolve(config)
-        assert full["dataset"] == "mnist1d" and 250 <= full["P"] <= 16000
-    assert {c["rule_options"]["unlabelled"] for c in limited} == {16000}
+        assert full["dataset"] == "mnist1d" and full["P"] == 4000
+    # Each rule's grid brackets its recipe from below: 0.1, 0.3 and 1 times its rate.
+    assert {c["lr"] for c in scan if c["rule"] == "bp"} == {0.02, 0.06, 0.2}
+    assert not set(sweeps.SELECTION_SEEDS) & set(sweeps.HEADLINE_SEEDS)
+    assert {c["seed"] for c in scan} == set(sweeps.SELECTION_SEEDS)
 
 
 def _old_key(config: dict, probes: tuple[str, ...]) -> str:

@@ -1,45 +1,124 @@
 """Sweeps of the chapter "Beyond the hierarchy model": every family on MNIST-1D (issue 24).
 
-Test accuracy against the number of labels, from 250 to 16,000, for backprop, feedback
-alignment, direct feedback alignment and the self-supervised CLAPP, InfoNCE and VICReg
-(sibling pairs: neighbouring windows of one signal), five seeds, in two regimes: *strict*
-(the labelled signals are all the data) and *label-limited* (the self-supervised stage
-also sees :data:`UNLABELLED` unlabelled signals; the other rules cannot use them, so
-their strict curve serves both). Runs are :func:`rhmlib.mnist1d.run_mnist1d` configs.
+Runs are :func:`rhmlib.mnist1d.run_mnist1d` configs (``"dataset": "mnist1d"``), the tree
+CNN at width 128, every run trained to convergence. As on the RHM, selection and
+headline use disjoint seeds:
+
+1. **Selection** (seeds 0-2, 4,000 labels): each rule's rate at a tenth, a third and
+   one times its RHM recipe's (``mnist1d_lr``), one more step beyond a chosen end
+   (``mnist1d_lr_edge``).
+2. **Headline** (seeds 10-14): test accuracy against the number of labels, 250 to
+   16,000, at the chosen rate (``mnist1d_labels``: the *strict* regime, the labelled
+   signals are all the data), and the self-supervised rules with :data:`UNLABELLED`
+   unlabelled signals besides (``mnist1d_label_limited``); the other rules cannot use
+   unlabelled signals, so their strict curve serves both regimes.
+
+The self-supervised rules' positive pairs are sibling windows: neighbouring windows of one
+signal under the same parent (:mod:`rhmlib.mnist1d`). Regenerate with::
+
+    python -m rhmlib.sweeps mnist1d_lr mnist1d_lr_edge mnist1d_labels \
+        mnist1d_label_limited --jobs 2
 """
 
 from __future__ import annotations
 
-from . import sweep
+from pathlib import Path
 
-__all__ = ["LABELS", "SEEDS", "UNLABELLED", "TRAINING", "RULES", "SSL_RULES", "config"]
+from ..mnist1d import resolve
+from ..stats import best_lr, summarize
+from . import RESULTS_DIR, load_sweep, sweep
 
-LABELS = (250, 500, 1000, 2000, 4000, 8000, 16000)
-SEEDS = range(5)
+__all__ = ["LABELS", "SELECTION_SEEDS", "HEADLINE_SEEDS", "UNLABELLED", "TRAINING", "RULES",
+           "SSL_RULES", "LR_FACTORS", "BEYOND", "config", "recipe_lr", "mnist1d_lr",
+           "mnist1d_lr_edge", "scan_records", "chosen_lrs", "mnist1d_labels",
+           "mnist1d_label_limited", "label_rows"]
+
+LABELS = (250, 1000, 4000, 16000)
+SCAN_LABELS = 4000
+SELECTION_SEEDS = range(3)
+HEADLINE_SEEDS = range(10, 15)
 UNLABELLED = 16000  # as many unlabelled signals as the largest labelled set
-# The tree CNN's width and the test set of the anchors; a diverged run is recorded.
 TRAINING = {"dataset": "mnist1d", "width": 128, "n_test": 4000, "retries": 0}
-# Backprop's rate from the anchors at 4,000 labels (the RHM recipe's 0.2 overshoots here);
-# every other rule runs its recipe.
-RULES = {"bp": {"lr": 0.05}, "fa": {}, "dfa": {}}
+RULES = ("bp", "fa", "dfa", "clapp", "infonce", "vicreg")
 SSL_RULES = ("clapp", "infonce", "vicreg")
+# The rates scanned, as multiples of the rule's RHM recipe; the next one beyond a chosen end.
+LR_FACTORS = (0.1, 0.3, 1.0)
+BEYOND = {0.1: 0.03, 1.0: 3.0}
 
 
-def config(rule: str, P: int, seed: int, unlabelled: int = 0) -> dict:
+def config(rule: str, P: int, seed: int, lr: float | None = None, unlabelled: int = 0) -> dict:
     """The run config of ``rule`` at ``P`` labels and ``seed`` (plus unlabelled signals)."""
     options = {"rule_options": {"unlabelled": unlabelled}} if unlabelled else {}
-    return {**TRAINING, "P": P, "rule": rule, "seed": seed, **RULES.get(rule, {}), **options}
+    return {**TRAINING, "P": P, "rule": rule, "seed": seed,
+            **({"lr": lr} if lr is not None else {}), **options}
+
+
+def recipe_lr(rule: str) -> float:
+    """The learning rate of ``rule``'s recipe (on MNIST-1D as on the RHM)."""
+    return resolve(config(rule, SCAN_LABELS, 0))["lr"]
+
+
+def _lr(rule: str, factor: float) -> float:
+    return float(f"{factor * recipe_lr(rule):.3g}")
+
+
+@sweep
+def mnist1d_lr() -> list[dict]:
+    """Each rule's rate at 0.1, 0.3 and 1 times its recipe's, 4,000 labels, seeds 0-2."""
+    return [config(rule, SCAN_LABELS, seed, _lr(rule, f)) for rule in RULES
+            for f in LR_FACTORS for seed in SELECTION_SEEDS]
+
+
+def _factor(rule: str, lr: float) -> float:
+    return next(f for f in (*LR_FACTORS, *BEYOND.values()) if _lr(rule, f) == lr)
+
+
+@sweep
+def mnist1d_lr_edge() -> list[dict]:
+    """Where ``mnist1d_lr`` chose an end of its grid: the next rate beyond it."""
+    scans = _by_rule(load_sweep("mnist1d_lr"))
+    return [config(rule, SCAN_LABELS, seed, _lr(rule, BEYOND[f])) for rule in RULES
+            if (f := _factor(rule, best_lr(scans[rule]))) in BEYOND for seed in SELECTION_SEEDS]
+
+
+def _by_rule(records: list[dict]) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for record in records:
+        out.setdefault(record["config"]["rule"], []).append(record)
+    return out
+
+
+def scan_records(root: Path = RESULTS_DIR) -> dict[str, list[dict]]:
+    """Per rule: every run of its rate scan (``mnist1d_lr`` and its edge)."""
+    return _by_rule(load_sweep("mnist1d_lr", root) + load_sweep("mnist1d_lr_edge", root))
+
+
+def chosen_lrs(root: Path = RESULTS_DIR) -> dict[str, float]:
+    """Per rule: the rate chosen on the validation split at 4,000 labels."""
+    return {rule: best_lr(records) for rule, records in scan_records(root).items()}
 
 
 @sweep
 def mnist1d_labels() -> list[dict]:
-    """Every family against the number of labels on MNIST-1D, strict regime, 5 seeds."""
-    return [config(rule, P, seed) for rule in (*RULES, *SSL_RULES) for P in LABELS
-            for seed in SEEDS]
+    """Every family against the number of labels, strict regime, seeds 10-14."""
+    lrs = chosen_lrs()
+    return [config(rule, P, seed, lrs[rule]) for rule in RULES for P in LABELS
+            for seed in HEADLINE_SEEDS]
 
 
 @sweep
 def mnist1d_label_limited() -> list[dict]:
-    """The self-supervised rules with 16,000 unlabelled signals beside the labels, 5 seeds."""
-    return [config(rule, P, seed, UNLABELLED) for rule in SSL_RULES for P in LABELS
-            for seed in SEEDS]
+    """The self-supervised rules with 16,000 unlabelled signals beside the labels, seeds 10-14."""
+    lrs = chosen_lrs()
+    return [config(rule, P, seed, lrs[rule], UNLABELLED) for rule in SSL_RULES for P in LABELS
+            for seed in HEADLINE_SEEDS]
+
+
+def label_rows(root: Path = RESULTS_DIR) -> list[dict]:
+    """Per rule and regime: test accuracy (mean, sem, n) against the number of labels."""
+    rows = []
+    for regime, name in (("strict", "mnist1d_labels"), ("label-limited", "mnist1d_label_limited")):
+        for rule, records in _by_rule(load_sweep(name, root)).items():
+            rows += [{"rule": rule, "regime": regime, **row}
+                     for row in summarize(records, ("P",))]
+    return rows
