@@ -35,7 +35,7 @@ import math
 from pathlib import Path
 
 from ..rhm import p_star
-from ..stats import best_lr, best_row, finished, mean_sem, p90_interval, summarize
+from ..stats import best_lr, best_row, finished, mean_sem, p90_summary, summarize
 from ..tables import Table, pm
 from . import REFERENCE, RESULTS_DIR, feedback, load_sweep, sweep
 from .feedback import BUDGET, GRAMMARS
@@ -90,8 +90,14 @@ def _n_test(L: int) -> int:
 
 
 def label(config: dict) -> str:
-    """The variant label of a config or a record's (inverse of :func:`contrast_config`)."""
-    return label_of(config, VARIANTS.values())
+    """The variant label of a config or a record's (inverse of :func:`contrast_config`).
+
+    The data regime (unlabelled inputs) and the blend with the global twin are settings
+    of a run, not of the rule: they do not change its label.
+    """
+    options = {k: v for k, v in (config.get("rule_options") or {}).items()
+               if k not in ("unlabelled", "blend")}
+    return label_of({**config, "rule_options": options}, VARIANTS.values())
 
 
 def _scale(m: int, L: int) -> int:
@@ -282,8 +288,8 @@ def label_rows(root: Path = RESULTS_DIR) -> list[dict]:
     rows = []
     for name in RULES:
         for m, L in LABEL_GRAMMARS:
-            recs = [r for r in load_sweep("contrast_labels", root)
-                    if label(r["config"]) == name and (r["config"]["m"], r["config"]["L"]) == (m, L)]
+            recs = [r for r in load_sweep("contrast_labels", root) if label(r["config"]) == name
+                    and (r["config"]["m"], r["config"]["L"]) == (m, L)]
             rows += [{"name": name, "m": m, "L": L, "labels": row["P"],
                       "ratio": row["P"] / _scale(m, L), "mean": row["mean"], "sem": row["sem"],
                       "n": row["n"]} for row in summarize(recs, ("P",))]
@@ -422,21 +428,22 @@ def scaling_rows(root: Path = RESULTS_DIR, name: str = "contrast_P") -> list[dic
     Keys: ``name``, ``m``, ``L``, ``p90``, ``low``, ``high`` (``P_90 / P*`` with its 68%
     bootstrap interval over seeds; inf where the largest ``P`` tried falls short),
     ``largest`` (that ``P / P*``), ``smallest`` (the smallest; ``p90`` equal to it is an
-    upper bound: 90% from the first point on), ``test``, ``test_sem``, ``train`` (mean
-    accuracies at
-    ``2 P*``) and ``n`` (seeds there).
+    upper bound: 90% from the first point on), ``bound`` (a run at or below ``p90``
+    stopped at its step cap, still improving: ``p90`` is an upper bound), ``test``,
+    ``test_sem``, ``train`` (mean accuracies at ``2 P*``) and ``n`` (seeds there).
     """
     rows = []
     for (rule, m, L), recs in cell_records(root, name).items():
         scale = _scale(m, L)
-        point, low, high = p90_interval(recs)
+        summary = p90_summary(recs)
+        point, low, high = summary["p90"], summary["low"], summary["high"]
         at = [r["result"] for r in recs if r["config"]["P"] == round(2 * scale)]
         test, sem, n = mean_sem(r["test_accuracy"] for r in at)
         rows.append({"name": rule, "m": m, "L": L, "p90": point / scale, "low": low / scale,
                      "high": high / scale,
                      "largest": max(r["config"]["P"] for r in recs) / scale,
                      "smallest": min(r["config"]["P"] for r in recs) / scale,
-                     "test": test, "test_sem": sem,
+                     "bound": summary["bound"], "test": test, "test_sem": sem,
                      "train": mean_sem(r["train_accuracy"] for r in at)[0], "n": n})
     return rows
 
@@ -471,6 +478,8 @@ def p90_ratio_text(row: dict) -> str:
         return f"> {row['largest']:g}"
     if row["p90"] <= row["smallest"]:
         return f"≤ {row['smallest']:g}"
+    if row["bound"]:
+        return f"≤ {row['p90']:.2f}"
     high = "∞" if not math.isfinite(row["high"]) else f"{row['high']:.2f}"
     return f"{row['p90']:.2f} [{row['low']:.2f}, {high}]"
 
