@@ -20,18 +20,40 @@ def test_every_variant_label_round_trips_through_a_resolved_config() -> None:
 def test_the_scan_brackets_the_recipe_and_covers_every_grammar() -> None:
     lrs = contrast.SSL_LRS
     assert lrs[0] < 0.02 < lrs[-1]  # the recipe's rate is interior to the grid
+    assert set(contrast.BEYOND) == {lrs[0], lrs[-1]}
     configs = contrast.contrast_lr()
     assert {(c["m"], c["L"]) for c in configs} == set(GRAMMARS)
-    others = len(GRAMMARS) - 1  # every variant on the reference grammar, a subset elsewhere
-    assert len(configs) == len(lrs) * (len(contrast.VARIANTS) * len(contrast.SEEDS) + others
-                                       * len(contrast.GRAMMAR_VARIANTS)
-                                       * len(contrast.GRAMMAR_SCAN_SEEDS))
-    names = {contrast.label(c) for c in configs if (c["m"], c["L"]) == (4, 5)}
-    assert names == set(contrast.GRAMMAR_VARIANTS)
+    assert len(configs) == len(lrs) * len(GRAMMARS) * len(contrast.SSL) * 3
+    assert {contrast.label(c) for c in configs} == set(contrast.SSL)
+    assert {c["width"] for c in configs} == {contrast.SCAN_WIDTH}
     for c in configs:  # each fits its grammar: training, test and validation sets
         full = resolve(c)
         n_inputs = full["n_c"] * full["m"] ** (2 ** full["L"] - 1)
         assert full["P"] + full["n_test"] + full["n_val"] <= n_inputs
+
+
+def test_selection_and_headline_seeds_are_disjoint() -> None:
+    assert not set(contrast.SELECTION_SEEDS) & set(contrast.HEADLINE_SEEDS)
+    assert len(contrast.REFERENCE_HEADLINE_SEEDS) == 10
+    assert not set(contrast.SELECTION_SEEDS) & set(contrast.REFERENCE_HEADLINE_SEEDS)
+    assert {c["seed"] for c in contrast.contrast_lr()} == set(contrast.SELECTION_SEEDS)
+
+
+def test_the_headline_grid_reaches_8_p_star_for_self_supervision_at_depth() -> None:
+    assert contrast.factors("CLAPP", 5)[-1] == 8 and contrast.factors("BP", 5)[-1] == 4
+    assert contrast.factors("CLAPP", 2)[-1] == 3  # L = 2 has 1,024 inputs in all
+    for name in contrast.RULES:
+        for m, L in GRAMMARS:
+            full = resolve(contrast.contrast_config(name, m, L, contrast.factors(name, L)[-1],
+                                                    10, 0.01))
+            n_inputs = full["n_c"] * full["m"] ** (2 ** full["L"] - 1)
+            assert full["P"] + full["n_test"] + full["n_val"] <= n_inputs
+
+
+def test_type1_rules_train_as_in_the_direct_feedback_chapter() -> None:
+    config = contrast.contrast_config("DFA", 4, 4, 2, 10, 0.01, width=128)
+    assert config["schedule"] == "cosine" and config["width"] == 128
+    assert contrast.label(config) == "DFA"
 
 
 def test_unknown_variant_is_refused() -> None:
@@ -68,11 +90,12 @@ def test_rank_correlation() -> None:
 
 
 ROWS = [{"name": "BP", "m": 4, "L": 3, "p90": 1.6, "low": 1.5, "high": 1.7, "largest": 4,
-         "smallest": 1, "test": 0.95, "test_sem": 0.01, "train": 1.0, "n": 3},
+         "smallest": 1, "bound": False, "test": 0.95, "test_sem": 0.01, "train": 1.0, "n": 3},
         {"name": "BP", "m": 4, "L": 4, "p90": math.inf, "low": 3.0, "high": math.inf,
-         "largest": 4, "smallest": 1, "test": 0.6, "test_sem": 0.02, "train": 1.0, "n": 3},
+         "largest": 4, "smallest": 1, "bound": False, "test": 0.6, "test_sem": 0.02,
+         "train": 1.0, "n": 3},
         {"name": "BP", "m": 8, "L": 3, "p90": 1.0, "low": 1.0, "high": 1.0, "largest": 4,
-         "smallest": 1, "test": 0.8, "test_sem": 0.02, "train": 1.0, "n": 3}]
+         "smallest": 1, "bound": False, "test": 0.8, "test_sem": 0.02, "train": 1.0, "n": 3}]
 
 
 def test_scaling_groups_and_table_place_each_grammar() -> None:
@@ -84,6 +107,8 @@ def test_scaling_groups_and_table_place_each_grammar() -> None:
     table = contrast.scaling_table(ROWS).rows[0]
     assert table["m=4 L=4"] == "> 4" and table["m=4 L=3"].startswith("1.60 [1.50")
     assert table["m=8 L=3"] == "≤ 1"
+    capped = contrast.scaling_table([{**ROWS[0], "bound": True}]).rows[0]
+    assert capped["m=4 L=3"] == "≤ 1.60"  # a run stopped at its cap: an upper bound
     with pytest.raises(ValueError, match="value must be"):
         contrast.scaling_groups(ROWS, value="train")
 
