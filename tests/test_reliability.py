@@ -380,3 +380,20 @@ def test_mean_sem_refuses_an_infinite_value_rather_than_warn() -> None:
 
     with pytest.raises(ValueError, match="values must be finite numbers"):
         mean_sem([1.0, math.inf])
+
+
+def test_best_row_chooses_any_config_field_on_validation() -> None:
+    from rhmlib.stats import best_row
+
+    def record(width: int, temperature: float, val: float, test: float) -> dict:
+        return {"config": {"width": width, "lr": 0.1, "rule_options": {"temperature": temperature}},
+                "result": {"val_accuracy": val, "test_accuracy": test}}
+
+    records = [record(64, 0.1, 0.80, 0.99), record(128, 0.5, 0.90, 0.70),
+               record(256, 0.5, 0.90, 0.60)]
+    # Validation chooses (never the test set); on a tie the smaller value wins.
+    assert best_row(records, by="width") == {"width": 128, "mean": 0.70, "sem": 0.0, "n": 1}
+    chosen = best_row(records, by="rule_options.temperature")
+    assert chosen["rule_options.temperature"] == 0.5 and chosen["n"] == 2
+    with pytest.raises(ValueError, match="no \\['depth'\\]"):
+        best_row(records, by="depth")
