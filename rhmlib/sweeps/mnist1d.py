@@ -13,11 +13,16 @@ headline use disjoint seeds:
    unlabelled signals besides (``mnist1d_label_limited``); the other rules cannot use
    unlabelled signals, so their strict curve serves both regimes.
 
+3. **Anchors**: backprop's tree CNN at 4,000 labels is in ``mnist1d_labels``; the
+   public numbers' MLP is a network of one hidden layer (256 units) trained by
+   backprop, its rate scanned on seeds 0-2 (``mnist1d_mlp_lr``) and run on seeds 10-14
+   (``mnist1d_mlp``).
+
 The self-supervised rules' positive pairs are sibling windows: neighbouring windows of one
 signal under the same parent (:mod:`rhmlib.mnist1d`). Regenerate with::
 
     python -m rhmlib.sweeps mnist1d_lr mnist1d_lr_edge mnist1d_labels \
-        mnist1d_label_limited --jobs 2
+        mnist1d_label_limited mnist1d_mlp_lr mnist1d_mlp --jobs 2
 """
 
 from __future__ import annotations
@@ -31,7 +36,8 @@ from . import RESULTS_DIR, load_sweep, sweep
 __all__ = ["LABELS", "SELECTION_SEEDS", "HEADLINE_SEEDS", "UNLABELLED", "TRAINING", "RULES",
            "SSL_RULES", "LR_FACTORS", "BEYOND", "config", "recipe_lr", "mnist1d_lr",
            "mnist1d_lr_edge", "scan_records", "chosen_lrs", "mnist1d_labels",
-           "mnist1d_label_limited", "label_rows"]
+           "mnist1d_label_limited", "label_rows", "MLP", "MLP_LRS", "mnist1d_mlp_lr",
+           "mnist1d_mlp", "mlp_rows"]
 
 LABELS = (250, 1000, 4000, 16000)
 SCAN_LABELS = 4000
@@ -122,3 +128,30 @@ def label_rows(root: Path = RESULTS_DIR) -> list[dict]:
             rows += [{"rule": rule, "regime": regime, **row}
                      for row in summarize(records, ("P",))]
     return rows
+
+
+# The MLP of the public reference numbers: one hidden layer, backprop.
+MLP = {"model": "fcn", "width": 256}
+MLP_LRS = (0.006, 0.02, 0.06, 0.2, 0.6)
+
+
+@sweep
+def mnist1d_mlp_lr() -> list[dict]:
+    """The MLP anchor's rate, 4,000 labels, seeds 0-2."""
+    return [{**config("bp", SCAN_LABELS, seed, lr), **MLP} for lr in MLP_LRS
+            for seed in SELECTION_SEEDS]
+
+
+@sweep
+def mnist1d_mlp() -> list[dict]:
+    """The MLP anchor at its chosen rate, 4,000 labels, seeds 10-14."""
+    lr = best_lr(load_sweep("mnist1d_mlp_lr"))
+    return [{**config("bp", SCAN_LABELS, seed, lr), **MLP} for seed in HEADLINE_SEEDS]
+
+
+def mlp_rows(root: Path = RESULTS_DIR) -> dict:
+    """The MLP anchor: its chosen rate, the scanned grid and its test accuracy (mean, sem, n)."""
+    scan = load_sweep("mnist1d_mlp_lr", root)
+    row = summarize(load_sweep("mnist1d_mlp", root), ("lr",))[0]
+    return {"lr": best_lr(scan), "grid": MLP_LRS, "mean": row["mean"], "sem": row["sem"],
+            "n": row["n"]}
