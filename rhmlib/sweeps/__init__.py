@@ -36,7 +36,7 @@ __all__ = [
 # Registered sweeps: name -> function returning the list of run_experiment configs.
 # Definitions live in the modules of this package, one per chapter.
 SWEEPS: dict[str, Callable[[], list[dict]]] = {}
-# Sweep name -> which probes (names in rhmlib.sweeps.execute.PROBES) each config records.
+# Sweep name -> which probes (names in rhmlib.probes.PROBES) each config records.
 _PROBED: dict[str, Callable[[dict], tuple[str, ...]]] = {}
 
 
