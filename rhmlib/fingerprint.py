@@ -2,13 +2,13 @@
 
 :func:`code_fingerprint` hashes the source of what a run of one rule executes: the core
 modules every run shares (:data:`CORE`), the files of every class the rule inherits from,
-the files of the probes the run records (:data:`PROBE_FILES`) and, for a run on another
-data set than the RHM, that data set's module (:data:`DATASET_FILES`). Each file is hashed after
-:func:`normalise`: comments, docstrings, a rule's tuned ``defaults`` (whose values are in the run's
-resolved config, hence in its key already) and its display ``label`` and ``family``
-never change a fingerprint;
-code does. Editing one rule's file thus makes exactly the runs of that rule (and of the
-rules that inherit from it) stale.
+the files of the probes the run records (their ``files`` in :data:`rhmlib.probes.PROBES`)
+and, for a run on another data set than the RHM, that data set's module
+(:data:`DATASET_FILES`). Each file is hashed after :func:`normalise`: comments,
+docstrings, a rule's tuned ``defaults`` (whose values are in the run's resolved config,
+hence in its key already) and its display ``label`` and ``family`` never change a
+fingerprint; code does. Editing one rule's file thus makes exactly the runs of that rule
+(and of the rules that inherit from it) stale.
 """
 
 from __future__ import annotations
@@ -19,15 +19,12 @@ import hashlib
 import inspect
 from pathlib import Path
 
-__all__ = ["CORE", "PROBE_FILES", "DATASET_FILES", "PACKAGE", "normalise", "file_digest",
-           "source_files", "code_fingerprint"]
+__all__ = ["CORE", "DATASET_FILES", "PACKAGE", "normalise", "file_digest", "source_files",
+           "code_fingerprint"]
 
 PACKAGE = Path(__file__).resolve().parent
 # Modules every run executes, relative to the package; a missing one is skipped.
 CORE = ("rhm.py", "models.py", "train.py", "streams.py", "rules/base.py")
-# The files each probe (rhmlib.sweeps.execute.PROBES) runs beside the training.
-PROBE_FILES = {"angles": ("probes.py",), "hierarchy": ("probes.py", "hierarchy.py"),
-               "twins": ("probes.py", "twins.py")}
 # The module of each data set besides the RHM (a config's "dataset"; the RHM's name none,
 # so their fingerprints are what they were before other data sets existed).
 DATASET_FILES = {"mnist1d": ("mnist1d.py",)}
@@ -103,17 +100,21 @@ def file_digest(path: Path) -> str:
 def source_files(rule: str, probes: tuple[str, ...] = (),
                  dataset: str | None = None) -> list[Path]:
     """The package's files a run of ``rule`` executes (recording ``probes``, on ``dataset``)."""
+    from .probes import PROBES
     from .rules import RULES
 
     if rule not in RULES:
         raise ValueError(f"rule must be one of {sorted(RULES)}, got {rule!r}")
+    unknown = sorted(set(probes) - set(PROBES))
+    if unknown:
+        raise ValueError(f"probes must be among {sorted(PROBES)}, got {unknown}")
     if dataset is not None and dataset not in DATASET_FILES:
         raise ValueError(f"dataset must be one of {sorted(DATASET_FILES)} (or None: the RHM), "
                          f"got {dataset!r}")
     files = [PACKAGE / name for name in CORE]
     files += [Path(inspect.getsourcefile(cls)).resolve() for cls in RULES[rule].__mro__
               if cls.__module__.startswith(f"{__package__}.")]
-    files += [PACKAGE / name for probe in probes for name in PROBE_FILES.get(probe, ())]
+    files += [PACKAGE / name for probe in probes for name in PROBES[probe].files]
     files += [PACKAGE / name for name in DATASET_FILES.get(dataset, ())]
     return sorted({f for f in files if f.exists()})
 

@@ -4,8 +4,10 @@ And a cache that cannot lie (issue #11): every way a record file can be wrong is
 warned about and recomputed, writes are atomic, and sweeps run at once share their runs.
 """
 
+import ast
 import copy
 import importlib
+import inspect
 import itertools
 import json
 import math
@@ -26,8 +28,8 @@ from test_sweeps import ROOT, TINY, assert_same_record
 import rhmlib.sweeps as sweeps
 from rhmlib import fingerprint
 from rhmlib.fingerprint import code_fingerprint, normalise
+from rhmlib.probes import PROBES
 from rhmlib.sweeps import Run, cache, execute, load_run, load_sweep, missing, run_key, run_sweep
-from rhmlib.sweeps.execute import PROBES
 
 REAL_DIGEST = fingerprint.file_digest
 RULE = '''"""A rule."""
@@ -87,13 +89,34 @@ def test_fingerprints_cover_the_rule_s_classes(fresh_fingerprints) -> None:
     names = {f.relative_to(fingerprint.PACKAGE).as_posix()
              for f in fingerprint.source_files("fa")}
     assert {"rules/fa.py", "rules/masking.py", "rules/base.py", "train.py"} <= names
-    assert "rules/bp.py" not in names and "probes.py" not in names
-    assert "probes.py" in {f.name for f in fingerprint.source_files("fa", ("angles",))}
+    assert "rules/bp.py" not in names and not any(n.startswith("probes/") for n in names)
+    angles = {f.relative_to(fingerprint.PACKAGE).as_posix()
+              for f in fingerprint.source_files("fa", ("angles",))}
+    assert angles - names == {"probes/measures.py", "probes/clock.py", "probes/angles.py"}
     assert {"clapp.py", "local.py"} <= {f.name for f in fingerprint.source_files("clapp_global")}
     assert code_fingerprint("fa") != code_fingerprint("clapp")
     assert code_fingerprint("bp") != code_fingerprint("bp", ("angles",))
     with pytest.raises(ValueError, match="rule must be one of"):
         fingerprint.source_files("nope")
+    with pytest.raises(ValueError, match="probes must be among"):
+        fingerprint.source_files("bp", ("nope",))
+
+
+def test_each_probe_hashes_its_recorder_s_module_and_what_it_imports_from_the_package() -> None:
+    package = fingerprint.PACKAGE / "probes"
+
+    def closure(path: Path) -> set[Path]:
+        found = {path}
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
+                found |= closure(package / f"{node.module}.py")
+        return found
+
+    full = cache.resolve(TINY)
+    for name, probe in PROBES.items():
+        module = Path(inspect.getsourcefile(type(probe.recorder(full))))
+        assert set(probe.files) == {f.relative_to(fingerprint.PACKAGE).as_posix()
+                                    for f in closure(module)}, name
 
 
 def test_an_edit_changes_exactly_the_fingerprints_of_the_rules_that_run_it(
@@ -105,7 +128,7 @@ def test_an_edit_changes_exactly_the_fingerprints_of_the_rules_that_run_it(
     assert [r for r in rules if code_fingerprint(r) != before[r]] == ["clapp", "clapp_global"]
     _edited(monkeypatch, "masking.py")
     assert [r for r in rules if code_fingerprint(r) != before[r]] == ["fa", "bp_masked"]
-    _edited(monkeypatch, "probes.py")
+    _edited(monkeypatch, "measures.py")
     assert all(code_fingerprint(r) == before[r] for r in rules)
     assert code_fingerprint("bp", ("angles",)) != probed
     _edited(monkeypatch, "train.py")

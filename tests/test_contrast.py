@@ -62,7 +62,7 @@ def test_unknown_variant_is_refused() -> None:
 
 
 def test_the_twin_recorder_only_observes_and_the_top_layer_is_its_twin() -> None:
-    from rhmlib.twins import TwinRecorder
+    from rhmlib.probes import TwinRecorder
 
     config = {"v": 8, "n_c": 8, "m": 3, "s": 2, "L": 3, "P": 300, "rule": "clapp",
               "steps": 40, "n_test": 100, "seed": 3, "progress": False,

@@ -5,9 +5,8 @@ import json
 import pytest
 
 from rhmlib import run_experiment
-from rhmlib.fingerprint import source_files
-from rhmlib.hierarchy import HierarchyRecorder
-from rhmlib.probes import StageClock
+from rhmlib.fingerprint import PACKAGE, source_files
+from rhmlib.probes import HierarchyRecorder, StageClock
 from rhmlib.sweeps.cache import InvalidRecord, check_record
 from rhmlib.sweeps.execute import Run, compute
 from rhmlib.train import resolve
@@ -41,9 +40,13 @@ def test_a_probed_record_validates_and_a_broken_one_does_not() -> None:
 
 
 def test_only_hierarchy_runs_depend_on_its_file() -> None:
-    names = {f.name for f in source_files("bp", ("hierarchy",))}
-    assert {"hierarchy.py", "probes.py"} <= names
-    assert "hierarchy.py" not in {f.name for f in source_files("bp", ("angles",))}
+    def probe_files(probe: str) -> set[str]:
+        return {f.relative_to(PACKAGE).as_posix() for f in source_files("bp", (probe,))
+                if f.parent.name == "probes"}
+
+    assert probe_files("hierarchy") == {"probes/measures.py", "probes/clock.py",
+                                        "probes/hierarchy.py"}
+    assert "probes/hierarchy.py" not in probe_files("angles")
 
 
 def test_a_later_stage_is_drawn_after_a_short_earlier_one_and_a_restart_replaces_points() -> None:

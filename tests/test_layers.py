@@ -15,12 +15,13 @@ PACKAGE = Path(__file__).resolve().parents[1] / "rhmlib"
 # The floor of each module (a package's entry covers its submodules); data flow from the
 # grammar (floor 0) up to the pages (floor 5). A new module must be given a floor here.
 FLOORS = {
-    # 0 ground: numbers, networks, randomness, input checks
-    "rhm": 0, "models": 0, "streams": 0, "checks": 0, "stats": 0, "machine": 0,
-    # 1 learning: the rules and the one training loop; the fingerprint reads the rules' files
-    "rules": 1, "train": 1, "fingerprint": 1, "rhmlib": 1, "mnist1d": 1,
-    # 2 measurements of networks and rules
-    "probes": 2, "hierarchy": 2, "twins": 2, "linear": 2, "correlations": 2,
+    # 0 ground: numbers, networks, randomness, input checks, the shape of a stored record
+    "rhm": 0, "models": 0, "streams": 0, "checks": 0, "stats": 0, "machine": 0, "shapes": 0,
+    # 1 learning: the rules and the one training loop
+    "rules": 1, "train": 1, "rhmlib": 1, "mnist1d": 1,
+    # 2 measurements of networks and rules (the probes, recorded or live); the fingerprint
+    # reads the rules' and the recorded probes' files
+    "probes": 2, "linear": 2, "correlations": 2, "fingerprint": 2,
     # 3 cached experiments
     "sweeps": 3,
     # 4 presentation

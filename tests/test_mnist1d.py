@@ -14,8 +14,9 @@ import pytest
 import torch
 
 from rhmlib import fingerprint, mnist1d
-from rhmlib.fingerprint import CORE, PACKAGE, PROBE_FILES, code_fingerprint, file_digest
+from rhmlib.fingerprint import CORE, PACKAGE, code_fingerprint, file_digest
 from rhmlib.mnist1d import GENERATION, MNIST1D, resolve, run_mnist1d
+from rhmlib.probes import PROBES
 from rhmlib.rhm import REFERENCE
 from rhmlib.rules import RULES
 from rhmlib.sweeps import SWEEPS, Run, load_run, run_key, run_sweep, runs_of
@@ -207,7 +208,7 @@ def _old_key(config: dict, probes: tuple[str, ...]) -> str:
     full = json.loads(json.dumps(resolve_rhm(config)))
     cls = RULES[full["rule"]]
     files = {PACKAGE / name for name in CORE}
-    files |= {PACKAGE / name for probe in probes for name in PROBE_FILES.get(probe, ())}
+    files |= {PACKAGE / name for probe in probes for name in PROBES[probe].files}
     files |= {fingerprint.Path(inspect.getsourcefile(k)).resolve() for k in cls.__mro__
               if k.__module__.startswith("rhmlib.")}
     digests = {f.relative_to(PACKAGE).as_posix(): file_digest(f) for f in files if f.exists()}

@@ -16,9 +16,7 @@ SMALL = {"v": 8, "n_c": 4, "m": 2, "s": 2, "L": 3}
 
 
 def _batch(rhm: RHM, n: int = 32, seed: int = 0) -> Batch:
-    sample = rhm.sample(n, seed=seed)
-    gen = torch.Generator().manual_seed(seed)
-    return Batch(rhm.one_hot(sample.x), sample.y, sample.x, sample.hidden, rhm, gen)
+    return Batch.of(rhm.sample(n, seed=seed), rhm, torch.Generator().manual_seed(seed))
 
 
 def _setup(name: str, rhm: RHM, width: int = 16, **options: object):

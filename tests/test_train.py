@@ -175,9 +175,7 @@ def test_cnn_shapes_follow_the_tree() -> None:
 
 
 def _batch(rhm: RHM, n: int = 32) -> Batch:
-    sample = rhm.sample(n, seed=0)
-    return Batch(rhm.one_hot(sample.x), sample.y, sample.x, sample.hidden, rhm,
-                 torch.Generator().manual_seed(0))
+    return Batch.of(rhm.sample(n, seed=0), rhm, torch.Generator().manual_seed(0))
 
 
 def test_update_cosine_of_a_rule_with_itself_is_one() -> None:

@@ -36,7 +36,7 @@ __all__ = [
 # Registered sweeps: name -> function returning the list of run_experiment configs.
 # Definitions live in the modules of this package, one per chapter.
 SWEEPS: dict[str, Callable[[], list[dict]]] = {}
-# Sweep name -> which probes (names in rhmlib.sweeps.execute.PROBES) each config records.
+# Sweep name -> which probes (names in rhmlib.probes.PROBES) each config records.
 _PROBED: dict[str, Callable[[dict], tuple[str, ...]]] = {}
 
 
@@ -73,9 +73,18 @@ def configs_of(name_or_configs: str | Iterable[dict]) -> list[dict]:
     return configs
 
 
-def runs_of(name_or_configs: str | Iterable[dict]) -> list[Run]:
-    """The runs of a sweep: its configs, each with the probes the sweep records for it."""
-    probed = _PROBED.get(name_or_configs) if isinstance(name_or_configs, str) else None
+def runs_of(name_or_configs: str | Iterable[dict] | Iterable[Run]) -> list[Run]:
+    """The runs of a sweep: its configs, each with the probes the sweep records for it.
+
+    Runs given as such (configs with their probes, of one sweep or several) stay as they are.
+    """
+    probed = None
+    if isinstance(name_or_configs, str):
+        probed = _PROBED.get(name_or_configs)
+    else:
+        name_or_configs = check_list("name_or_configs", name_or_configs, allow_empty=True)
+        if name_or_configs and all(isinstance(run, Run) for run in name_or_configs):
+            return name_or_configs
     return [Run(c, tuple(probed(c)) if probed else ()) for c in configs_of(name_or_configs)]
 
 
@@ -125,30 +134,38 @@ def load_sweep(name: str, root: str | Path = RESULTS_DIR) -> list[dict]:
 
 
 def run_sweep(
-    name_or_configs: str | Iterable[dict],
+    name_or_configs: str | Iterable[dict] | Iterable[Run],
     root: str | Path = RESULTS_DIR,
     jobs: int = 1,
-    progress: bool | None = None,
+    progress: bool | Progress | None = None,
     executor: Executor | None = None,
     device: str = "cpu",
 ) -> list[dict]:
-    """Records of every run, computing only those without a valid cached record.
+    """Records of every run (:func:`runs_of`), computing only those without a valid record.
 
     Computes with ``executor`` (default: ``jobs`` local processes, or this process for
     one job) on ``device`` (see :func:`rhmlib.sweeps.execute.pick_device`). Diverged
     runs are among the records (see :func:`rhmlib.stats.diverged`). Sweeps run at
     once on one ``root`` (by several processes) share their runs: each is computed once
-    (see :func:`rhmlib.sweeps.execute.execute`).
+    (see :func:`rhmlib.sweeps.execute.execute`). ``progress``: whether to show a bar
+    (default: when stderr is a terminal), or the caller's bar, which stays open.
     """
     root, runs = _root(root), runs_of(name_or_configs)
     records = {run.key: record for run, record in zip(runs, _records(runs, root))}
     todo = [run for run in runs if records[run.key] is None]
-    show = sys.stderr.isatty() if progress is None else progress
-    bar = Progress(show and bool(todo), desc="sweep")
+    if isinstance(progress, Progress):
+        bar = progress
+    else:
+        show = sys.stderr.isatty() if progress is None else progress
+        bar = Progress(show and bool(todo), desc="sweep")
     bar.add({run.key: run for run in todo}.values())
-    for record in execute(todo, root, executor or make_executor("process", jobs), device, bar):
-        records[record["key"]] = record
-    bar.close()
+    try:
+        for record in execute(todo, root, executor or make_executor("process", jobs), device,
+                              bar):
+            records[record["key"]] = record
+    finally:
+        if bar is not progress:
+            bar.close()
     return [records[run.key] for run in runs]
 
 

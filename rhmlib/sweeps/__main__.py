@@ -17,9 +17,9 @@ import signal
 from pathlib import Path
 
 from .. import sweeps as package
-from . import RESULTS_DIR, MissingResults, absent, load_sweep, prune, runs_of
+from . import RESULTS_DIR, MissingResults, absent, load_sweep, prune, run_sweep, runs_of
 from .cache import stale
-from .execute import DEVICES, EXECUTORS, MAX_JOBS, Progress, execute, make_executor, pick_device
+from .execute import DEVICES, EXECUTORS, MAX_JOBS, Progress, make_executor, pick_device
 
 # Exit status of a command interrupted by a signal: 128 + SIGINT, as a shell reports it.
 INTERRUPTED = 130
@@ -69,31 +69,35 @@ def _costs(names: list[str], root: Path) -> None:
 
 
 def _compute(names: list[str], args: argparse.Namespace, root: Path) -> None:
+    """Compute the named sweeps' missing runs under one bar, those that wait last."""
     executor = make_executor(args.executor, args.jobs, args.address)
     root.mkdir(parents=True, exist_ok=True)
-    bar, pending = None, list(names)
-    while pending:
-        todo, waiting = {}, []
-        for name in pending:
-            try:
-                runs = runs_of(name)
-            except MissingResults as err:
-                print(f"{name}: waits for {err.sweep}", flush=True)
-                waiting.append(name)
-                continue
-            mine = absent(runs, root)
-            print(f"{name}: {len(runs)} runs, {len(mine)} to compute", flush=True)
-            todo.update({run.key: run for run in mine})
-        if len(waiting) == len(pending):
-            raise SystemExit(f"cannot start {waiting}: name the sweeps they wait for")
-        bar = bar or Progress()
-        bar.add(todo.values())
-        try:
-            for _ in execute(todo.values(), root, executor, args.device, bar):
-                pass
-        finally:
+    bar: Progress | None = None
+    pending = list(names)
+    try:
+        while pending:
+            todo, waiting = {}, []
+            for name in pending:
+                try:
+                    runs = runs_of(name)
+                except MissingResults as err:
+                    print(f"{name}: waits for {err.sweep}", flush=True)
+                    waiting.append(name)
+                    continue
+                mine = absent(runs, root)
+                print(f"{name}: {len(runs)} runs, {len(mine)} to compute", flush=True)
+                todo.update({run.key: run for run in mine})
+            if len(waiting) == len(pending):
+                raise SystemExit(f"cannot start {waiting}: name the sweeps they wait for")
+            bar = bar or Progress()
+            # The runs of every ready sweep at once, so that the executor is never idle
+            # between two sweeps.
+            run_sweep(list(todo.values()), root, executor=executor, device=args.device,
+                      progress=bar)
+            pending = waiting
+    finally:
+        if bar is not None:
             bar.close()
-        pending = waiting
 
 
 def _check(parser: _Parser, args: argparse.Namespace, root: Path) -> list[str]:

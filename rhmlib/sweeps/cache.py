@@ -30,7 +30,7 @@ import secrets
 import stat
 import time
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 try:
@@ -40,6 +40,18 @@ except ImportError:  # not POSIX: no locks, so one sweep at a time per folder
 
 from .. import mnist1d
 from ..fingerprint import DATASET_FILES, code_fingerprint
+from ..probes import PROBES
+from ..shapes import (
+    LEGACY_NAN,
+    InvalidRecord,
+    fields,
+    is_accuracy,
+    is_accuracy_or_none,
+    is_int,
+    is_number,
+    items,
+    show,
+)
 from ..train import STOPS
 from ..train import resolve as _fill
 
@@ -80,10 +92,6 @@ class MissingResults(RuntimeError):
 
 class StaleResults(MissingResults):
     """A sweep's cached results include runs computed by code that has changed since."""
-
-
-class InvalidRecord(ValueError):
-    """A record file that must not be used: unreadable, not strict JSON, or of wrong shape."""
 
 
 def dataset_of(config: dict) -> str | None:
@@ -127,22 +135,9 @@ def run_path(key: str, root: Path = RESULTS_DIR) -> Path:
 
 # -- reading -------------------------------------------------------------------------------
 
-class _LegacyNaN:
-    """A bare ``NaN`` token as read; valid only where a cosine is undefined (see below)."""
-
-    def __repr__(self) -> str:
-        return "NaN"
-
-
-# Records written before strict JSON (by sweeps started before it, too) hold a bare NaN
-# where a probe's cosine is undefined: read as null there, which is how it is written now.
-# Everywhere else, and any Infinity anywhere, makes the record invalid.
-_NAN = _LegacyNaN()
-
-
 def _constant(name: str) -> object:
     if name == "NaN":
-        return _NAN
+        return LEGACY_NAN
     raise InvalidRecord(f"bare {name} is not JSON")
 
 
@@ -197,135 +192,54 @@ def read_json(path: Path) -> object:
 
 # -- the shape of a record -----------------------------------------------------------------
 
-def _show(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _is_int(x: object) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool)
-
-
-def _is_number(x: object) -> bool:
-    return _is_int(x) or isinstance(x, float) and math.isfinite(x)
-
-
-def _is_accuracy(x: object) -> bool:
-    return _is_number(x) and 0 <= x <= 1
-
-
-def _is_accuracy_or_none(x: object) -> bool:
-    return x is None or _is_accuracy(x)
-
-
-def _is_cosine(x: object) -> bool:
-    return x is None or x is _NAN or _is_number(x)
-
-
-def _fields(value: object, where: str, required: set[str],
-            optional: frozenset[str] | set[str] = frozenset()) -> dict:
-    if not isinstance(value, dict):
-        raise InvalidRecord(f"{where} is {_show(value)}, not an object")
-    absent, unknown = required - value.keys(), value.keys() - required - optional
-    if absent or unknown:
-        raise InvalidRecord(f"{where} " + "; ".join(part for part in (
-            f"lacks {sorted(absent)}" if absent else "",
-            f"has unknown fields {sorted(unknown)}" if unknown else "") if part))
-    return value
-
-
-def _items(value: object, where: str, ok: Callable[[object], bool], what: str) -> int:
-    if not isinstance(value, list):
-        raise InvalidRecord(f"{where} is {_show(value)}, not a list")
-    for i, item in enumerate(value):
-        if not ok(item):
-            raise InvalidRecord(f"{where}[{i}] is {_show(item)}, not {what}")
-    return len(value)
-
-
 HISTORY = {
-    "step": (_is_int, "an integer"),
-    "epoch": (_is_number, "a finite number"),
-    "loss": (_is_number, "a finite number"),
-    "train_accuracy": (_is_accuracy_or_none, "an accuracy in [0, 1] or null"),
-    "test_accuracy": (_is_accuracy_or_none, "an accuracy in [0, 1] or null"),
-    "val_score": (lambda x: x is None or _is_number(x), "a finite number or null"),
+    "step": (is_int, "an integer"),
+    "epoch": (is_number, "a finite number"),
+    "loss": (is_number, "a finite number"),
+    "train_accuracy": (is_accuracy_or_none, "an accuracy in [0, 1] or null"),
+    "test_accuracy": (is_accuracy_or_none, "an accuracy in [0, 1] or null"),
+    "val_score": (lambda x: x is None or is_number(x), "a finite number or null"),
 }
 # How each stage of a run ended (rhmlib.train.StageReport).
-STAGE = {"steps": _is_int, "stopped": lambda x: x in STOPS, "best_step": _is_int,
-         "lr": lambda x: _is_number(x) and x > 0, "restarts": _is_int}
+STAGE = {"steps": is_int, "stopped": lambda x: x in STOPS, "best_step": is_int,
+         "lr": lambda x: is_number(x) and x > 0, "restarts": is_int}
 
 
 def _check_result(result: object, config: dict) -> None:
-    _fields(result, "result", {"test_accuracy", "train_accuracy", "val_accuracy", "history",
-                               "stages", "seconds"})
-    if not _is_accuracy(result["train_accuracy"]):
-        raise InvalidRecord(f"result.train_accuracy is {_show(result['train_accuracy'])}, "
+    fields(result, "result", {"test_accuracy", "train_accuracy", "val_accuracy", "history",
+                              "stages", "seconds"})
+    if not is_accuracy(result["train_accuracy"]):
+        raise InvalidRecord(f"result.train_accuracy is {show(result['train_accuracy'])}, "
                             f"not an accuracy in [0, 1]")
     test = result["test_accuracy"]
-    if not (_is_accuracy(test) or test is None and config.get("n_test") == 0):
-        raise InvalidRecord(f"result.test_accuracy is {_show(test)}, not an accuracy in "
+    if not (is_accuracy(test) or test is None and config.get("n_test") == 0):
+        raise InvalidRecord(f"result.test_accuracy is {show(test)}, not an accuracy in "
                             f"[0, 1]" + ("" if test is not None else " (its n_test is not 0)"))
     val = result["val_accuracy"]
-    if not (_is_accuracy(val) or val is None and config.get("n_val") == 0):
-        raise InvalidRecord(f"result.val_accuracy is {_show(val)}, not an accuracy in "
+    if not (is_accuracy(val) or val is None and config.get("n_val") == 0):
+        raise InvalidRecord(f"result.val_accuracy is {show(val)}, not an accuracy in "
                             f"[0, 1]" + ("" if val is not None else " (its n_val is not 0)"))
-    if not (_is_number(result["seconds"]) and result["seconds"] >= 0):
-        raise InvalidRecord(f"result.seconds is {_show(result['seconds'])}, not a time")
-    history = _fields(result["history"], "result.history", set(HISTORY))
-    lengths = {_items(history[name], f"result.history.{name}", ok, what)
+    if not (is_number(result["seconds"]) and result["seconds"] >= 0):
+        raise InvalidRecord(f"result.seconds is {show(result['seconds'])}, not a time")
+    history = fields(result["history"], "result.history", set(HISTORY))
+    lengths = {items(history[name], f"result.history.{name}", ok, what)
                for name, (ok, what) in HISTORY.items()}
     if len(lengths) != 1 or 0 in lengths:
         raise InvalidRecord(f"result.history's lists have lengths {sorted(lengths)}, "
                             f"not one length above 0")
     if not isinstance(result["stages"], list) or not result["stages"]:
-        raise InvalidRecord(f"result.stages is {_show(result['stages'])}, not a list of stages")
+        raise InvalidRecord(f"result.stages is {show(result['stages'])}, not a list of stages")
     for i, stage in enumerate(result["stages"]):
         where = f"result.stages[{i}]"
-        _fields(stage, where, set(STAGE))
+        fields(stage, where, set(STAGE))
         bad = [name for name, ok in STAGE.items() if not ok(stage[name])]
         if bad:
-            raise InvalidRecord(f"{where}.{bad[0]} is {_show(stage[bad[0]])}, not valid")
+            raise InvalidRecord(f"{where}.{bad[0]} is {show(stage[bad[0]])}, not valid")
         if not 0 <= stage["best_step"] <= stage["steps"]:
             raise InvalidRecord(f"{where}.best_step {stage['best_step']} is not within its "
                                 f"{stage['steps']} steps")
 
 
-def _check_angles(value: object, where: str) -> None:
-    _fields(value, where, {"steps", "cosines"})
-    steps = _items(value["steps"], f"{where}.steps", _is_int, "an integer")
-    rows = _items(value["cosines"], f"{where}.cosines", lambda row: isinstance(row, list),
-                  "a list")
-    if rows != steps:
-        raise InvalidRecord(f"{where} has {rows} rows of cosines for {steps} steps")
-    for i, row in enumerate(value["cosines"]):
-        _items(row, f"{where}.cosines[{i}]", _is_cosine, "a number or null")
-        row[:] = [None if x is _NAN else x for x in row]
-
-
-def _is_ratio_or_none(x: object) -> bool:
-    return x is None or _is_number(x) and x >= 0
-
-
-def _check_hierarchy(value: object, where: str) -> None:
-    _fields(value, where, {"steps", "sensitivity", "decodability"})
-    steps = _items(value["steps"], f"{where}.steps", _is_int, "an integer")
-    for name in ("sensitivity", "decodability"):
-        rows = _items(value[name], f"{where}.{name}", lambda row: isinstance(row, list), "a list")
-        if rows != steps:
-            raise InvalidRecord(f"{where} has {rows} rows of {name} for {steps} steps")
-    for i, row in enumerate(value["sensitivity"]):
-        _items(row, f"{where}.sensitivity[{i}]", _is_ratio_or_none, "a ratio >= 0 or null")
-    for i, layers in enumerate(value["decodability"]):
-        _items(layers, f"{where}.decodability[{i}]", lambda row: isinstance(row, list), "a list")
-        for j, row in enumerate(layers):
-            _items(row, f"{where}.decodability[{i}][{j}]", _is_accuracy_or_none,
-                   "an accuracy in [0, 1] or null")
-
-
-# The shape of each probe's record (the names of rhmlib.sweeps.execute.PROBES).
-PROBE_SHAPES: dict[str, Callable[[object, str], None]] = {
-    "angles": _check_angles, "hierarchy": _check_hierarchy, "twins": _check_angles}
 FIELDS = {"key", "code", "config", "device", "machine", "result", "diverged", "probes"}
 # What rhmlib.machine.machine() stores: the CPU, kernel paths and builds of a run.
 MACHINE_FIELDS = {"cpu", "capability", "mkl_cbwr", "torch", "python"}
@@ -338,32 +252,32 @@ def check_record(record: object, key: str | None = None, config: dict | None = N
     With ``key``, ``config`` (resolved) or ``code`` given, the record's must equal them.
     A legacy bare NaN among a probe's cosines becomes None (in place).
     """
-    _fields(record, "the record", {"key", "code", "config"}, FIELDS)
+    fields(record, "the record", {"key", "code", "config"}, FIELDS)
     for name, expected in (("key", key), ("code", code), ("device", None)):
         if name in record and not isinstance(record[name], str):
-            raise InvalidRecord(f"its {name} is {_show(record[name])}, not a string")
+            raise InvalidRecord(f"its {name} is {show(record[name])}, not a string")
         if expected is not None and record[name] != expected:
-            raise InvalidRecord(f"its {name} {_show(record[name])} is not {_show(expected)}"
+            raise InvalidRecord(f"its {name} {show(record[name])} is not {show(expected)}"
                                 + (" (its file name)" if name == "key" else ""))
     if "machine" in record:
-        machine = _fields(record["machine"], "machine", MACHINE_FIELDS, MACHINE_FIELDS)
+        machine = fields(record["machine"], "machine", MACHINE_FIELDS, MACHINE_FIELDS)
         bad = sorted(k for k, v in machine.items() if not isinstance(v, str))
         if bad:
-            raise InvalidRecord(f"its machine.{bad[0]} is {_show(machine[bad[0]])}, not a string")
+            raise InvalidRecord(f"its machine.{bad[0]} is {show(machine[bad[0]])}, not a string")
     if not isinstance(record["config"], dict):
-        raise InvalidRecord(f"its config is {_show(record['config'])}, not an object")
+        raise InvalidRecord(f"its config is {show(record['config'])}, not an object")
     if config is not None and record["config"] != config:
         raise InvalidRecord("its config is not the run's resolved config")
     if ("result" in record) == ("diverged" in record):
         raise InvalidRecord("it needs exactly one of result and diverged")
     if "diverged" in record and not isinstance(record["diverged"], str):
-        raise InvalidRecord(f"its diverged is {_show(record['diverged'])}, not a string")
+        raise InvalidRecord(f"its diverged is {show(record['diverged'])}, not a string")
     if "result" in record:
         _check_result(record["result"], record["config"])
     if "probes" in record:
-        probes = _fields(record["probes"], "probes", set(), set(PROBE_SHAPES))
+        probes = fields(record["probes"], "probes", set(), set(PROBES))
         for name, value in probes.items():
-            PROBE_SHAPES[name](value, f"probes.{name}")
+            PROBES[name].check(value, f"probes.{name}")
     return record
 
 

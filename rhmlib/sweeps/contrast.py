@@ -298,7 +298,7 @@ def label_rows(root: Path = RESULTS_DIR) -> list[dict]:
 
 # Is a local update that is closer to its global twin's a better one? CLAPP and InfoNCE
 # blended with their twins (0: local, 1: the twin's update), and CLAPP's context variants,
-# with the twin-cosine probe of rhmlib.twins, on the reference and the depth-4 grammar at
+# with the twin-cosine probe of rhmlib.probes.twins, on the reference and the depth-4 grammar at
 # 2 P* (selection seeds: the test chooses nothing, it correlates).
 BLENDS = (0.0, 0.1, 0.3, 0.6, 1.0)
 TWIN_GRAMMARS = ((REFERENCE["m"], REFERENCE["L"]), (4, 4))
@@ -339,7 +339,7 @@ def twin_points(root: Path = RESULTS_DIR) -> list[dict]:
 
 # Does each network learn the hierarchy? Each family's rules where they succeed and where
 # they fail: the reference grammar at 0.5 P* and 4 P*, the depth-4 and depth-5 grammars at
-# 2 P*, with the per-layer probes of rhmlib.hierarchy at every evaluation point.
+# 2 P*, with the per-layer probes of rhmlib.probes.hierarchy at every evaluation point.
 HIERARCHY_RULES = ("BP", "FA", "DFA", "CLAPP", "InfoNCE")
 HIERARCHY_CELLS = ((4, 3, 0.5), (4, 3, 4), (4, 4, 2), (4, 5, 2))
 

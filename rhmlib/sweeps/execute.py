@@ -33,13 +33,11 @@ import torch
 from tqdm.auto import tqdm
 
 from ..checks import check_choice, check_int, check_path
-from ..hierarchy import HierarchyRecorder
 from ..machine import machine
 from ..mnist1d import run_mnist1d
-from ..probes import AngleRecorder
+from ..probes import PROBES
 from ..rules import RULES
 from ..train import DEVICES, EVAL_SUBSET, TRAIN_FIELDS, TrainConfig, pick_device, run_experiment
-from ..twins import TwinRecorder
 from .cache import (
     RESULTS_DIR,
     RunLock,
@@ -52,18 +50,10 @@ from .cache import (
     save_run,
 )
 
-__all__ = ["PROBES", "DEVICES", "EXECUTORS", "MAX_JOBS", "Run", "Executor", "SerialExecutor",
+__all__ = ["DEVICES", "EXECUTORS", "MAX_JOBS", "Run", "Executor", "SerialExecutor",
            "ProcessExecutor", "RayExecutor", "make_executor", "pick_device", "cost",
            "compute", "Progress", "execute"]
 
-# Probes a run can record beside its result: name -> factory of a training callback with
-# ``to_dict()``, given the run's resolved config. A probe only observes (its own random
-# stream): the run's result is the same without it.
-PROBES: dict[str, Callable[[dict], object]] = {
-    "angles": lambda config: AngleRecorder(),
-    "hierarchy": HierarchyRecorder,
-    "twins": TwinRecorder,
-}
 EXECUTORS = ("process", "ray")
 # Local workers at most: one per CPU (each run is single-threaded), two on a one-CPU
 # machine so that the parallel path runs everywhere.
@@ -239,7 +229,7 @@ def compute(run: Run, device: str = "cpu") -> dict:
     if unknown:
         raise ValueError(f"probes must be among {sorted(PROBES)}, got {sorted(unknown)}")
     full, used = resolve(run.config), pick_device(device)
-    recorders = {name: PROBES[name](full) for name in run.probes}
+    recorders = {name: PROBES[name].recorder(full) for name in run.probes}
 
     def callback(*args: object) -> None:
         for recorder in recorders.values():

@@ -28,6 +28,7 @@ from pathlib import Path
 import torch
 
 from .. import stats as _stats
+from ..probes import live
 from ..rhm import p_star
 from ..stats import best_lr, best_row, finished, mean_sem, p90, summarize
 from ..tables import Table, p90_text, pm
@@ -138,9 +139,6 @@ def by_label(recs: Iterable[dict]) -> dict[str, list[dict]]:
     return out
 
 
-_by_label = by_label
-
-
 def _load(scan: str | Iterable[dict], root: Path = RESULTS_DIR) -> list[dict]:
     """Every record (finished and diverged) of sweep ``scan``, or the given records."""
     return load_sweep(scan, root) if isinstance(scan, str) else list(scan)
@@ -149,7 +147,7 @@ def _load(scan: str | Iterable[dict], root: Path = RESULTS_DIR) -> list[dict]:
 def summary(recs: list[dict], by: tuple[str, ...] = ("P",),
             metric: str = "test_accuracy") -> dict[str, list[dict]]:
     """Per variant label: rows of mean, sem and count of ``metric`` grouped by ``by``."""
-    return {name: summarize(mine, by, metric) for name, mine in _by_label(recs).items()}
+    return {name: summarize(mine, by, metric) for name, mine in by_label(recs).items()}
 
 
 def _in_grammar(recs: list[dict], m: int, L: int) -> list[dict]:
@@ -162,7 +160,7 @@ def chosen_lrs(scan: str | Iterable[dict], root: Path = RESULTS_DIR) -> dict[str
     Variants whose every run diverged have none. Cached runs only: defining (or
     listing) a sweep never starts a computation.
     """
-    return {name: best_lr(recs) for name, recs in _by_label(_load(scan, root)).items()
+    return {name: best_lr(recs) for name, recs in by_label(_load(scan, root)).items()
             if finished(recs)}
 
 
@@ -186,40 +184,19 @@ def chosen_lr(name: str, root: Path = RESULTS_DIR) -> float:
 
 def headline_pepita(root: Path = RESULTS_DIR) -> str:
     """The PEPITA feedback scale that did better in the scan (diverged runs left out)."""
-    scan = {name: recs for name, recs in _by_label(records("feedback_lr", root)).items()
+    scan = {name: recs for name, recs in by_label(records("feedback_lr", root)).items()
             if name.startswith("PEPITA")}
     return max(scan, key=lambda name: best_row(scan[name])["mean"])
 
 
-def _fresh(seed: int, batch_size: int, **grammar: int) -> tuple:
-    """A fresh network of the reference setting (or ``grammar``) and one batch of it."""
-    from ..models import build_model
-    from ..rhm import RHM
-    from ..rules import Batch
-
-    rhm = RHM(**{**REFERENCE, **grammar}, seed=seed)
-    sample = rhm.sample(batch_size, seed=seed)
-    model = build_model("cnn", rhm.v, rhm.s, rhm.L, BUDGET["width"], rhm.n_c, seed=seed)
-    batch = Batch(rhm.one_hot(sample.x), sample.y, sample.x, sample.hidden, rhm,
-                  torch.Generator().manual_seed(seed))
-    return model, batch
-
-
-def _set_up(name: str, model: torch.nn.Module, seed: int) -> object:
-    from ..rules import get_rule
-
-    rule = get_rule(VARIANTS[name].rule, **VARIANTS[name].options)
-    rule.setup(model, torch.Generator().manual_seed(seed))
-    return rule
+def _spec(name: str) -> live.Spec:
+    return VARIANTS[name].rule, VARIANTS[name].options
 
 
 def initial_cosines(seed: int = 0, batch_size: int = 128) -> dict[str, list[float]]:
     """Per-layer cosine to BP's update of each type-1 rule on one batch, at initialisation."""
-    from ..probes import update_cosine
-
-    model, batch = _fresh(seed, batch_size)
-    bp = _set_up("BP", model, seed)
-    return {name: update_cosine(_set_up(name, model, seed), bp, batch) for name in TYPE1[1:]}
+    return live.initial_cosines({name: _spec(name) for name in TYPE1[1:]}, _spec("BP"),
+                                BUDGET["width"], REFERENCE, seed, batch_size)
 
 
 def error_growth(
@@ -231,17 +208,8 @@ def error_growth(
     Measured on one batch at initialisation, averaged over ``seeds``; 1 means the same
     size as backprop's error, 2 twice as large.
     """
-    from ..probes import layer_errors
-
-    out = {}
-    for L in depths:
-        ratios = []
-        for seed in seeds:
-            model, batch = _fresh(seed, batch_size, L=L)
-            errors = [layer_errors(_set_up(n, model, seed), batch) for n in (name, "BP")]
-            ratios.append([float(d.norm() / b.norm()) for d, b in zip(*errors)])
-        out[L] = [sum(r[k] for r in ratios) / len(ratios) for k in range(L)]
-    return out
+    return live.error_growth(_spec(name), _spec("BP"), BUDGET["width"], REFERENCE, depths,
+                             seeds, batch_size)
 
 
 def _headline_rules() -> list[str]:
@@ -319,8 +287,8 @@ def grammar_lr() -> list[dict]:
 
 def grammar_chosen_lrs(root: Path = RESULTS_DIR) -> dict[tuple[str, int, int], float]:
     """Per ``(rule, m, L)``: the lr with the best mean accuracy in ``grammar_lr``."""
-    by_label = _by_label(_load("grammar_lr", root))
-    return {(name, m, L): best_lr(_in_grammar(by_label[name], m, L))
+    scan = by_label(_load("grammar_lr", root))
+    return {(name, m, L): best_lr(_in_grammar(scan[name], m, L))
             for m, L in GRAMMARS for name in GRAMMAR_LRS}
 
 
@@ -385,7 +353,7 @@ def masking_grammar_table(root: Path = RESULTS_DIR) -> Table:
     of ``masking_grammar`` from its best lr there (chosen on the same 3 seeds). Rows
     also hold ``m``, ``L``, ``name``, ``lr``, ``mean``, ``sem`` and ``n``.
     """
-    variants = _by_label(_load("masking_grammar", root))
+    variants = by_label(_load("masking_grammar", root))
     reference, lrs = grammar_curves(root), grammar_chosen_lrs(root)
     rows = []
     for m, L in MASKING_GRAMMARS:

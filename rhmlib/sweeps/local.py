@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from ..models import LayeredNet
-from ..probes import linear_decodability, update_cosine
+from ..probes import linear_decodability, live
 from ..rhm import RHM, Sample
 from ..stats import p90_summary, summarize
 from ..tables import Table, curve_table, p90_summary_text, pm, range_text, ratio_text
@@ -325,45 +325,11 @@ def local_global_cosines(
 ) -> list[dict]:
     """Cosine per self-supervised layer between a local rule's update and its global twins'.
 
-    On the reference grammar (seed ``seed``), for each rule: at initialisation and after
-    ``steps`` local steps on ``P`` inputs (the rule's recipe otherwise), the update of the
-    local rule and of its twins (``locality="top"`` and ``"sum"``, the local rule's heads
-    copied) on one fixed batch of ``n_probe`` inputs with one random stream (negatives).
-    Rows: ``rule``, ``twin``, ``steps``, ``cosines`` (layer 1 first).
+    :func:`rhmlib.probes.live.local_global_cosines` on the reference grammar, each rule
+    under its name in the book.
     """
-    import torch
-
-    from ..models import build_model
-    from ..rhm import RHM
-    from ..rules import RULES, Batch, get_rule
-    from ..train import BASE, TrainConfig, train
-
-    grammar = {k: REFERENCE[k] for k in ("v", "n_c", "m", "s", "L")}
-    rhm = RHM(**grammar, seed=seed)
-    data, _ = rhm.train_test(P, 0, seed=seed)
-    probe = rhm.sample(n_probe, seed=seed + 3)
-    rows = []
-    for rule in rules:
-        net = build_model("cnn", rhm.v, rhm.s, rhm.L, width, rhm.n_c, seed=seed)
-        local = get_rule(rule)
-        for when in (0, steps):
-            if when:
-                config = TrainConfig(**{**BASE, **RULES[rule].defaults, "steps": when,
-                                        "eval_every": when})
-                train(net, local, rhm, data, None, config, seed=seed, progress=False,
-                      needs=frozenset())
-            else:
-                local.setup(net, torch.Generator().manual_seed(seed))
-            for locality in ("top", "sum"):
-                twin = get_rule(rule, locality=locality)
-                twin.setup(net, torch.Generator().manual_seed(seed))
-                twin.heads.load_state_dict(local.heads.state_dict())
-                batch = Batch(rhm.one_hot(probe.x), probe.y, probe.x, probe.hidden, rhm,
-                              torch.Generator().manual_seed(0))
-                cosines = update_cosine(local, twin, batch)[: local.n_ssl]
-                rows.append({"rule": RULE_NAMES.get(rule, rule), "twin": locality,
-                             "steps": when, "cosines": cosines})
-    return rows
+    rows = live.local_global_cosines(rules, steps, P, seed, n_probe, width, REFERENCE)
+    return [{**row, "rule": RULE_NAMES.get(row["rule"], row["rule"])} for row in rows]
 
 
 def cosine_table(rows: list[dict]) -> Table:
@@ -382,36 +348,12 @@ def hebbian_check(seed: int = 1, n_probe: int = 512) -> Table:
     """Explicit three-factor CLAPP update against autograd, every mode and score.
 
     ``gap`` is the largest entry of their difference over the largest entry of the
-    update, over the self-supervised layers, on a fresh network of the reference setting.
+    update, over the self-supervised layers, on a fresh network of the reference setting
+    (:func:`rhmlib.probes.live.hebbian_gaps`).
     """
-    import torch
-
-    from ..models import build_model
-    from ..rhm import RHM
-    from ..rules import Batch, get_rule
-    from ..rules.clapp import MODES, hebbian_update
-
-    grammar = {k: REFERENCE[k] for k in ("v", "n_c", "m", "s", "L")}
-    rhm = RHM(**grammar, seed=0)
-    probe = rhm.sample(n_probe, seed=3)
-    rows = []
-    for mode in MODES:
-        for score in ("dot", "cosine"):
-            net = build_model("cnn", rhm.v, rhm.s, rhm.L, 64, rhm.n_c, seed=seed)
-            rule = get_rule("clapp", mode=mode, score=score)
-            rule.setup(net, torch.Generator().manual_seed(0))
-
-            def batch() -> Batch:
-                return Batch(rhm.one_hot(probe.x), probe.y, probe.x, probe.hidden, rhm,
-                             torch.Generator().manual_seed(0))
-
-            rule.loss(batch()).backward()
-            explicit = hebbian_update(rule, batch())
-            gap = max(float((w - layer.weight.grad).abs().max() / layer.weight.grad.abs().max())
-                      for (w, _), layer in zip(explicit, net.layers))
-            rows.append({"mode": mode, "score": score, "largest difference / largest entry": gap})
-    return Table(rows, caption="Explicit pre x post x third-factor update against autograd's "
-                               "gradient of the local loss", digits=2)
+    return Table(live.hebbian_gaps(seed, n_probe, grammar=REFERENCE),
+                 caption="Explicit pre x post x third-factor update against autograd's "
+                         "gradient of the local loss", digits=2)
 
 
 def decodability_table(models: dict[str, LayeredNet], rhm: RHM, sample: Sample,

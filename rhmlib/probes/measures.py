@@ -1,8 +1,9 @@
-"""Measurements on trained (or training) networks.
+"""Measurements of networks and rules, the pieces every probe is made of.
 
 - :func:`rule_update` / :func:`update_cosine`: the update a rule writes for one batch,
   and the per-layer cosine between two rules' updates (a type-1 rule against BP, or a
   local self-supervised rule against its global twin).
+- :func:`layer_errors`: the error that reaches each hidden layer's weights under a rule.
 - :func:`synonymic_sensitivity`: how much each layer's representation moves when the
   input's synonyms below that layer's level are redrawn, relative to a random input.
 - :func:`linear_decodability`: how well a linear map of each layer's representation of
@@ -15,12 +16,12 @@ import math
 
 import torch
 
-from .models import LayeredNet
-from .rhm import RHM, Sample, check_int
-from .rules import Batch, Rule, get_rule
+from ..models import LayeredNet
+from ..rhm import RHM, Sample, check_int
+from ..rules import Batch, Rule
 
-__all__ = ["rule_update", "update_cosine", "synonymic_sensitivity", "StageClock",
-           "AngleRecorder", "layer_errors"]
+__all__ = ["rule_update", "update_cosine", "layer_errors", "synonymic_sensitivity",
+           "linear_decodability"]
 
 
 def _weights(model: LayeredNet) -> list[torch.Tensor]:
@@ -89,59 +90,6 @@ def layer_errors(rule: Rule, batch: Batch) -> list[torch.Tensor]:
         for handle in handles:
             handle.remove()
     return [grads[i] for i in range(len(rule.model.layers))]
-
-
-class StageClock:
-    """The steps of a recorder's measurements, counted across a run's stages.
-
-    Each stage counts its steps from 1 again, and a stage that diverged restarts (at half
-    the rate); :meth:`tick` turns a stage's step into the run's and drops the points of
-    an abandoned attempt, so that every recorder draws each stage after the one before.
-    """
-
-    def __init__(self) -> None:
-        self.steps: list[int] = []
-        self._rule: Rule | None = None
-        self._offset = 0
-
-    def tick(self, step: int, rule: Rule) -> int:
-        """Record ``step`` of ``rule``'s stage; returns how many earlier points stay valid."""
-        if rule is not self._rule:  # a new stage starts after the last point
-            self._rule, self._offset = rule, (self.steps[-1] if self.steps else 0)
-        elif self.steps and step + self._offset <= self.steps[-1]:  # a restart
-            del self.steps[sum(s <= self._offset for s in self.steps):]
-        keep = len(self.steps)
-        self.steps.append(step + self._offset)
-        return keep
-
-
-class AngleRecorder:
-    """Training callback: per-layer cosine between the rule's update and a reference rule's.
-
-    Pass an instance as ``callback`` to :func:`rhmlib.train.train` or ``run_experiment``;
-    at every evaluation point it records ``steps`` and ``cosines`` (one list per step,
-    hidden layers then readout). The probe draws from its own random stream, so a run
-    with the recorder follows the same trajectory as one without it.
-    """
-
-    def __init__(self, reference: str = "bp") -> None:
-        self.reference = reference
-        self.clock = StageClock()
-        self.steps = self.clock.steps
-        self.cosines: list[list[float]] = []
-
-    def __call__(self, step: int, rule: Rule, batch: Batch) -> None:
-        """Measure the cosine on the current batch and model."""
-        ref = get_rule(self.reference)
-        ref.setup(rule.model, torch.Generator().manual_seed(0))
-        probe = Batch(batch.x, batch.y, batch.tokens, batch.hidden, batch.rhm,
-                      torch.Generator().manual_seed(step))
-        del self.cosines[self.clock.tick(step, rule):]
-        self.cosines.append(update_cosine(rule, ref, probe))
-
-    def to_dict(self) -> dict:
-        """JSON-ready record: ``steps`` and per-step ``cosines``."""
-        return {"steps": self.steps, "cosines": self.cosines}
 
 
 @torch.no_grad()

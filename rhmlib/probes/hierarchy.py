@@ -1,10 +1,10 @@
-"""Does a network learn the hidden hierarchy? Per-layer probes recorded over training.
+"""The probe ``"hierarchy"``: does a network learn the hidden hierarchy, over training?
 
 :class:`HierarchyRecorder` is a training callback (``run_experiment(..., callback=...)``)
 that measures, at every evaluation point and on held-out inputs of the run's own test
-set, the two probes of :mod:`rhmlib.probes`: the synonymic sensitivity of each layer
-(0: synonyms are grouped; 1: they look like new inputs) and how well a linear decoder
-reads each level's hidden variables from each layer. A network that "learns the
+set, two measurements of :mod:`rhmlib.probes.measures`: the synonymic sensitivity of
+each layer (0: synonyms are grouped; 1: they look like new inputs) and how well a linear
+decoder reads each level's hidden variables from each layer. A network that "learns the
 hierarchy" has low sensitivity and high decodability of its own level at every layer.
 """
 
@@ -14,10 +14,11 @@ import math
 
 import torch
 
-from .probes import StageClock, linear_decodability, synonymic_sensitivity
-from .rhm import RHM
-from .rules import Batch, Rule
-from .streams import derive
+from ..rhm import RHM
+from ..rules import Batch, Rule
+from ..streams import derive
+from .clock import StageClock
+from .measures import linear_decodability, synonymic_sensitivity
 
 __all__ = ["HierarchyRecorder", "PROBE_INPUTS"]
 
