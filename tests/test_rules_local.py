@@ -233,3 +233,25 @@ def test_blend_moves_the_update_from_the_local_rule_to_its_global_twin() -> None
         get_rule("clapp", blend=1.5)
     with pytest.raises(ValueError, match="needs locality='local'"):
         get_rule("clapp", locality="top", blend=0.5)
+
+
+def test_the_readout_keeps_the_frozen_features_of_each_input_once() -> None:
+    from rhmlib.rules.local import Readout
+
+    rhm = RHM(8, 8, 3, 2, 3, seed=0)
+    net = build_model("cnn", 8, 2, 3, 16, 8, seed=0)
+    readout = Readout(frozen=2)
+    readout.setup(net, torch.Generator().manual_seed(0))
+    x = rhm.one_hot(rhm.sample(40, seed=1).x)
+    batch = torch.cat([x[:10], x[5:15], x[:3]])  # repeated inputs within and across batches
+    kept = readout.frozen_features(batch)
+    assert torch.allclose(kept, net.features(batch, depth=2)[-1], atol=1e-6)
+    assert len(readout._bank) == 15  # each distinct input computed once
+    again = readout.frozen_features(x[:15])
+    assert len(readout._bank) == 15 and torch.equal(again[:10], kept[:10])
+    # The loss trains the upper layer and the readout from the kept features alone.
+    loss = readout.loss(Batch(x[:15], torch.zeros(15, dtype=torch.long), None, None, rhm,
+                              torch.Generator()))
+    loss.backward()
+    assert net.layers[0].weight.grad is None and net.layers[2].weight.grad is not None
+    assert Readout(frozen=0).frozen_features(x) is x
