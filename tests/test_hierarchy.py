@@ -63,3 +63,14 @@ def test_a_later_stage_is_drawn_after_a_short_earlier_one_and_a_restart_replaces
     for step, rule in ((10, ssl), (20, ssl), (10, readout), (20, readout), (10, readout)):
         clock.tick(step, rule)
     assert clock.steps == [10, 20, 30]  # the readout restarted: its first attempt is gone
+
+
+def test_the_untrained_baseline_is_the_first_point_of_a_run_from_the_same_weights() -> None:
+    from rhmlib.probes import untrained
+
+    config = resolve({**TINY, "rule": "bp", "lr": 1e-9})  # a rate too small to move it
+    recorder = HierarchyRecorder(config)
+    run_experiment(**{**TINY, "lr": 1e-9}, rule="bp", callback=recorder)
+    baseline = untrained(config)
+    assert baseline["sensitivity"] == pytest.approx(recorder.sensitivity[0], abs=1e-5)
+    assert len(baseline["decodability"]) == TINY["L"]

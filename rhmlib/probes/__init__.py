@@ -21,7 +21,7 @@ from typing import NamedTuple, Protocol
 from ..rules import Batch, Rule
 from .angles import AngleRecorder
 from .clock import StageClock
-from .hierarchy import PROBE_INPUTS, HierarchyRecorder
+from .hierarchy import PROBE_INPUTS, HierarchyRecorder, untrained
 from .measures import (
     layer_errors,
     linear_decodability,
@@ -34,7 +34,7 @@ from .twins import TwinRecorder, twin_of
 
 __all__ = ["Recorder", "Probe", "PROBES", "rule_update", "update_cosine", "layer_errors",
            "synonymic_sensitivity", "linear_decodability", "StageClock", "AngleRecorder",
-           "HierarchyRecorder", "PROBE_INPUTS", "TwinRecorder", "twin_of"]
+           "HierarchyRecorder", "PROBE_INPUTS", "untrained", "TwinRecorder", "twin_of"]
 
 
 class Recorder(Protocol):

@@ -14,13 +14,15 @@ import math
 
 import torch
 
+from ..models import LayeredNet, build_model
 from ..rhm import RHM
 from ..rules import Batch, Rule
 from ..streams import derive
+from ..train import resolve
 from .clock import StageClock
 from .measures import linear_decodability, synonymic_sensitivity
 
-__all__ = ["HierarchyRecorder", "PROBE_INPUTS"]
+__all__ = ["HierarchyRecorder", "PROBE_INPUTS", "untrained"]
 
 # Held-out inputs the probes are measured on: enough for a ridge decoder of width 64 at
 # every position of a layer, small enough to cost a fraction of the run.
@@ -59,6 +61,10 @@ class HierarchyRecorder:
             return
         keep = self.clock.tick(step, rule)
         del self.sensitivity[keep:], self.decodability[keep:]
+        self.measure(model)
+
+    def measure(self, model: LayeredNet) -> None:
+        """Append both probes of ``model`` (one evaluation point)."""
         with torch.no_grad():
             sens = synonymic_sensitivity(model, self.rhm, self.sample, seed=self.seed)
             dec = linear_decodability(model, self.rhm, self.sample)
@@ -69,3 +75,18 @@ class HierarchyRecorder:
         """JSON-ready record: ``steps``, ``sensitivity`` and ``decodability`` per step."""
         return {"steps": self.steps, "sensitivity": self.sensitivity,
                 "decodability": self.decodability}
+
+
+def untrained(config: dict) -> dict:
+    """The probes of a run's network before training (its own initial weights): a baseline.
+
+    ``config`` is a run's config (resolved or not); the result has the recorder's
+    ``sensitivity`` and ``decodability`` for the one point, without ``steps``.
+    """
+    full = resolve(config)
+    recorder = HierarchyRecorder(full)
+    net = build_model(full["model"], full["v"], full["s"], full["L"], full["width"],
+                      full["n_c"], seed=derive(full["seed"], "init"),
+                      activation=full["activation"])
+    recorder.measure(net)
+    return {"sensitivity": recorder.sensitivity[0], "decodability": recorder.decodability[0]}
