@@ -327,7 +327,8 @@ def sweep_explorer(records: list[dict], by: str = "P", title: str = "") -> go.Fi
 
     ``records`` come from :func:`rhmlib.sweeps.run_sweep` and may differ only in ``by``
     and the seed; each slider position shows the mean curve over seeds of one value.
-    Diverged runs have no curve: they are counted in the label, not averaged.
+    Diverged runs have no curve: they are counted in the label, not averaged. A run that
+    converged early leaves the mean from its last step on.
     """
     from .train import History
 
@@ -360,16 +361,17 @@ def sweep_explorer(records: list[dict], by: str = "P", title: str = "") -> go.Fi
     for value in sorted(groups):
         runs = groups[value]
         try:
-            # A mean over runs evaluated at different steps would be no curve.
-            if len({tuple(h["step"]) for h in runs}) != 1:
-                raise ValueError
-            steps = list(runs[0]["step"])
+            # Runs stop when they converge, each at its own step: the mean at a step is
+            # over the runs still training there.
+            at = [dict(zip(h["step"], zip(h["train_accuracy"], h["test_accuracy"],
+                                          strict=True), strict=True)) for h in runs]
+            steps = sorted({step for run in at for step in run})
             curve = History(step=steps, **{
-                key: [mean(h[key][k] for h in runs) for k in range(len(steps))]
-                for key in ("train_accuracy", "test_accuracy")})
+                key: [mean(run[step][k] for run in at if step in run) for step in steps]
+                for k, key in enumerate(("train_accuracy", "test_accuracy"))})
         except (KeyError, IndexError, TypeError, ValueError):
-            raise ValueError(f"records at {by} = {value} must have histories with the same "
-                             "evaluation steps and an accuracy at each") from None
+            raise ValueError(f"records at {by} = {value} must have histories with an "
+                             "accuracy at each evaluation step") from None
         diverged = f", {lost[value]} diverged" if value in lost else ""
         figures.append(plots.learning_curve(
             {f"{by} = {value}, {len(runs)} seeds{diverged}": curve}, title=title))

@@ -359,6 +359,11 @@ def test_sweep_explorer_leaves_diverged_runs_out_and_counts_them() -> None:
     assert "1 diverged" in fig.data[0].name
     with pytest.raises(ValueError, match="every run diverged"):
         sweep_explorer(records[1:], by="P")
+    # A run that converged earlier leaves the mean after its last step.
+    short = {"step": [10], "train_accuracy": [0.7], "test_accuracy": [0.6]}
+    records[1] = {"config": {"P": 100, "seed": 1}, "result": {"history": short}}
+    fig = sweep_explorer(records, by="P")
+    assert list(fig.data[0].x) == [10, 20] and list(fig.data[0].y) == pytest.approx([0.4, 0.4])
 
 
 def test_decodability_of_a_diverged_network_is_refused() -> None:
