@@ -162,7 +162,7 @@ def _records(rule: str, regime: str, root: Path) -> list[dict]:
 
 def explorer(rule: str = "bp", regime: str = "strict",
              root: Path = RESULTS_DIR) -> go.Figure:
-    """Static twin of :func:`label_widget`: ``rule``'s mean learning curves, a slider over labels."""
+    """Static twin of :func:`label_widget`: mean learning curves of ``rule``, a slider over P."""
     title = f"{rule_label(rule)} on MNIST-1D" + ("" if regime == "strict" else ", label-limited")
     return sweep_explorer(_records(rule, regime, root), by="P", title=title)
 
