@@ -1,0 +1,33 @@
+"""The similarity test of chapter 07 on hand-made points: ρ, families, and its verdict."""
+
+import math
+
+import pytest
+
+from rhmlib.pages.ch07 import family_of, similarity_rows
+
+
+def _point(name: str, blend: float, cosine: float, test: float, L: int = 3) -> dict:
+    return {"name": name, "blend": blend, "m": 4, "L": L, "seed": 0, "cosine": cosine,
+            "test": test}
+
+
+def test_rho_is_given_over_all_runs_and_without_each_family() -> None:
+    points = [_point("CLAPP", b, b, 0.5 + 0.4 * b) for b in (0.0, 0.3, 0.6, 1.0)]
+    points += [_point("CLAPP++ (top context)", 0.0, c, t)
+               for c, t in ((0.05, 0.99), (0.1, 0.98), (0.15, 0.97))]
+    rows = similarity_rows(points)
+    assert [r["grammar"] for r in rows] == ["m = 4, L = 3", "all"]
+    every = rows[-1]
+    assert every["n"] == 7 and every["decides"] and every["low"] == 0.0
+    # The blends alone rise with the cosine; the top-context runs alone fall.
+    assert every["without"]["CLAPP++ (top context)"] == pytest.approx(1.0)
+    assert every["without"]["CLAPP, blended with its twin"] == pytest.approx(-1.0)
+    assert family_of(points[0]) == "CLAPP, blended with its twin"
+
+
+def test_a_narrow_range_of_cosines_cannot_decide() -> None:
+    points = [_point("CLAPP", 0.0, c, t) for c, t in ((0.01, 0.9), (0.05, 0.8), (0.1, 0.7))]
+    row = similarity_rows(points)[0]
+    assert not row["decides"] and row["rho"] == pytest.approx(-1.0)
+    assert math.isnan(similarity_rows(points[:2])[0]["rho"])
