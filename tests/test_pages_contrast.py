@@ -31,3 +31,24 @@ def test_a_narrow_range_of_cosines_cannot_decide() -> None:
     row = similarity_rows(points)[0]
     assert not row["decides"] and row["rho"] == pytest.approx(-1.0)
     assert math.isnan(similarity_rows(points[:2])[0]["rho"])
+
+
+def test_probe_means_and_hierarchy_panels_per_cell() -> None:
+    from rhmlib.sweeps.contrast import hierarchy_groups, probe_means
+
+    L = 3
+    # decodability[layer][level]: layer k's own level is L - 1 - k.
+    points = [{"sensitivity": [0.2, 0.4, 0.6],
+               "decodability": [[None, None, d], [None, d, None], [d, None, None]]}
+              for d in (0.8, 1.0)]
+    means = probe_means(points, L)
+    assert means["sensitivity"][0] == pytest.approx((0.2, 0.0))
+    assert [m for m, _ in means["own"]] == pytest.approx([0.9, 0.9, 0.9])
+    rows = [{"name": "BP", "m": 4, "L": 3, "P": 2048, **means, "test": 0.9, "n": 2},
+            {"name": "untrained, width 64", "m": 4, "L": 3, "P": 2048, **means,
+             "test": None, "n": 2}]
+    groups = hierarchy_groups(rows, "sensitivity")
+    assert list(groups) == ["L = 3, P = 2 P*"]
+    assert [p["x"] for p in groups["L = 3, P = 2 P*"]["BP"]] == [1, 2, 3]
+    with pytest.raises(ValueError, match="measure must be"):
+        hierarchy_groups(rows, "decodability")

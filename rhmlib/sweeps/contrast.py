@@ -48,7 +48,7 @@ __all__ = ["RULES", "SSL", "TYPE1", "VARIANTS", "label", "SSL_LRS", "BEYOND", "S
            "temperature_rows", "contrast_width", "preferred_widths", "width_rows",
            "width_table", "contrast_P", "contrast_narrow", "contrast_labels", "label_rows",
            "contrast_twins", "BLENDS", "twin_points", "hierarchy", "HIERARCHY_RULES",
-           "HIERARCHY_CELLS", "hierarchy_rows", "hierarchy_groups", "drtp_control",
+           "HIERARCHY_CELLS", "hierarchy_rows", "probe_means", "hierarchy_groups", "drtp_control",
            "pepita_recipe", "DRTP_LRS", "DRTP_DECAYS", "SHALLOW_LRS", "RULE_LABELS",
            "drtp_rows", "pepita_rows", "cell_records", "scaling_rows", "scaling_groups",
            "scaling_table", "p90_ratio_text", "scan_curves", "chosen_lr_table", "fit_table"]
@@ -557,42 +557,48 @@ def pepita_rows(root: Path = RESULTS_DIR) -> list[dict]:
 
 
 def hierarchy_rows(root: Path = RESULTS_DIR) -> list[dict]:
-    """Per rule, P and evaluation point: the probes of every hidden layer over seeds.
+    """Per rule and cell of :data:`HIERARCHY_CELLS`: the probes of every layer after training.
 
-    Keys: ``rule``, ``P``, ``fraction`` (of the run's training steps), ``sensitivity``
-    and ``own`` (per layer ``l``: the decodability of the level-``(L - l)`` node its unit
-    group covers, the hidden variable that layer would represent if it learnt the
-    hierarchy), each a list of ``(mean, sem)`` per layer; ``test`` (final test accuracy)
-    and ``n`` (seeds).
+    Keys: ``name``, ``m``, ``L``, ``P``, ``sensitivity`` and ``own`` (per layer ``l``: the
+    decodability of the level-``(L - l)`` node its unit group covers, the hidden variable
+    that layer would represent if it learnt the hierarchy), each a list of ``(mean, sem)``
+    over seeds of the last evaluation point, per layer; ``test`` (mean test accuracy) and
+    ``n`` (seeds). Runs stop when they converge, each at its own step, so only their last
+    points are averaged.
     """
-    cells: dict[tuple[str, int], list[dict]] = {}
+    cells: dict[tuple[str, int, int, int], list[dict]] = {}
     for record in finished(load_sweep("hierarchy", root)):
-        cells.setdefault((record["config"]["rule"], record["config"]["P"]), []).append(record)
+        c = record["config"]
+        cells.setdefault((label(c), c["m"], c["L"], c["P"]), []).append(record)
     rows = []
-    for (rule, P), recs in cells.items():
-        probes = [r["probes"]["hierarchy"] for r in recs]
-        steps, L = probes[0]["steps"], recs[0]["config"]["L"]
-        test = mean_sem(r["result"]["test_accuracy"] for r in recs)[0]
-        for t, step in enumerate(steps):
-            sens = [mean_sem(x for p in probes if (x := p["sensitivity"][t][k]) is not None)[:2]
-                    for k in range(L)]
-            own = [mean_sem(x for p in probes
-                            if (x := p["decodability"][t][k][L - 1 - k]) is not None)[:2]
-                   for k in range(L)]
-            rows.append({"rule": RULE_LABELS[rule], "P": P, "fraction": step / steps[-1],
-                         "sensitivity": sens, "own": own, "test": test, "n": len(recs)})
+    for (name, m, L, P), recs in cells.items():
+        last = [{"sensitivity": r["probes"]["hierarchy"]["sensitivity"][-1],
+                 "decodability": r["probes"]["hierarchy"]["decodability"][-1]} for r in recs]
+        rows.append({"name": name, "m": m, "L": L, "P": P, **probe_means(last, L),
+                     "test": mean_sem(r["result"]["test_accuracy"] for r in recs)[0],
+                     "n": len(recs)})
     return rows
 
 
-def hierarchy_groups(rows: list[dict], measure: str, layer: int) -> dict[str, dict[str, list]]:
-    """:func:`hierarchy_rows` as panels (one per P) of ``measure`` at ``layer`` (1-based)."""
+def probe_means(points: list[dict], L: int) -> dict[str, list[tuple[float, float]]]:
+    """Mean and sem over ``points`` (``sensitivity``, ``decodability`` of one evaluation
+    each) of every layer's sensitivity and decodability of its own level."""
+    return {"sensitivity": [mean_sem(p["sensitivity"][k] for p in points)[:2]
+                            for k in range(L)],
+            "own": [mean_sem(p["decodability"][k][L - 1 - k] for p in points)[:2]
+                    for k in range(L)]}
+
+
+def hierarchy_groups(rows: list[dict], measure: str) -> dict[str, dict[str, list]]:
+    """:func:`hierarchy_rows` as panels (one per cell) of ``measure`` against the layer."""
     if measure not in ("sensitivity", "own"):
         raise ValueError(f"measure must be 'sensitivity' or 'own', got {measure!r}")
     groups: dict[str, dict[str, list]] = {}
-    for row in sorted(rows, key=lambda r: (r["P"], r["fraction"])):
-        mean, sem = row[measure][layer - 1]
-        groups.setdefault(f"P = {row['P']:,}", {}).setdefault(row["rule"], []).append(
-            {"x": row["fraction"], "mean": mean, "sem": sem, "n": row["n"]})
+    for row in sorted(rows, key=lambda r: (r["L"], r["P"])):
+        panel = f"L = {row['L']}, P = {row['P'] / _scale(row['m'], row['L']):g} P*"
+        groups.setdefault(panel, {})[row["name"]] = [
+            {"x": k + 1, "mean": mean, "sem": sem, "n": row["n"]}
+            for k, (mean, sem) in enumerate(row[measure])]
     return groups
 
 

@@ -1,0 +1,105 @@
+"""Chapter 06's page: data efficiency at convergence and capacity, across grammars."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import plotly.graph_objects as go
+
+from ..plots import interval_panels, panels
+from ..probes import untrained
+from ..rhm import REFERENCE
+from ..sweeps import RESULTS_DIR, load_sweep
+from ..sweeps import contrast as c
+from ..tables import Table, pm
+
+__all__ = ["AXES", "central_figures", "capacity_groups", "capacity_figure", "label_groups",
+           "label_figure", "untrained_rows", "hierarchy_figure", "temperature_table"]
+
+AXES = ["depth L (m = 4)", "synonyms m (L = 3)"]
+P90_TITLE = "P₉₀ / (n_c mᴸ)"
+
+
+def central_figures(root: Path = RESULTS_DIR) -> tuple[go.Figure, go.Figure]:
+    """``P_90 / P*`` against depth and synonyms at each rule's preferred width: backprop
+    with the direct-feedback rules, and backprop with the self-supervised rules."""
+    groups = c.scaling_groups(c.scaling_rows(root))
+    type1 = {axis: {n: rows for n, rows in curves.items() if n in c.TYPE1}
+             for axis, curves in groups.items()}
+    ssl = {axis: {n: rows for n, rows in curves.items() if n in ("BP", *c.SSL)}
+           for axis, curves in groups.items()}
+    return (interval_panels(type1, AXES, P90_TITLE), interval_panels(ssl, AXES, P90_TITLE))
+
+
+def capacity_groups(root: Path = RESULTS_DIR) -> dict[str, dict[str, list[dict]]]:
+    """CLAPP and InfoNCE at their preferred width and at width 64, beside backprop."""
+    widths = c.preferred_widths(root)
+    wide = c.scaling_groups(c.scaling_rows(root), ("BP", "CLAPP", "InfoNCE"))
+    narrow = c.scaling_groups(c.scaling_rows(root, "contrast_narrow"), ("CLAPP", "InfoNCE"))
+    out: dict[str, dict[str, list[dict]]] = {}
+    for axis in wide:
+        out[axis] = {(f"{n}, width {widths[n]}" if n != "BP" else n): rows
+                     for n, rows in wide[axis].items()}
+        out[axis].update({f"{n}, width 64": rows for n, rows in narrow[axis].items()})
+    return out
+
+
+def capacity_figure(root: Path = RESULTS_DIR) -> go.Figure:
+    """:func:`capacity_groups` as the two panels of the central figure."""
+    return interval_panels(capacity_groups(root), AXES, P90_TITLE)
+
+
+def label_groups(root: Path = RESULTS_DIR) -> dict[str, dict[str, list[dict]]]:
+    """Label-limited regime: test accuracy against labels, one panel per depth."""
+    groups: dict[str, dict[str, list[dict]]] = {}
+    for row in c.label_rows(root):
+        name = row["name"] + ("" if row["name"] == "BP" else " + unlabelled")
+        groups.setdefault(f"L = {row['L']}", {}).setdefault(name, []).append(
+            {"x": row["ratio"], "mean": row["mean"], "sem": row["sem"], "n": row["n"]})
+    return groups
+
+
+def label_figure(root: Path = RESULTS_DIR) -> go.Figure:
+    """:func:`label_groups` as panels of test accuracy against ``P / P*`` labels."""
+    return panels(label_groups(root), x="x", x_titles="labels P / P*", chance=1 / 16)
+
+
+def untrained_rows(root: Path = RESULTS_DIR) -> list[dict]:
+    """The hierarchy probes of the untrained networks of :func:`rhmlib.sweeps.contrast.hierarchy`.
+
+    Per cell and width: the probes of the runs' networks at their initial weights (the
+    same seeds), in the form of :func:`rhmlib.sweeps.contrast.hierarchy_rows`, named
+    "untrained, width w".
+    """
+    configs: dict[tuple[int, int, int, int], list[dict]] = {}
+    for record in load_sweep("hierarchy", root):
+        cfg = record["config"]
+        configs.setdefault((cfg["m"], cfg["L"], cfg["P"], cfg["width"]), []).append(cfg)
+    rows = []
+    for (m, L, P, width), cfgs in sorted(configs.items()):
+        seeds = {cfg["seed"]: cfg for cfg in cfgs}  # one network per seed and width
+        points = [untrained(cfg) for cfg in seeds.values()]
+        rows.append({"name": f"untrained, width {width}", "m": m, "L": L, "P": P,
+                     **c.probe_means(points, L), "test": None, "n": len(points)})
+    return rows
+
+
+def hierarchy_figure(measure: str, root: Path = RESULTS_DIR) -> go.Figure:
+    """Each layer's ``measure`` after training, one panel per cell, untrained baselines too."""
+    rows = c.hierarchy_rows(root) + untrained_rows(root)
+    title = {"sensitivity": "synonymic sensitivity", "own": "own level decoded"}[measure]
+    return panels(c.hierarchy_groups(rows, measure), x="x", x_titles="layer", log_x=False,
+                  target=None, y_title=title, y_range=(0, 1.02))
+
+
+def temperature_table(root: Path = RESULTS_DIR) -> Table:
+    """Validation accuracy per temperature of CLAPP and InfoNCE; ◀ the best."""
+    rows = c.temperature_rows(root)
+    out: dict[str, dict] = {}
+    for r in rows:
+        out.setdefault(r["name"], {"rule": r["name"]})[f"τ = {r['temperature']:g}"] = (
+            pm(r["mean"], r["sem"]) + (" ◀" if r["chosen"] else ""))
+    m, L = REFERENCE["m"], REFERENCE["L"]
+    return Table(list(out.values()), ["rule", *(f"τ = {t:g}" for t in c.TEMPERATURES)],
+                 caption=f"Grammar m = {m}, L = {L} at P = 2 P*, width {c.SCAN_WIDTH}: "
+                 "validation accuracy (mean ± sem, seeds 0-2) per temperature of the score")
