@@ -18,11 +18,15 @@ headline use disjoint seeds:
    backprop, its rate scanned on seeds 0-2 (``mnist1d_mlp_lr``) and run on seeds 10-14
    (``mnist1d_mlp``).
 
+4. **Similarity** (seeds 0-2, 4,000 labels): CLAPP and InfoNCE blended with their global
+   twins (0: local, 1: the twin's update), recording the cosine of each update to the
+   twin's (``mnist1d_twins``), as on the grammar.
+
 The self-supervised rules' positive pairs are sibling windows: neighbouring windows of one
 signal under the same parent (:mod:`rhmlib.mnist1d`). Regenerate with::
 
     python -m rhmlib.sweeps mnist1d_lr mnist1d_lr_edge mnist1d_labels \
-        mnist1d_label_limited mnist1d_mlp_lr mnist1d_mlp --jobs 2
+        mnist1d_label_limited mnist1d_mlp_lr mnist1d_mlp mnist1d_twins --jobs 2
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ __all__ = ["LABELS", "SELECTION_SEEDS", "HEADLINE_SEEDS", "UNLABELLED", "TRAININ
            "SSL_RULES", "LR_FACTORS", "BEYOND", "config", "recipe_lr", "mnist1d_lr",
            "mnist1d_lr_edge", "scan_records", "chosen_lrs", "mnist1d_labels",
            "mnist1d_label_limited", "label_rows", "MLP", "MLP_LRS", "mnist1d_mlp_lr",
-           "mnist1d_mlp", "mlp_rows"]
+           "mnist1d_mlp", "mlp_rows", "TWIN_BLENDS", "mnist1d_twins"]
 
 LABELS = (250, 1000, 4000, 16000)
 SCAN_LABELS = 4000
@@ -155,3 +159,19 @@ def mlp_rows(root: Path = RESULTS_DIR) -> dict:
     row = summarize(load_sweep("mnist1d_mlp", root), ("lr",))[0]
     return {"lr": best_lr(scan), "grid": MLP_LRS, "mean": row["mean"], "sem": row["sem"],
             "n": row["n"]}
+
+
+# Blends of the similarity test: local, in between, the global twin's update.
+TWIN_BLENDS = (0.0, 0.3, 1.0)
+
+
+def _twin_probes(config: dict) -> tuple[str, ...]:
+    return ("twins",)
+
+
+@sweep(probes=_twin_probes)
+def mnist1d_twins() -> list[dict]:
+    """CLAPP and InfoNCE blended with their twins, recording cosines, seeds 0-2."""
+    lrs = chosen_lrs()
+    return [config(rule, SCAN_LABELS, seed, lrs[rule]) | {"rule_options": {"blend": b}}
+            for rule in ("clapp", "infonce") for b in TWIN_BLENDS for seed in SELECTION_SEEDS]
