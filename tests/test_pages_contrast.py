@@ -17,7 +17,9 @@ def test_rho_is_given_over_all_runs_and_without_each_family() -> None:
     points += [_point("CLAPP++ (top context)", 0.0, c, t)
                for c, t in ((0.05, 0.99), (0.1, 0.98), (0.15, 0.97))]
     rows = similarity_rows(points)
-    assert [r["grammar"] for r in rows] == ["m = 4, L = 3", "all"]
+    assert [r["grammar"] for r in rows] == ["m = 4, L = 3"]  # "all" only beside others
+    assert [r["grammar"] for r in similarity_rows(points + [{**points[0], "L": 4}])] == [
+        "m = 4, L = 3", "m = 4, L = 4", "all"]
     every = rows[-1]
     assert every["n"] == 7 and every["decides"] and every["low"] == 0.0
     # The blends alone rise with the cosine; the top-context runs alone fall.

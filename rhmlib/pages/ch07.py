@@ -34,16 +34,21 @@ def _rho(points: Sequence[dict]) -> float:
     return rank_correlation([p["cosine"] for p in points], [p["test"] for p in points])
 
 
+def _grammar(point: dict) -> str:
+    """Where a point was measured: its data set's name, or its grammar."""
+    return point.get("data") or f"m = {point['m']}, L = {point['L']}"
+
+
 def similarity_rows(points: Sequence[dict]) -> list[dict]:
-    """Per grammar (and all together): ρ(cosine, accuracy), over all runs and without each
-    family, with the range of cosines and whether it is wide enough to decide."""
-    grammars = sorted({(p["m"], p["L"]) for p in points})
+    """Per grammar or data set (and all together): ρ(cosine, accuracy), over all runs and
+    without each family, with the range of cosines and whether it is wide enough to decide."""
+    grammars = sorted({_grammar(p) for p in points})
     families = sorted({family_of(p) for p in points})
     rows = []
-    for where in [*grammars, None]:
-        mine = [p for p in points if where is None or (p["m"], p["L"]) == where]
+    for where in [*grammars, None] if len(grammars) > 1 else grammars:
+        mine = [p for p in points if where is None or _grammar(p) == where]
         cosines = [p["cosine"] for p in mine]
-        rows.append({"grammar": "all" if where is None else f"m = {where[0]}, L = {where[1]}",
+        rows.append({"grammar": "all" if where is None else where,
                      "n": len(mine), "low": min(cosines), "high": max(cosines),
                      "decides": max(cosines) - min(cosines) >= WIDE_ENOUGH,
                      "rho": _rho(mine),

@@ -19,7 +19,7 @@ from ..widgets import sweep_explorer
 
 __all__ = ["PUBLIC", "rule_label", "samples_figure", "anchor_rows", "anchor_table",
            "label_groups", "label_figure", "label_table", "scan_table", "findings", "explorer",
-           "label_widget"]
+           "label_widget", "twin_points"]
 
 # The reference numbers of the MNIST-1D paper (Greydanus and Kobak 2024, table 1), test
 # accuracy with 4,000 training examples.
@@ -188,3 +188,19 @@ def label_widget(root: Path = RESULTS_DIR) -> W.VBox:
     regime.observe(show, "value")
     show()
     return W.VBox([W.HBox([rule, regime]), out])
+
+
+def twin_points(root: Path = RESULTS_DIR) -> list[dict]:
+    """Per run of the MNIST-1D similarity test: rule, blend, mean cosine to the twin's
+    update (layers below the top self-supervised one) and test accuracy, in the form of
+    :func:`rhmlib.sweeps.contrast.twin_points` (``data`` names the data set)."""
+    out = []
+    for record in load_sweep("mnist1d_twins", root):
+        if "result" not in record:
+            continue
+        c, cos = record["config"], record["probes"]["twins"]["cosines"]
+        below = [x for row in cos for x in row[:-1] if x is not None]
+        out.append({"name": rule_label(c["rule"]), "blend": c["rule_options"]["blend"],
+                    "data": "MNIST-1D", "m": None, "L": c["L"], "seed": c["seed"],
+                    "cosine": sum(below) / len(below), "test": record["result"]["test_accuracy"]})
+    return out
