@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..mnist1d import MNIST1D, N_CLASSES
-from ..plots import panels
+from ..plots import panels, scatter
 from ..rules import RULES
 from ..stats import best_lr
 from ..sweeps import RESULTS_DIR, load_sweep
@@ -19,7 +19,7 @@ from ..widgets import sweep_explorer
 
 __all__ = ["PUBLIC", "rule_label", "samples_figure", "anchor_rows", "anchor_table",
            "label_groups", "label_figure", "label_table", "scan_table", "findings", "explorer",
-           "label_widget", "twin_points"]
+           "label_widget", "twin_points", "twin_figure"]
 
 # The reference numbers of the MNIST-1D paper (Greydanus and Kobak 2024, table 1), test
 # accuracy with 4,000 training examples.
@@ -204,3 +204,11 @@ def twin_points(root: Path = RESULTS_DIR) -> list[dict]:
                     "data": "MNIST-1D", "m": None, "L": c["L"], "seed": c["seed"],
                     "cosine": sum(below) / len(below), "test": record["result"]["test_accuracy"]})
     return out
+
+
+def twin_figure(root: Path = RESULTS_DIR) -> go.Figure:
+    """Test accuracy against the cosine to the twin's update, one series per rule."""
+    series: dict[str, list[tuple[float, float]]] = {}
+    for p in twin_points(root):
+        series.setdefault(p["name"], []).append((p["cosine"], p["test"]))
+    return scatter(series, "cosine to the global twin's update", "test accuracy")
