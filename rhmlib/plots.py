@@ -2,7 +2,11 @@
 
 Every figure colours a learning rule with its colour in :data:`RULE_COLORS` (the palette
 of the book's diagrams), whatever else the figure shows, and is laid out to reflow down to
-a phone's width: no fixed width, the legend below the plot, long titles wrapped.
+a phone's width: no fixed width, the legend below the plot, long titles wrapped. Its labels
+show their math as a reader writes it (P₉₀, n_c m^L as n<sub>c</sub> m<sup>L</sup>, ≥, →:
+:func:`math_text`), each axis ticks in one number format with room for every label on a
+phone (:func:`measured_ticks`, :func:`log_ticks`), and a panel shows at most
+:data:`MAX_SERIES` series (:func:`facets` splits a longer list into panels).
 
 Importing this module sets plotly's default renderer to ``"rhmlib"``: every figure
 is one output carrying both plotly's JSON (JupyterLab and Binder render it natively)
@@ -35,7 +39,8 @@ __all__ = [
     "glue", "RULE_COLORS", "rule_of", "angles_figure", "error_paths_figure", "mean_learning_curves",
     "accuracy_vs_P", "collapse_figure", "learning_curve", "tree_figure", "rules_figure", "COLORS",
     "lines", "layer_curves", "per_layer", "panels", "signal_noise", "accuracy_bars",
-    "interval_panels", "scatter",
+    "interval_panels", "scatter", "MAX_SERIES", "math_text", "facets", "learning_curve_panels",
+    "angle_rows",
 ]
 
 # Series that are not learning rules (layers, grammars, counts): Okabe-Ito, as the
@@ -52,6 +57,9 @@ PATTERNS = ("", "/", ".", "x", "\\", "+")
 # altered masks. Short names must stand alone: "dfa" is not "fa", "ff_global" is "ff".
 _ALONE = r"(?<![a-z]){}(?![a-z])"
 RULE_PATTERNS: tuple[tuple[str, str], ...] = (
+    # FA's random transport without its downstream masks: a variant of FA (one colour with
+    # it, as "DFA + exact transport" has DFA's), not of backprop's masks.
+    ("fa", r"^fa without"),
     ("bp_masked", r"bp_masked|(?<![a-z])masks?(?![a-z])"),
     ("pepita", "pepita"),
     ("drtp", "drtp"),
@@ -68,6 +76,10 @@ RULE_PATTERNS: tuple[tuple[str, str], ...] = (
 LEGEND_ROW_PX = 22  # one row of the legend below a plot
 PHONE_PLOT_PX = 340  # the width a legend wraps at on a phone (390 px page less margins)
 TITLE_CHARS = 48  # a title line that fits a phone at plotly's title font
+# The most series one panel shows: beyond it a reader cannot tell them apart; more go
+# into facets (:func:`facets`) or behind a slider. tests/test_clean_pages.py counts them
+# on every figure of the built book.
+MAX_SERIES = 6
 
 
 class _BookRenderer(NotebookRenderer):
@@ -179,6 +191,209 @@ class _Styles:
         return self._styles[label]
 
 
+# ------------------------------------------------------------------- labels and ticks
+
+_SUB_DIGITS = str.maketrans("0123456789-", "₀₁₂₃₄₅₆₇₈₉₋")
+_SUP_DIGITS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+# ASCII math as a reader reads it, in the order applied. Digits become Unicode sub- and
+# superscripts (P_90 -> P₉₀); letters, which Unicode lacks as subscripts (n_c), plotly's
+# <sub> and <sup>, which it draws in the SVG itself (static export included).
+_MATH = (
+    (re.compile(r"(?<![\w])([A-Za-z])_\{?(-?\d+)\}?(?![\w])"),
+     lambda m: m[1] + m[2].translate(_SUB_DIGITS)),
+    (re.compile(r"(?<![\w])([A-Za-z])_\{(\w+)\}"), r"\1<sub>\2</sub>"),
+    (re.compile(r"(?<![\w])([A-Za-z])_([A-Za-z])(?![\w])"), r"\1<sub>\2</sub>"),
+    (re.compile(r"\^\{?(-?\d+)\}?"), lambda m: m[1].translate(_SUP_DIGITS)),
+    (re.compile(r"\^\{(\w+)\}"), r"<sup>\1</sup>"),
+    (re.compile(r"\^([A-Za-z])(?![\w])"), r"<sup>\1</sup>"),
+    (re.compile(r">="), "≥"),
+    (re.compile(r"<="), "≤"),
+    (re.compile(r"(?<![<-])->"), "→"),
+)
+
+
+def math_text(text: str) -> str:
+    """``text`` with its ASCII math rendered: P_90 -> P₉₀, n_c m^L -> n<sub>c</sub>
+    m<sup>L</sup>, 10^-3 -> 10⁻³, >= -> ≥, <= -> ≤, -> -> →.
+
+    Only a one-letter symbol takes a subscript (``n_c``, ``W_{pred}`` with braces), so
+    names such as ``ff_global`` are left alone; every figure of this module passes its
+    title, axis titles, panel titles and legend names through it (:func:`_phone_layout`).
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    for pattern, new in _MATH:
+        text = pattern.sub(new, text)
+    return text
+
+
+def _plain(value: float) -> str:
+    """A number in plain decimals without trailing zeros (never 1e-05)."""
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _tick_text(values: Sequence[float], reach: float | None = None,
+               compact: bool = False) -> list[str]:
+    """One format for every tick label of an axis.
+
+    Whole numbers below 10,000 with a thousands separator (500, 1,000, 8,000); when the
+    axis (or the figure: ``reach``, its largest value) reaches 10,000, or when labels must
+    be ``compact`` (narrow panels), every one from 1,000 on in thousands (500, 1k, 16k)
+    rather than plotly's mix of 8000 and 16k; other numbers in plain decimals (0.05, 0.1).
+    """
+    if all(float(v).is_integer() for v in values):
+        top = max([abs(v) for v in values] + [abs(reach or 0)])
+        if top >= 10_000 or compact and top >= 1000:
+            return [_plain(v / 1000) + "k" if abs(v) >= 1000 else f"{int(v)}" for v in values]
+        return [f"{int(v):,}" for v in values]
+    return [_plain(v) for v in values]
+
+
+def _label_px(texts: Sequence[str]) -> float:
+    """Room one tick label needs at a phone's width: about 6.5 px a character, and a gap."""
+    return 6.5 * max(len(t) for t in texts) + 10
+
+
+def _nice_step(span: float, count: int) -> float:
+    """The smallest of 1, 2, 2.5 and 5 times a power of ten that cuts ``span`` into at
+    most ``count`` - 1 steps."""
+    raw = span / max(1, count - 1)
+    if raw <= 0:
+        return 1.0
+    power = 10.0 ** math.floor(math.log10(raw))
+    return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw * (1 - 1e-9))
+
+
+def measured_ticks(values: Iterable[float | None], log: bool = False,
+                   columns: int = 1, reach: float | None = None) -> dict:
+    """Axis settings that tick the measured x ``values`` in one format (:func:`_tick_text`).
+
+    On a phone a panel of a figure with ``columns`` panels side by side is about
+    ``(PHONE_PLOT_PX - 70) / columns`` px wide (at two or more, thousands are written
+    1k, 2k, ...): no two labels may overlap there. Every s-th value is ticked, for the
+    smallest s that leaves room between labels, both ends kept where s allows, the largest
+    value otherwise. A linear axis measured at more values than fit (a fraction of
+    training in small steps, training steps) gets round ticks instead (0, 0.5, 1), as
+    many as fit, and a range from the round tick below the data to the one above.
+    ``reach``: the largest x of the whole figure, so that its panels share one format.
+    """
+    vals = sorted({float(v) for v in values if v is not None and math.isfinite(v)
+                   and (v > 0 or not log)})
+    if not vals:
+        return {}
+    compact = columns >= 2
+    panel = (PHONE_PLOT_PX - 70) / max(1, columns)
+    label = _label_px(_tick_text(vals, reach, compact))
+    fit = max(2, int(panel // label))
+    if not log and len(vals) > fit:
+        step = _nice_step(vals[-1] - vals[0], fit)
+        first, last = math.floor(vals[0] / step), math.ceil(vals[-1] / step)
+        ticks = [float(f"{k * step:.10g}") for k in range(first, last + 1)]
+        text = _tick_text(ticks, reach, compact)
+        # The axis reaches the round ticks on either side of the data (0 before a first
+        # measurement at 500), with room for half a label beyond each: the last label of
+        # one panel and the first of the next must not run into each other.
+        pad = max(0.03, _label_px(text) / 2 / panel) * (ticks[-1] - ticks[0])
+        return {"tickmode": "array", "tickvals": ticks, "ticktext": text, "tickangle": 0,
+                "range": [ticks[0] - pad, ticks[-1] + pad]}
+    where = [math.log10(v) if log else v for v in vals]
+    steps = [b - a for a, b in zip(where, where[1:])]
+    if log and len(vals) > fit and max(steps) > 1.05 * min(steps):
+        # Many values off a geometric grid (P of several grammars): round ticks instead.
+        return log_ticks(vals[0], vals[-1], most=fit, compact=compact)
+    gap = (where[-1] - where[0]) * label / panel
+    last = len(vals) - 1
+    kept = [last]
+    for stride in range(1, len(vals)):
+        index = (list(range(0, last + 1, stride)) if last % stride == 0
+                 else sorted(range(last, -1, -stride)))
+        if all(where[b] - where[a] >= gap for a, b in zip(index, index[1:])):
+            kept = index
+            break
+    ticks = [vals[i] for i in kept]
+    return {"tickmode": "array", "tickvals": ticks,
+            "ticktext": _tick_text(ticks, reach, compact), "tickangle": 0}
+
+
+def log_ticks(low: float, high: float, most: int = 7, compact: bool = False) -> dict:
+    """Ticks of a log axis spanning [low, high], all in one format.
+
+    1, 2 and 5 times each power of ten when at most ``most`` of them fall in the range,
+    in plain numbers (0.02, 0.05, 0.1, ...; ``compact``: 500, 1k, 2k); otherwise powers of
+    ten alone (past ``most`` of them every 2nd, 5th, 10th...: 10⁰, 10⁵, 10¹⁰), written
+    10<sup>-2</sup> ... 10<sup>5</sup> (plotly draws <sup> larger than Unicode's
+    superscript digits); plotly's own would mix 10k, 1000 and small unlabelled 2 to 9
+    between them.
+    """
+    low, high = check_real("low", low), check_real("high", high)
+    if not (0 < low < high and math.isfinite(high)):
+        raise ValueError(f"low and high must satisfy 0 < low < high < inf, got {low}, {high}")
+    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    ticks = [m * 10.0 ** e for e in range(first, last + 1) for m in (1, 2, 5)
+             if low <= m * 10.0 ** e <= high]
+    if not isinstance(most, int) or most < 2:
+        raise ValueError(f"most must be an int >= 2, got {most!r}")
+    if 2 <= len(ticks) <= most:
+        ticks = [float(f"{t:.6g}") for t in ticks]
+        return {"tickmode": "array", "tickvals": ticks,
+                "ticktext": _tick_text(ticks, compact=compact)}
+    if len(ticks) < 2:  # less than a decade: ticks at 1, 1.5, 2, 3, 5 and 7 of it
+        ticks = [float(f"{m * 10.0 ** e:.6g}") for e in range(first, last + 1)
+                 for m in (1, 1.5, 2, 3, 5, 7) if low <= m * 10.0 ** e <= high]
+        if len(ticks) < 2:  # a narrower range still: its two ends, to two digits
+            ticks = [float(f"{low:.2g}"), float(f"{high:.2g}")]
+        return {"tickmode": "array", "tickvals": ticks,
+                "ticktext": _tick_text(ticks, compact=compact)}
+    powers = [e for e in range(first, last + 1) if low <= 10.0 ** e <= high]
+    # Past ``most`` decades, every 2nd, 5th, 10th... power: the multiples of that step.
+    step = next(m * 10 ** k for k in range(6) for m in (1, 2, 5)
+                if len([e for e in powers if e % (m * 10 ** k) == 0]) <= most)
+    powers = [e for e in powers if e % step == 0] or powers[:1]
+    return {"tickmode": "array", "tickvals": [10.0 ** e for e in powers],
+            "ticktext": [f"10<sup>{e}</sup>" for e in powers]}
+
+
+def facets(curves: Mapping[str, object], panels: Mapping[str, str], keep: Sequence[str] = (),
+           rest: str | None = None) -> dict[str, dict[str, object]]:
+    """Curves (or records) of one figure split into panels of at most :data:`MAX_SERIES`.
+
+    ``panels`` maps a panel's title to a prefix: the panel holds the curves whose name
+    starts with it, named by what follows (so ``"own mask: ones"`` and ``"downstream
+    masks: ones"`` are both ``"ones"``: one colour, one legend entry, for one substitute
+    in two panels). The ``keep`` curves (a reference such as BP) appear in every panel
+    under their own names; the curves no prefix takes go, with them, into a last panel
+    titled ``rest`` (None: there must be none). Raises ValueError for a panel with more
+    than :data:`MAX_SERIES` curves, or an empty one.
+    """
+    _check_mapping(curves, "curves")
+    _check_mapping(panels, "panels")
+    missing = [k for k in keep if k not in curves]
+    if missing:
+        raise ValueError(f"keep names no curve: {missing}")
+    out: dict[str, dict[str, object]] = {}
+    taken = set(keep)
+    for title, prefix in panels.items():
+        if not isinstance(prefix, str) or not prefix:
+            raise ValueError(f"panels[{title!r}] must be a non-empty prefix, got {prefix!r}")
+        mine = {name[len(prefix):]: rows for name, rows in curves.items()
+                if name.startswith(prefix) and name not in taken}
+        taken |= {name for name in curves if name.startswith(prefix)}
+        out[title] = {**{k: curves[k] for k in keep}, **mine}
+    left = {name: rows for name, rows in curves.items() if name not in taken}
+    if left and rest is None:
+        raise ValueError(f"no panel takes {sorted(left)}: add a prefix or a rest panel")
+    if left:
+        out[rest] = {**{k: curves[k] for k in keep}, **left}
+    for title, mine in out.items():
+        if len(mine) <= len(keep):
+            raise ValueError(f"panel {title!r} holds no curve of its own")
+        if len(mine) > MAX_SERIES:
+            raise ValueError(f"panel {title!r} would hold {len(mine)} curves, more than "
+                             f"{MAX_SERIES}: split it")
+    return out
+
+
 def _wrap(title: str, width: int = TITLE_CHARS) -> str:
     """A title broken into lines of at most ``width`` characters (plotly never wraps)."""
     if not isinstance(title, str):
@@ -197,17 +412,43 @@ def _legend_rows(names: Sequence[str], width: float = PHONE_PLOT_PX) -> int:
     return rows
 
 
+def _render_math(fig: go.Figure) -> None:
+    """Every label of ``fig`` through :func:`math_text`: axis and panel titles, legend
+    names and tick labels."""
+    for trace in fig.data:
+        if isinstance(trace.name, str) and trace.name:
+            trace.name = math_text(trace.name)
+    for key in fig.layout:
+        if key.startswith(("xaxis", "yaxis")):
+            axis = fig.layout[key]
+            if isinstance(axis.title.text, str):
+                axis.title.text = math_text(axis.title.text)
+            if axis.ticktext is not None:
+                axis.ticktext = [math_text(str(t)) for t in axis.ticktext]
+    for note in fig.layout.annotations:
+        if isinstance(note.text, str):
+            note.text = math_text(note.text)
+
+
 def _phone_layout(fig: go.Figure, title: str = "", height: int = 420) -> go.Figure:
     """Lay ``fig`` out to reflow down to a phone: full width, legend below, title wrapped.
 
     The height grows with the legend's rows at a phone's width, so that the plot itself
     keeps about ``height`` pixels there (on a wide screen the legend takes fewer rows).
     """
-    title = _wrap(title)
-    names = [t.name for t in fig.data if t.name and t.showlegend is not False]
+    if not isinstance(title, str):
+        raise TypeError(f"title must be a str, got {type(title).__name__}")
+    title = _wrap(math_text(title))
+    _render_math(fig)
+    names = [re.sub(r"<[^>]+>", "", t.name) for t in fig.data
+             if t.name and t.showlegend is not False]
     rows = _legend_rows(names) if len(names) > 1 else 0
     title_lines = title.count("<br>") + 1 if title else 0
-    top = 30 + 20 * title_lines
+    # Panel titles (annotations on top of the panels) may take more than one line.
+    panel_lines = max([a.text.count("<br>") + 1 for a in fig.layout.annotations
+                       if a.yref == "paper" and a.yanchor == "bottom" and (a.y or 0) >= 0.99
+                       and isinstance(a.text, str)], default=1)
+    top = 30 + 20 * title_lines + 18 * (panel_lines - 1)
     fig.update_layout(
         autosize=True, width=None, height=height + LEGEND_ROW_PX * rows + top,
         title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}},
@@ -367,6 +608,7 @@ def accuracy_vs_P(
     y_range = _covering(0, 1.02, (v for rows in curves.values() for v in _extent(rows)))
     fig.update_layout(xaxis_title=x_title, yaxis_title=y_title, xaxis_type="log",
                       yaxis_range=y_range)
+    fig.update_xaxes(measured_ticks((t for trace in fig.data for t in trace.x), log=True))
     return _phone_layout(fig, title)
 
 
@@ -391,6 +633,9 @@ def collapse_figure(
         rescaled.showlegend = False
         fig.add_trace(rescaled, row=1, col=2)
     fig.update_xaxes(type="log")
+    for col, xs in enumerate((fig.data[0::2], fig.data[1::2]), start=1):
+        fig.update_xaxes(measured_ticks((t for trace in xs for t in trace.x), log=True,
+                                        columns=2), row=1, col=col)
     fig.update_xaxes(title_text="P", row=1, col=1)
     fig.update_xaxes(title_text="P / P*", row=1, col=2)
     y_range = _covering(0, 1.02, (v for rows in curves.values() for v in _extent(rows)))
@@ -406,9 +651,24 @@ def _panel_grid(groups: object, x_titles: Sequence[str] | str) -> tuple[go.Figur
     titles = [x_titles] * len(groups) if isinstance(x_titles, str) else list(x_titles)
     if len(titles) != len(groups):
         raise ValueError(f"x_titles must name {len(groups)} axes, got {len(titles)}")
+    # A panel title wraps to its panel's width on a phone (about 8 px a letter), never
+    # inside an equation ("m = 4": no-break spaces).
+    chars = max(10, int((PHONE_PLOT_PX - 70) / max(1, len(groups)) / 8))
     fig = make_subplots(rows=1, cols=len(groups), shared_yaxes=True,
-                        horizontal_spacing=0.04, subplot_titles=list(groups))
+                        horizontal_spacing=0.04,
+                        subplot_titles=[_wrap(t.replace(" = ", "\u00a0=\u00a0"), chars)
+                                        for t in groups])
     return fig, titles
+
+
+def _x_titles(titles: list[str]) -> list[str]:
+    """Panels' x titles; one title repeated under panels too narrow on a phone for it
+    (about 7.5 px a letter) is written once, under the middle panel."""
+    n = len(titles)
+    panel = (PHONE_PLOT_PX - 70) / max(1, n)
+    if n > 1 and len(set(titles)) == 1 and 7.5 * len(titles[0]) > panel:
+        return [titles[0] if col == (n - 1) // 2 else "" for col in range(n)]
+    return titles
 
 
 def panels(
@@ -432,16 +692,21 @@ def panels(
     for panel, curves in groups.items():
         _check_curves(curves, x, f"groups[{panel!r}]")
     styles = _Styles()
+    reach = max((abs(r[x]) for curves in groups.values() for rows in curves.values()
+                 for r in rows if r[x] is not None and math.isfinite(r[x])), default=None)
+    titles = _x_titles(titles)
     for col, curves in enumerate(groups.values(), start=1):
         for name, rows in curves.items():
             style = styles(name)
             trace = _line(rows, x, name, style)
             trace.showlegend = style["first"]
             fig.add_trace(trace, row=1, col=col)
-        # Tick exactly the measured x values: a log axis would otherwise label 2..9 in between.
-        ticks = sorted({r[x] for rows in curves.values() for r in rows})
-        fig.update_xaxes(title_text=titles[col - 1], type="log" if log_x else "linear",
-                         tickvals=ticks, row=1, col=col)
+        # Tick the measured x values, as many as fit a phone, in one format: a log axis
+        # would otherwise label 2..9 in between, and mix 8000 with 16k.
+        ticks = measured_ticks((r[x] for rows in curves.values() for r in rows), log=log_x,
+                               columns=len(groups), reach=reach)
+        fig.update_xaxes(ticks, title_text=titles[col - 1], type="log" if log_x else "linear",
+                         row=1, col=col)
         _levels(fig, chance, target, row=1, col=col)
     fig.update_yaxes(title_text=y_title, row=1, col=1)
     if y_range is not None:
@@ -475,7 +740,11 @@ def interval_panels(
                     raise ValueError(f"groups[{panel!r}][{name!r}] rows need x, mean, low, "
                                      f"high (and largest where mean is inf), got {sorted(row)}")
     styles = _Styles()
+    reach = max((abs(r["x"]) for curves in groups.values() for rows in curves.values()
+                 for r in rows if math.isfinite(r["x"])), default=None)
+    titles = _x_titles(titles)
     for col, curves in enumerate(groups.values(), start=1):
+        dodge = _dodge(curves)
         for name, rows in curves.items():
             style = styles(name)
             rows = sorted(rows, key=lambda r: r["x"])
@@ -496,20 +765,42 @@ def interval_panels(
             failed = [r for r in rows if not math.isfinite(r["mean"])]
             if failed:
                 fig.add_scatter(
-                    x=[r["x"] for r in failed], y=[r["largest"] for r in failed],
+                    x=[r["x"] + dodge.get((name, r["x"]), 0.0) for r in failed],
+                    y=[r["largest"] for r in failed], customdata=[r["x"] for r in failed],
                     mode="markers", name=name, legendgroup=name, showlegend=False,
                     marker={"symbol": "triangle-up-open", "size": 11, "color": style["color"]},
                     row=1, col=col,
-                    hovertemplate="%{x}: not reached at %{y:.3g}<extra>" + name + "</extra>")
-        ticks = sorted({r["x"] for rows in curves.values() for r in rows})
-        fig.update_xaxes(title_text=titles[col - 1], tickvals=ticks, row=1, col=col)
+                    hovertemplate="%{customdata}: not reached at %{y:.3g}<extra>" + name
+                                  + "</extra>")
+        ticks = measured_ticks((r["x"] for rows in curves.values() for r in rows),
+                               columns=len(groups), reach=reach)
+        fig.update_xaxes(ticks, title_text=titles[col - 1], row=1, col=col)
     shown = [v for curves in groups.values() for rows in curves.values() for r in rows
              for v in (r["low"], _ceiling(r), r.get("largest", r["mean"]))
              if math.isfinite(v) and v > 0]
-    fig.update_yaxes(type="log", range=[math.log10(min(shown) / 1.3),
-                                        math.log10(max(shown) * 1.3)])
+    low, high = min(shown) / 1.3, max(shown) * 1.3
+    fig.update_yaxes(log_ticks(low, high), type="log",
+                     range=[math.log10(low), math.log10(high)])
     fig.update_yaxes(title_text=y_title, row=1, col=1)
     return _phone_layout(fig, title)
+
+
+def _dodge(curves: Mapping[str, Sequence[Mapping]]) -> dict[tuple[str, float], float]:
+    """Sideways shifts that keep lower bounds drawn at one point apart.
+
+    Curves that never reached the level at the same x all sit at the same ``largest``:
+    their open triangles would hide one another. Each gets a shift of a tenth of the
+    panel's smallest x step per neighbour, centred on the true x (the hover says it).
+    """
+    xs = sorted({r["x"] for rows in curves.values() for r in rows})
+    step = min((b - a for a, b in zip(xs, xs[1:])), default=1.0)
+    at: dict[tuple[float, float], list[str]] = {}
+    for name, rows in curves.items():
+        for r in rows:
+            if not math.isfinite(r["mean"]):
+                at.setdefault((r["x"], r["largest"]), []).append(name)
+    return {(name, x): (i - (len(names) - 1) / 2) * 0.1 * step
+            for (x, _), names in at.items() for i, name in enumerate(names)}
 
 
 def _ceiling(row: Mapping) -> float:
@@ -624,7 +915,7 @@ def rules_figure(rhm: RHM, level: int = 0, symbols: Sequence[int] | None = None)
     name = "class" if level == 0 else f"level-{level} symbol"
     fig = go.Figure(go.Table(header={"values": header, "fill_color": "#e8eef7"},
                              cells={"values": cells}))
-    fig = _phone_layout(fig, f"level {level} -> {level + 1}: each {name} has {rhm.m} "
+    fig = _phone_layout(fig, f"level {level} → {level + 1}: each {name} has {rhm.m} "
                         f"synonymous {rhm.s}-tuples", height=30 + 28 * (len(symbols) + 1))
     fig.update_layout(margin={"l": 10, "r": 10, "b": 10})
     return fig
@@ -637,32 +928,63 @@ def angles_figure(records: dict[str, list[dict]], title: str = "") -> go.Figure:
     hidden layers then readout), one per seed; lines are the mean, bars the sem. The
     y axis shows every cosine reached, negative ones included.
     """
+    return angle_rows({"": records}, title)
+
+
+def angle_rows(groups: dict[str, dict[str, list[dict]]], title: str = "") -> go.Figure:
+    """:func:`angles_figure` with one row of panels per group (at most
+    :data:`MAX_SERIES` names each, see :func:`facets`), titled on its right.
+
+    ``groups`` maps a row's title to the records of :func:`angles_figure`; a name met in
+    two rows keeps its colour and has one legend entry.
+    """
     from plotly.subplots import make_subplots
 
-
-    check_angle_records(records)
-    n_panels = max(len(r["cosines"][0]) for recs in records.values() for r in recs)
+    _check_mapping(groups, "groups")
+    for row_title, records in groups.items():
+        check_angle_records(records, "records" if row_title == "" else f"groups[{row_title!r}]")
+    widths = {len(r["cosines"][0]) for records in groups.values()
+              for recs in records.values() for r in recs}
+    if len(widths) > 1:
+        raise ValueError("groups: rows of cosines must have one entry per layer, the same "
+                         f"number in every row of the figure, got {sorted(widths)}")
+    n_panels = widths.pop()
     names = [f"layer {k + 1}" for k in range(n_panels - 1)] + ["readout"]
-    fig = make_subplots(rows=1, cols=n_panels, shared_yaxes=True, subplot_titles=names,
-                        horizontal_spacing=0.03)
-    styles, reached = _Styles(), [0.0, 1.0]
-    for name, recs in records.items():
-        steps, style = recs[0]["steps"], styles(name)
-        for k in range(n_panels):
-            stats = [mean_sem(r["cosines"][t][k] for r in recs) for t in range(len(steps))]
-            reached += [m + sign * e for m, e, _ in stats for sign in (-1, 1)]
-            fig.add_scatter(
-                x=steps, y=[m for m, _, _ in stats], row=1, col=k + 1, mode="lines+markers",
-                error_y={"type": "data", "array": [e for _, e, _ in stats], "visible": True},
-                name=f"{name} ({len(recs)} seeds)", legendgroup=name, showlegend=k == 0,
-                line={"color": style["color"], "dash": style["dash"]},
-                marker={"symbol": style["symbol"]},
-            )
+    n_rows = len(groups)
+    row_titles = [_wrap(t, 14) for t in groups] if any(groups) else None
+    fig = make_subplots(rows=n_rows, cols=n_panels, shared_yaxes=True, shared_xaxes=True,
+                        column_titles=names, row_titles=row_titles,
+                        horizontal_spacing=0.03, vertical_spacing=0.06 if n_rows > 1 else 0.0)
+    styles, reached, steps_seen = _Styles(), [0.0, 1.0], []
+    for row, records in enumerate(groups.values(), start=1):
+        for name, recs in records.items():
+            steps, style = recs[0]["steps"], styles(name)
+            steps_seen += list(steps)
+            for k in range(n_panels):
+                stats = [mean_sem(r["cosines"][t][k] for r in recs) for t in range(len(steps))]
+                reached += [m + sign * e for m, e, _ in stats for sign in (-1, 1)]
+                fig.add_scatter(
+                    x=steps, y=[m for m, _, _ in stats], row=row, col=k + 1,
+                    mode="lines+markers",
+                    error_y={"type": "data", "array": [e for _, e, _ in stats],
+                             "visible": True},
+                    name=f"{name} ({len(recs)} seeds)", legendgroup=name,
+                    showlegend=k == 0 and style["first"],
+                    line={"color": style["color"], "dash": style["dash"]},
+                    marker={"symbol": style["symbol"]},
+                )
     fig.add_hline(y=0, line_dash="dot", line_color="gray")
     fig.update_yaxes(range=_covering(-0.1, 1.05, reached))
-    fig.update_yaxes(title_text="cosine to BP's update", col=1)
-    fig.update_xaxes(title_text="step", nticks=3)
-    return _phone_layout(fig, title)
+    fig.update_yaxes(title_text="cosine to BP's update", col=1, row=(n_rows + 1) // 2)
+    fig.update_xaxes(measured_ticks(steps_seen, columns=n_panels))
+    for col, text in enumerate(_x_titles(["training step"] * n_panels), start=1):
+        fig.update_xaxes(title_text=text, row=n_rows, col=col)
+    fig = _phone_layout(fig, title, height=420 if n_rows == 1 else 40 + 200 * n_rows)
+    if row_titles:
+        fig.update_layout(margin={"r": 40})
+        fig.for_each_annotation(lambda a: a.update(font_size=12)
+                                if a.text in row_titles else None)
+    return fig
 
 
 def error_paths_figure(masks: list, errors: dict[str, list], index: int = 0,
@@ -725,6 +1047,10 @@ def lines(x: Sequence[float], series: dict[str, Sequence[float]], x_title: str, 
                         marker={"symbol": style["symbol"]})
     fig.update_layout(xaxis_title=x_title, yaxis_title=y_title,
                       yaxis_type="log" if log_y else "linear")
+    fig.update_xaxes(measured_ticks(x))
+    shown = [v for trace in fig.data for v in trace.y if math.isfinite(v) and v > 0]
+    if log_y and shown and min(shown) < max(shown):  # one format: 10⁵, 10¹⁰, not 1 and 10⁵
+        fig.update_yaxes(log_ticks(min(shown), max(shown)))
     return _phone_layout(fig, title)
 
 
@@ -818,6 +1144,41 @@ def mean_learning_curves(records: dict[str, list[dict]], title: str = "") -> go.
     return _phone_layout(fig, title)
 
 
+def learning_rows(records: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """Per name: test accuracy at each evaluation step, mean and sem over its records.
+
+    Rows ``{"step", "mean", "sem", "n"}``, ready for :func:`panels` with ``x="step"``.
+    """
+    _check_mapping(records, "records")
+    out = {}
+    for name, recs in records.items():
+        if not isinstance(recs, Sequence) or not recs:
+            raise ValueError(f"records[{name!r}] must be a non-empty list of sweep records")
+        try:
+            steps = recs[0]["result"]["history"]["step"]
+            curves = [r["result"]["history"]["test_accuracy"] for r in recs
+                      if r["result"]["history"]["step"] == steps]
+        except (KeyError, TypeError) as err:
+            raise ValueError(f"records[{name!r}] must be finished sweep records with "
+                             "result.history") from err
+        if len(curves) != len(recs) or any(len(c) != len(steps) for c in curves):
+            raise ValueError(f"records[{name!r}] must share their evaluation steps")
+        out[name] = [{"step": step, **dict(zip(("mean", "sem", "n"),
+                                                mean_sem(c[t] for c in curves)))}
+                     for t, step in enumerate(steps)]
+    return out
+
+
+def learning_curve_panels(groups: dict[str, dict[str, list[dict]]], title: str = "",
+                          y_title: str = "test accuracy") -> go.Figure:
+    """:func:`mean_learning_curves` in side-by-side panels, one per group of records
+    (at most :data:`MAX_SERIES` each: :func:`facets` splits a long list)."""
+    _check_mapping(groups, "groups")
+    rows = {panel: learning_rows(records) for panel, records in groups.items()}
+    return panels(rows, x="step", x_titles="training step", title=title, log_x=False,
+                  target=None, y_title=y_title)
+
+
 def accuracy_bars(curves: dict[str, list[dict]], title: str = "", x_title: str = "test accuracy",
                   height: int = 520) -> go.Figure:
     """Horizontal bars of mean test accuracy and its sem, one per name, top to bottom.
@@ -877,4 +1238,10 @@ def signal_noise(curves: dict[str, list[dict]], p_stars: dict[str, int],
                       annotation_text=f"P* = {p_stars[name]:,}", annotation_position="top")
     fig.update_layout(xaxis_title="training inputs P", xaxis_type="log",
                       yaxis_type="log", yaxis_title="tuple-label correlation S")
+    # One tick format per axis (plotly's own mix 1000 with 10k, and 0.1 with small 2..9).
+    for axis, key in ((fig.update_xaxes, "x"), (fig.update_yaxes, "y")):
+        values = [v for trace in fig.data for v in getattr(trace, key)
+                  if v is not None and math.isfinite(v) and v > 0]
+        if values and min(values) < max(values):
+            axis(log_ticks(min(values), max(values)))
     return _phone_layout(fig, title)

@@ -386,3 +386,103 @@ def test_no_sweep_names_on_the_pages(built_book: tuple[Path, str]) -> None:
         problems += [f"{name}: {m.group()!r} in …{text[max(0, m.start() - 50):m.end() + 30]}…"
                      for m in pattern.finditer(text)]
     assert not problems, "\n".join(problems)
+
+
+# -- figures: series a reader can tell apart ---------------------------------------------------
+
+def panel_series(figure: dict) -> dict[tuple[str, str], set[str]]:
+    """The series of each panel of a plotly figure (its JSON), in every view it offers.
+
+    The rule, as a reader meets a figure:
+
+    - a **panel** is one pair of axes: a trace's ``xaxis`` and ``yaxis`` (``x``/``y``
+      when unset);
+    - a **series** is what the reader must tell apart there: a trace with a name, one
+      per distinct name (a curve drawn as a line and again as markers for the runs that
+      failed is one series; the same curve in two panels is a series in each). A trace
+      without a name (a tree's edges, a heatmap, a table, bars named by their axis) is
+      none; chance and target levels are shapes, not traces;
+    - only what is shown counts: a trace hidden (``visible`` false or ``"legendonly"``)
+      is not, in the figure as it opens and in each view a slider step or a dropdown
+      button switches to (a ``visible`` list in its args): a slider over ten training-set
+      sizes with two curves each shows two series at a time.
+
+    Returns {(view, panel): names}, the view "as it opens" or "slider step <label>".
+    """
+    data = figure.get("data", [])
+    layout = figure.get("layout", {})
+    views = [("as it opens", [t.get("visible", True) for t in data])]
+    controls = [("slider step", s) for slider in layout.get("sliders", [])
+                for s in slider.get("steps", [])]
+    controls += [("dropdown button", b) for menu in layout.get("updatemenus", [])
+                 for b in menu.get("buttons", [])]
+    for kind, control in controls:
+        args = control.get("args") or [{}]
+        visible = args[0].get("visible") if isinstance(args[0], dict) else None
+        if isinstance(visible, list) and len(visible) == len(data):
+            views.append((f"{kind} {control.get('label', '?')}", visible))
+    found: dict[tuple[str, str], set[str]] = {}
+    for view, visible in views:
+        for trace, shown in zip(data, visible):
+            if shown in (False, "legendonly") or not trace.get("name"):
+                continue
+            panel = f"{trace.get('xaxis', 'x')}/{trace.get('yaxis', 'y')}"
+            found.setdefault((view, panel), set()).add(trace["name"])
+    return found
+
+
+def crowded_panels(figure: dict, limit: int | None = None) -> list[str]:
+    """One line per panel and view of ``figure`` showing more than ``limit`` series
+    (:data:`rhmlib.plots.MAX_SERIES`, which the figures of ``rhmlib.plots`` respect:
+    ``plots.facets`` splits a longer list into panels)."""
+    from rhmlib.plots import MAX_SERIES
+
+    limit = MAX_SERIES if limit is None else limit
+    return [f"{len(names)} series in panel {panel} ({view}): {sorted(names)}"
+            for (view, panel), names in sorted(panel_series(figure).items())
+            if len(names) > limit]
+
+
+def test_series_rule_counts_names_per_panel_and_view() -> None:
+    line = {"type": "scatter", "x": [1, 2], "y": [1, 2]}
+    many = {"data": [{**line, "name": f"rule {k}"} for k in range(7)]}
+    assert crowded_panels(many) and not crowded_panels(many, limit=7)
+    # The same names in two panels, a failure marker sharing its curve's name, an unnamed
+    # trace: six series in each panel.
+    two = {"data": [{**line, "name": f"r{k}", "xaxis": x} for k in range(6) for x in ("x", "x2")]
+           + [{**line, "name": "r0", "mode": "markers"}, {**line, "showlegend": False}]}
+    assert {p: len(n) for (_, p), n in panel_series(two).items()} == {"x/y": 6, "x2/y": 6}
+    assert not crowded_panels(two)
+    # A slider over groups: each step shows two of the twenty traces.
+    slid = {"data": [{**line, "name": f"P = {k}: {s}", "visible": k == 0}
+                     for k in range(10) for s in ("test", "train")],
+            "layout": {"sliders": [{"steps": [
+                {"label": str(k), "args": [{"visible": [j // 2 == k for j in range(20)]}]}
+                for k in range(10)]}]}}
+    assert len(panel_series(slid)) == 11 and not crowded_panels(slid)
+    slid["layout"]["sliders"][0]["steps"][3]["args"][0]["visible"] = [True] * 20
+    assert crowded_panels(slid) == [crowded_panels(slid)[0]]
+    assert "slider step 3" in crowded_panels(slid)[0]
+
+
+def glued_figures(glue_file: Path) -> dict[str, dict]:
+    """The plotly figures a page glues ({name: figure JSON})."""
+    if not glue_file.exists():
+        return {}
+    return {name: output["data"]["application/vnd.plotly.v1+json"]
+            for name, output in json.loads(glue_file.read_text(encoding="utf-8")).items()
+            if "application/vnd.plotly.v1+json" in output.get("data", {})}
+
+
+@pytest.mark.parametrize("path", _notebooks())
+def test_no_panel_shows_more_than_six_series(built_book: tuple[Path, str], path: Path) -> None:
+    """Every numbered figure of a chapter (its glued plotly figures, as the build executed
+    them) shows at most six series in a panel (``panel_series`` states the rule); more go
+    into facets, or behind a slider or a dropdown."""
+    glue_file = built_book[0] / "jupyter_execute" / "book" / f"{path.stem}.glue.json"
+    figures = glued_figures(glue_file)
+    if "{glue:figure}" in path.read_text(encoding="utf-8"):
+        assert figures, f"{path.name} shows glued figures, but {glue_file} holds none"
+    problems = [f"{name}: {line}" for name, figure in figures.items()
+                for line in crowded_panels(figure)]
+    assert not problems, f"{path.name}:\n" + "\n".join(problems)

@@ -26,6 +26,7 @@ def test_one_palette_shared_with_the_diagrams() -> None:
     ("CLAPP (global, sum), 10 seeds", "clapp"), ("CLAPP, linear readout only", "clapp"),
     ("InfoNCE (local)", "infonce"), ("VICReg, oracle views", "vicreg"),
     ("Forward-Forward (global, top)", "ff"), ("ff_global", "ff"), ("m = 4, L = 3", None),
+    ("FA without downstream masks", "fa"), ("downstream masks: ones", "bp_masked"),
     ("layer 1", None),
 ])
 def test_labels_map_to_their_rule(label: str, rule: str | None) -> None:
@@ -117,3 +118,85 @@ def test_glue_stores_a_figure_with_its_html(monkeypatch: pytest.MonkeyPatch) -> 
     assert meta["metadata"]["scrapbook"] == {"name": "fig-x", "mime_prefix": ""}
     assert text == {plots.GLUE_PREFIX + "text/plain": "'91%'"}
     assert text_meta["metadata"]["scrapbook"]["mime_prefix"] == plots.GLUE_PREFIX
+
+
+@pytest.mark.parametrize(("raw", "shown"), [
+    ("P_90 / (n_c m^L)", "P₉₀ / (n<sub>c</sub> m<sup>L</sup>)"),
+    ("mean >= 90%", "mean ≥ 90%"), ("level 0 -> 1", "level 0 → 1"), ("10^-3", "10⁻³"),
+    ("W_{pred}", "W<sub>pred</sub>"), ("ff_global", "ff_global"), ("P₉₀ ≤ 2", "P₉₀ ≤ 2"),
+])
+def test_math_in_labels_is_rendered(raw: str, shown: str) -> None:
+    assert plots.math_text(raw) == shown
+
+
+def test_every_label_of_a_figure_renders_its_math() -> None:
+    fig = plots.panels({"P_90 >= 1": {"n_c m^L": ROWS}}, y_title="P_90 / P*",
+                       x_titles="level 0 -> 1")
+    assert fig.layout.yaxis.title.text == "P₉₀ / P*"
+    assert fig.layout.xaxis.title.text == "level 0 → 1"
+    assert fig.layout.annotations[0].text == "P₉₀ ≥ 1"
+    assert fig.data[0].name == "n<sub>c</sub> m<sup>L</sup>"
+    assert "→" in plots.rules_figure(plots.RHM(v=4, n_c=2, m=2, s=2, L=2)).layout.title.text
+
+
+def _widths(ticks: dict, columns: int) -> list[float]:
+    """Pixels between neighbouring tick labels on a phone, less the labels' half-widths."""
+    import math
+
+    panel = (plots.PHONE_PLOT_PX - 70) / columns
+    where = [math.log10(v) for v in ticks["tickvals"]]
+    scale = panel / (where[-1] - where[0])
+    return [(b - a) * scale - 3.25 * (len(s) + len(t))
+            for a, b, s, t in zip(where, where[1:], ticks["ticktext"], ticks["ticktext"][1:])]
+
+
+def test_ticks_have_one_format_and_room_on_a_phone() -> None:
+    P = [500, 1000, 2000, 4000, 8000, 16000]
+    for columns in (1, 2, 3):
+        ticks = plots.measured_ticks(P, log=True, columns=columns)
+        assert set(ticks["tickvals"]) <= set(P) and 16000 in ticks["tickvals"]
+        assert all(t == "500" or t.endswith("k") for t in ticks["ticktext"])
+        assert min(_widths(ticks, columns)) > 0
+    assert plots.measured_ticks([1000, 2000, 4000])["ticktext"] == ["1,000", "2,000", "4,000"]
+    # A panel of a figure that reaches 16,000 writes 8,000 as the others do: 8k.
+    assert plots.measured_ticks([2000, 8000], log=True, reach=16000)["ticktext"] == ["2k", "8k"]
+    # Many linear values: round ticks, and the axis reaches them.
+    steps = plots.measured_ticks(range(500, 5001, 250), columns=4)
+    assert steps["tickvals"] == [0, 5000] and steps["ticktext"] == ["0", "5k"]
+    assert steps["range"][0] < 0 and steps["range"][1] > 5000
+    assert plots.log_ticks(0.8, 12)["ticktext"] == ["1", "2", "5", "10"]
+    assert plots.log_ticks(10, 1e5)["ticktext"] == [f"10<sup>{e}</sup>" for e in range(1, 6)]
+    assert plots.log_ticks(256, 1e39)["tickvals"] == [10.0 ** e for e in range(5, 36, 5)]
+    fig = plots.panels({"a": {"BP": [dict(ROWS[0], P=500), *ROWS, dict(ROWS[1], P=16000)]},
+                        "b": {"BP": ROWS}})
+    assert list(fig.layout.xaxis2.ticktext) == ["100", "1k"]
+
+
+def test_facets_split_series_into_panels_of_six_at_most() -> None:
+    curves = {"BP": ROWS, **{f"own mask: {k}": ROWS for k in ("ones", "mean")},
+              **{f"downstream masks: {k}": ROWS for k in ("ones", "mean")}, "FA": ROWS}
+    groups = plots.facets(curves, {"own": "own mask: ", "down": "downstream masks: "},
+                          keep=["BP"], rest="hybrids")
+    assert {k: list(v) for k, v in groups.items()} == {
+        "own": ["BP", "ones", "mean"], "down": ["BP", "ones", "mean"], "hybrids": ["BP", "FA"]}
+    fig = plots.panels(groups)
+    ones = [t for t in fig.data if t.name == "ones"]
+    assert len(ones) == 2 and ones[0].line.color == ones[1].line.color
+    assert [t.showlegend for t in ones] == [True, False]
+    with pytest.raises(ValueError, match="no panel takes"):
+        plots.facets(curves, {"own": "own mask: "}, keep=["BP"])
+    with pytest.raises(ValueError, match="more than 6"):
+        plots.facets({f"r{k}": ROWS for k in range(7)}, {"all": "r"})
+
+
+def test_angle_rows_and_learning_curve_panels() -> None:
+    record = {"steps": [0, 10], "cosines": [[0.5, 0.9], [0.6, 0.8]]}
+    fig = plots.angle_rows({"own mask": {"ones": [record]}, "downstream masks": {
+        "ones": [record], "mean": [record]}})
+    assert len(fig.data) == 6 and [t.showlegend for t in fig.data].count(True) == 2
+    assert {a.text for a in fig.layout.annotations} >= {"layer 1", "readout", "own mask"}
+    with pytest.raises(ValueError, match="rows of cosines"):
+        plots.angle_rows({"a": {"x": [record]}, "b": {"y": [{"steps": [0], "cosines": [[1]]}]}})
+    history = {"result": {"history": {"step": [0, 100], "test_accuracy": [0.1, 0.8]}}}
+    fig = plots.learning_curve_panels({"a": {"BP": [history, history]}, "b": {"FA": [history]}})
+    assert list(fig.data[0].y) == [0.1, 0.8] and fig.layout.xaxis.title.text == "training step"
