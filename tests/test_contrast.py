@@ -23,8 +23,9 @@ def test_the_scan_brackets_the_recipe_and_covers_every_grammar() -> None:
     assert set(contrast.BEYOND) == {lrs[0], lrs[-1]}
     configs = contrast.contrast_lr()
     assert {(c["m"], c["L"]) for c in configs} == set(GRAMMARS)
-    assert len(configs) == len(lrs) * len(GRAMMARS) * len(contrast.SSL) * 3
-    assert {contrast.label(c) for c in configs} == set(contrast.SSL)
+    assert len(configs) == len(lrs) * 3 * (len(GRAMMARS) * len(contrast.SSL)
+                                           + len(contrast.OTHERS))
+    assert {contrast.label(c) for c in configs} == set(contrast.SSL + contrast.OTHERS)
     assert {c["width"] for c in configs} == {contrast.SCAN_WIDTH}
     for c in configs:  # each fits its grammar: training, test and validation sets
         full = resolve(c)

@@ -70,6 +70,7 @@ def test_self_supervised_recipes_are_their_scans_choice(name: str) -> None:
     rule = contrast.VARIANTS[name].rule
     chosen = contrast.contrast_chosen_lrs()[(name, REFERENCE["m"], REFERENCE["L"])]
     assert RULES[rule].defaults["lr"] == chosen, (name, chosen)
+    assert RULES[rule].defaults.get("width", 64) == contrast.SCAN_WIDTH, name
 
 
 def test_every_recipe_carries_to_grammars_its_scans_never_saw() -> None:

@@ -41,7 +41,8 @@ from . import REFERENCE, RESULTS_DIR, feedback, load_sweep, sweep
 from .feedback import BUDGET, GRAMMARS
 from .variants import Variant, config_of, label_of, variants
 
-__all__ = ["RULES", "SSL", "TYPE1", "VARIANTS", "label", "SSL_LRS", "BEYOND", "SELECTION_SEEDS",
+__all__ = ["RULES", "SSL", "OTHERS", "TYPE1", "VARIANTS", "label", "SSL_LRS", "BEYOND",
+           "SELECTION_SEEDS",
            "HEADLINE_SEEDS", "SCAN_WIDTH", "WIDTHS", "TEMPERATURES", "LABEL_GRAMMARS",
            "UNLABELLED", "factors", "contrast_config", "contrast_lr", "contrast_lr_edge",
            "scan_records", "contrast_chosen_lrs", "rule_lr", "contrast_temperature",
@@ -67,7 +68,13 @@ VARIANTS = variants(
     Variant("CLAPP++ (top context)", "clapp", {"context": "top"}),
     Variant("CLAPP++ (feedback context)", "clapp", {"context": "feedback"}),
     Variant("CLAPP (global)", "clapp_global"), Variant("InfoNCE (global)", "infonce_global"),
+    Variant("VICReg (global)", "vicreg_global"), Variant("Forward-Forward", "ff"),
+    Variant("Forward-Forward (global)", "ff_global"),
 )
+# The other self-supervised rules of the library: their recipes' rates are scanned on the
+# reference grammar only (the book shows them there, beside their local rules).
+OTHERS = ("CLAPP (global)", "InfoNCE (global)", "VICReg (global)", "Forward-Forward",
+          "Forward-Forward (global)")
 # Adam rates of the self-supervised stage: the recipes' 0.02 in the middle, a factor of
 # about 3 between steps; an end that is chosen gets the next rate beyond it.
 SSL_LRS = (0.006, 0.02, 0.06)
@@ -146,8 +153,11 @@ def _scan_cells(*names: str, root: Path = RESULTS_DIR) -> dict[tuple[str, int, i
 
 @sweep
 def contrast_lr() -> list[dict]:
-    """Self-supervised rules: Adam rate at P = 2 P*, width 256, every grammar, seeds 0-2."""
-    return [contrast_config(name, m, L, 2, seed, lr) for m, L in GRAMMARS for name in SSL
+    """Self-supervised rules: Adam rate at P = 2 P*, width 256, every grammar, seeds 0-2
+    (the global twins and Forward-Forward on the reference grammar only)."""
+    reference = (REFERENCE["m"], REFERENCE["L"])
+    return [contrast_config(name, m, L, 2, seed, lr) for m, L in GRAMMARS
+            for name in SSL + (OTHERS if (m, L) == reference else ())
             for lr in SSL_LRS for seed in SELECTION_SEEDS]
 
 
