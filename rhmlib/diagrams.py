@@ -5,6 +5,8 @@ reference (no font, image or stylesheet is fetched), text as ``<text>`` in a sys
 sans-serif font, a ``<title>`` and a ``<desc>`` for screen readers, and a ``viewBox`` with
 ``width="100%"`` so that it scales with the page. Arrowheads are drawn as polygons and the
 only ids are prefixed by the diagram's name, so several diagrams can share one HTML page.
+A rule is drawn in its colour in every figure (:func:`rhmlib.styles.rule_color`): lines and
+fills in the colour itself, text in a darker shade of it (:func:`_ink`).
 
 Regenerate the book's copies with ``python -m rhmlib.diagrams book/_assets/diagrams``;
 ``tests/test_diagrams.py`` checks that the committed files equal what this module writes.
@@ -19,38 +21,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-__all__ = ["RULE_COLORS", "DIAGRAMS", "tree_network", "error_paths", "pairs", "three_factor",
+from .styles import BLUE, GREEN, ORANGE, VERMILLION, rule_color
+
+__all__ = ["DIAGRAMS", "tree_network", "error_paths", "pairs", "three_factor",
            "write_all", "main", "CONTENT_PX", "MIN_FONT_PX", "font_sizes", "phone_width",
            "phone_css"]
-
-# The book's one colour per learning rule, in diagrams and in every plot (``rhmlib.plots``
-# imports it from here: this module has no dependency). Paul Tol's "muted" qualitative
-# palette: nine colours that stay distinct under the common forms of colour blindness
-# (Okabe-Ito has only eight, one of them yellow), plus a lighter blue for BP with altered
-# masks and a grey for a readout alone. A global twin shares its local rule's colour (plots
-# tell variants of one rule apart by dash and marker). Lines and fills use the colour
-# itself; text uses a darker shade of it (see ``_ink``).
-RULE_COLORS: dict[str, str] = {
-    "bp": "#332288",         # indigo
-    "fa": "#44AA99",         # teal
-    "dfa": "#999933",        # olive
-    "drtp": "#CC6677",       # rose
-    "pepita": "#AA4499",     # purple
-    "clapp": "#117733",      # green
-    "infonce": "#88CCEE",    # cyan
-    "vicreg": "#DDCC77",     # sand
-    "ff": "#882255",         # wine
-    "bp_masked": "#6699CC",  # light blue: BP's transport, other masks
-    "readout": "#888888",    # grey: a trained readout on untrained features
-}
 
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 TEXT = "#222222"
 MUTED = "#666666"
 FORWARD = "#9a9a9a"  # forward pass: grey in every diagram
 LINE = "#555555"
-# Okabe-Ito colours for things that are not rules (pairs, the three factors).
-BLUE, VERMILLION, GREEN, ORANGE, PURPLE = "#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7"
 TINT = "#E3EEF7"  # light blue background of highlighted regions
 
 
@@ -314,7 +295,7 @@ _ROWS = {"out": 92.0, 3: 140.0, 2: 188.0, 1: 236.0, "x": 284.0}
 
 def _panel_frame(x0: float, y0: float, rule: str, name: str, note: str) -> list[str]:
     """A panel's card, its coloured title (the rule's short and full name) and its note."""
-    color = RULE_COLORS[rule]
+    color = rule_color(rule)
     short, _, full = name.partition(" ")
     title = (f"<text {_attrs(x=x0 + 20, y=y0 + 28, font_size=19.0, fill=_ink(color))}>"
              f"<tspan font-weight=\"bold\">{escape(short)}</tspan>"
@@ -362,7 +343,7 @@ _HIDDEN: dict[object, str] = {1: "h_1", 2: "h_2", 3: "h_3", "x": "x", "out": "ŷ
 
 def _chained(x0: float, y0: float, rule: str, matrix: str) -> list[str]:
     """BP and FA: the error goes down layer by layer, through every mask."""
-    color, cx, mx = RULE_COLORS[rule], x0 + 62, x0 + 132
+    color, cx, mx = rule_color(rule), x0 + 62, x0 + 132
     out = _forward(cx, y0, _HIDDEN)
     out.append(_arrow([(cx + 31, y0 + _ROWS["out"]), (mx - 18, y0 + _ROWS["out"])], FORWARD, 2,
                       head=8))
@@ -381,7 +362,7 @@ def _chained(x0: float, y0: float, rule: str, matrix: str) -> list[str]:
 
 def _direct(x0: float, y0: float, rule: str, source: str) -> list[str]:
     """DFA and DRTP: one signal sent straight to every layer, through its own mask only."""
-    color, cx, mx, bus = RULE_COLORS[rule], x0 + 62, x0 + 132, x0 + 212
+    color, cx, mx, bus = rule_color(rule), x0 + 62, x0 + 132, x0 + 212
     y_out = y0 + _ROWS["out"]
     out = _forward(cx, y0, _HIDDEN)
     out.append(_arrow([(cx + 31, y_out), (mx - 18, y_out)], FORWARD, 2, head=8))
@@ -404,7 +385,7 @@ def _direct(x0: float, y0: float, rule: str, source: str) -> list[str]:
 
 def _pepita(x0: float, y0: float) -> list[str]:
     """PEPITA: no backward path; a second forward pass on the input modulated by ``F e``."""
-    color, c1, c2, bus = RULE_COLORS["pepita"], x0 + 48, x0 + 146, x0 + 226
+    color, c1, c2, bus = rule_color("pepita"), x0 + 48, x0 + 146, x0 + 226
     out = _forward(c1, y0, _HIDDEN, w=54)
     mod: dict[object, str] = {1: "h_1^{mod}", 2: "h_2^{mod}", 3: "h_3^{mod}", "x": "x + F e"}
     out += _forward(c2, y0, mod, color=color, dash="5 3", fill=_tint(color, 0.9),
@@ -462,7 +443,7 @@ def error_paths() -> str:
         body += _panel_frame(x0, y0, rule, name, note)
         body += draw(x0, y0)
         body.append(_text(x0 + _PANEL_W / 2 + 4, y0 + _PANEL_H - 14, _EQUATIONS[rule], 16,
-                          fill=_ink(RULE_COLORS[rule])))
+                          fill=_ink(rule_color(rule))))
     # The sixth cell: what the symbols mean.
     x0, y0 = margin + 2 * (_PANEL_W + gap), header + _PANEL_H + gap
     body.append(_rect(x0, y0, _PANEL_W, _PANEL_H, "#f7f7f7", "#d0d0d0", 1.2, rx=10))
@@ -610,7 +591,7 @@ def three_factor() -> str:
     """A synapse ``W_ji`` and the three factors of its local self-supervised update."""
     width, height = 700.0, 520.0
     pre_c, post_c, mod_c = BLUE, VERMILLION, GREEN
-    clapp = RULE_COLORS["clapp"]
+    clapp = rule_color("clapp")
     y_pre, y_post, y_mod = 350.0, 214.0, 76.0
     xs_pre = [160.0, 220.0, 280.0, 340.0, 400.0]
     xs_post = [180.0, 270.0, 360.0]

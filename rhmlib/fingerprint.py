@@ -6,9 +6,9 @@ the files of the probes the run records (their ``files`` in :data:`rhmlib.probes
 and, for a run on another data set than the RHM, that data set's module
 (:data:`DATASET_FILES`). Each file is hashed after :func:`normalise`: comments,
 docstrings, a rule's tuned ``defaults`` (whose values are in the run's resolved config,
-hence in its key already) and its display ``label`` and ``family`` never change a
-fingerprint; code does. Editing one rule's file thus makes exactly the runs of that rule
-(and of the rules that inherit from it) stale.
+hence in its key already) and how the book shows it (``label``, ``family``, ``color``)
+never change a fingerprint; code does. Editing one rule's file thus makes exactly the
+runs of that rule (and of the rules that inherit from it) stale.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def _is_docstring(node: ast.stmt) -> bool:
 
 # Class attributes that never change what a run computes: a rule's recipe (its values
 # are in the run's config) and how the book shows it.
-NOT_CODE = ("defaults", "label", "family")
+NOT_CODE = ("defaults", "label", "family", "color")
 
 
 def _is_defaults(node: ast.stmt) -> bool:

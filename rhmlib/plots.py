@@ -1,12 +1,13 @@
 """Plotly figures of the book, and the one renderer choice every chapter shares.
 
-Every figure colours a learning rule with its colour in :data:`RULE_COLORS` (the palette
-of the book's diagrams), whatever else the figure shows, and is laid out to reflow down to
-a phone's width: no fixed width, the legend below the plot, long titles wrapped. Its labels
-show their math as a reader writes it (P₉₀, n_c m^L as n<sub>c</sub> m<sup>L</sup>, ≥, →:
-:func:`math_text`), each axis ticks in one number format with room for every label on a
-phone (:func:`measured_ticks`, :func:`log_ticks`), and a panel shows at most
-:data:`MAX_SERIES` series (:func:`facets` splits a longer list into panels).
+Figures take curves by name; a name that is a :class:`rhmlib.sweeps.variants.Variant`
+knows its rule, and every figure draws it in its rule's colour, the diagrams' too
+(:mod:`rhmlib.styles`), whatever else the figure shows. Figures are laid out to reflow
+down to a phone's width: no fixed width, the legend below the plot, long titles wrapped.
+Their labels show their math as a reader writes it (P₉₀, n_c m^L as n<sub>c</sub>
+m<sup>L</sup>, ≥, →: :func:`math_text`), each axis ticks in one number format with room
+for every label on a phone (:func:`measured_ticks`, :func:`log_ticks`), and a panel shows
+at most :data:`MAX_SERIES` series (:func:`facets` splits a longer list into panels).
 
 Importing this module sets plotly's default renderer to ``"rhmlib"``: every figure
 is one output carrying both plotly's JSON (JupyterLab and Binder render it natively)
@@ -31,47 +32,17 @@ import plotly.io as pio
 from plotly.io._base_renderers import NotebookRenderer
 
 from .checks import check_float, check_list, check_real
-from .diagrams import BLUE, GREEN, ORANGE, PURPLE, RULE_COLORS, VERMILLION
 from .rhm import RHM, Sample
 from .stats import mean_sem
+from .styles import COLORS, Styles
 
 __all__ = [
-    "glue", "RULE_COLORS", "rule_of", "angles_figure", "error_paths_figure", "mean_learning_curves",
-    "accuracy_vs_P", "collapse_figure", "learning_curve", "tree_figure", "rules_figure", "COLORS",
+    "glue", "angles_figure", "error_paths_figure", "mean_learning_curves",
+    "accuracy_vs_P", "collapse_figure", "learning_curve", "tree_figure", "rules_figure",
     "lines", "layer_curves", "per_layer", "panels", "signal_noise", "accuracy_bars",
     "interval_panels", "scatter", "MAX_SERIES", "math_text", "facets", "learning_curve_panels",
     "angle_rows",
 ]
-
-# Series that are not learning rules (layers, grammars, counts): Okabe-Ito, as the
-# diagrams use for things that are not rules.
-COLORS = (BLUE, VERMILLION, GREEN, ORANGE, PURPLE, "#56B4E9", "#000000")
-# A second curve of one rule in one figure (a variant, a global twin) keeps the colour and
-# changes dash, marker and bar pattern, in this order.
-DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
-SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "cross")
-PATTERNS = ("", "/", ".", "x", "\\", "+")
-
-# A curve's label -> its rule: the first pattern found in the lower-cased label wins, so
-# "CLAPP, linear readout only" is CLAPP and "BP, masks above from input 2" is BP with
-# altered masks. Short names must stand alone: "dfa" is not "fa", "ff_global" is "ff".
-_ALONE = r"(?<![a-z]){}(?![a-z])"
-RULE_PATTERNS: tuple[tuple[str, str], ...] = (
-    # FA's random transport without its downstream masks: a variant of FA (one colour with
-    # it, as "DFA + exact transport" has DFA's), not of backprop's masks.
-    ("fa", r"^fa without"),
-    ("bp_masked", r"bp_masked|(?<![a-z])masks?(?![a-z])"),
-    ("pepita", "pepita"),
-    ("drtp", "drtp"),
-    ("dfa", _ALONE.format("dfa") + "|direct feedback"),
-    ("fa", _ALONE.format("fa") + "|feedback alignment"),
-    ("clapp", "clapp"),
-    ("infonce", "infonce"),
-    ("vicreg", "vicreg"),
-    ("ff", _ALONE.format("ff") + "|forward-forward|forward forward"),
-    ("bp", _ALONE.format("bp") + "|backprop"),
-    ("readout", "readout"),
-)
 
 LEGEND_ROW_PX = 22  # one row of the legend below a plot
 PHONE_PLOT_PX = 340  # the width a legend wraps at on a phone (390 px page less margins)
@@ -151,44 +122,6 @@ def glue(name: str, value: object, display: bool | None = None) -> None:
     metadata = {**metadata, "scrapbook": {"name": name, "mime_prefix": prefix}}
     ipy_display({prefix + k: v for k, v in bundle.items()}, raw=True, metadata=metadata)
 
-
-
-def rule_of(label: str) -> str | None:
-    """The learning rule a curve's label names (a key of :data:`RULE_COLORS`), or None."""
-    if not isinstance(label, str):
-        raise TypeError(f"label must be a str, got {type(label).__name__}")
-    text = label.lower()
-    return next((rule for rule, pattern in RULE_PATTERNS if re.search(pattern, text)), None)
-
-
-class _Styles:
-    """Colour, dash, marker and bar pattern of each label of one figure.
-
-    A rule's label gets the rule's colour; its second, third... label in the figure the same
-    colour with the next dash (and marker, pattern). Other labels take :data:`COLORS` in
-    order. A label met again (the same curve in another panel) keeps its style.
-    """
-
-    def __init__(self) -> None:
-        self._styles: dict[str, dict] = {}
-        self._per_rule: dict[str | None, int] = {}
-
-    def __call__(self, label: str) -> dict:
-        if label not in self._styles:
-            rule = rule_of(label)
-            k = self._per_rule.get(rule, 0)
-            self._per_rule[rule] = k + 1
-            if rule is None:  # no rule: the next colour, and a dash once colours run out
-                color, variant = COLORS[k % len(COLORS)], k // len(COLORS)
-            else:
-                color, variant = RULE_COLORS[rule], k
-            self._styles[label] = {
-                "color": color, "dash": DASHES[variant % len(DASHES)],
-                "symbol": SYMBOLS[variant % len(SYMBOLS)],
-                "pattern": PATTERNS[variant % len(PATTERNS)], "first": True}
-        else:
-            self._styles[label]["first"] = False
-        return self._styles[label]
 
 
 # ------------------------------------------------------------------- labels and ticks
@@ -601,7 +534,7 @@ def accuracy_vs_P(
               for name, scale in (x_scales or {}).items()}
     if scales.keys() - curves.keys():  # a typo would leave a curve unscaled, silently
         raise ValueError(f"x_scales names no curve: {sorted(scales.keys() - curves.keys())}")
-    styles, fig = _Styles(), go.Figure()
+    styles, fig = Styles(), go.Figure()
     for name, rows in curves.items():
         fig.add_trace(_line(rows, x, name, styles(name), scales.get(name, 1.0)))
     _levels(fig, chance, target)
@@ -625,7 +558,7 @@ def collapse_figure(
         raise ValueError(f"p_stars lacks {sorted(missing)}")
     fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.06,
                         subplot_titles=("against P", "against P / P*"))
-    styles = _Styles()
+    styles = Styles()
     for name, rows in curves.items():
         style = styles(name)
         fig.add_trace(_line(rows, "P", name, style), row=1, col=1)
@@ -691,7 +624,7 @@ def panels(
     fig, titles = _panel_grid(groups, x_titles)
     for panel, curves in groups.items():
         _check_curves(curves, x, f"groups[{panel!r}]")
-    styles = _Styles()
+    styles = Styles()
     reach = max((abs(r[x]) for curves in groups.values() for rows in curves.values()
                  for r in rows if r[x] is not None and math.isfinite(r[x])), default=None)
     titles = _x_titles(titles)
@@ -739,7 +672,7 @@ def interval_panels(
                 if missing or not math.isfinite(row["mean"]) and "largest" not in row:
                     raise ValueError(f"groups[{panel!r}][{name!r}] rows need x, mean, low, "
                                      f"high (and largest where mean is inf), got {sorted(row)}")
-    styles = _Styles()
+    styles = Styles()
     reach = max((abs(r["x"]) for curves in groups.values() for rows in curves.values()
                  for r in rows if math.isfinite(r["x"])), default=None)
     titles = _x_titles(titles)
@@ -814,7 +747,7 @@ def scatter(
 ) -> go.Figure:
     """One marker series per name: ``points[name]`` is a list of ``(x, y)`` pairs."""
     _check_mapping(points, "points")
-    styles, fig = _Styles(), go.Figure()
+    styles, fig = Styles(), go.Figure()
     for name, pairs in points.items():
         pairs = list(pairs)
         if not pairs or not all(len(p) == 2 for p in pairs):
@@ -840,7 +773,7 @@ def _history(h: object, name: str) -> tuple[list, list, list]:
 def learning_curve(histories: dict[str, object], title: str = "") -> go.Figure:
     """Train (dashed) and test (solid) accuracy against training steps."""
     _check_mapping(histories, "histories")
-    styles, fig = _Styles(), go.Figure()
+    styles, fig = Styles(), go.Figure()
     for name, h in histories.items():
         steps, test, train = _history(h, name)
         style = styles(name)
@@ -955,7 +888,7 @@ def angle_rows(groups: dict[str, dict[str, list[dict]]], title: str = "") -> go.
     fig = make_subplots(rows=n_rows, cols=n_panels, shared_yaxes=True, shared_xaxes=True,
                         column_titles=names, row_titles=row_titles,
                         horizontal_spacing=0.03, vertical_spacing=0.06 if n_rows > 1 else 0.0)
-    styles, reached, steps_seen = _Styles(), [0.0, 1.0], []
+    styles, reached, steps_seen = Styles(), [0.0, 1.0], []
     for row, records in enumerate(groups.values(), start=1):
         for name, recs in records.items():
             steps, style = recs[0]["steps"], styles(name)
@@ -1036,7 +969,7 @@ def lines(x: Sequence[float], series: dict[str, Sequence[float]], x_title: str, 
     """One line per named series against the shared ``x``, in the book's layout."""
     x = _check_numbers(x, "x")
     _check_mapping(series, "series")
-    styles, fig = _Styles(), go.Figure()
+    styles, fig = Styles(), go.Figure()
     for name, ys in series.items():
         ys = _check_numbers(ys, f"series[{name!r}]")
         if len(ys) != len(x):
@@ -1070,7 +1003,7 @@ def layer_curves(
                              f"{len(row)}")
     if names is not None and len(names) != n_layers:
         raise ValueError(f"names must name {n_layers} layers, got {len(names)}")
-    styles, fig = _Styles(), go.Figure()
+    styles, fig = Styles(), go.Figure()
     for layer in range(n_layers):
         name = names[layer] if names else f"layer {layer + 1}"
         style = styles(name)
@@ -1092,7 +1025,7 @@ def per_layer(
     ``x_labels`` names the groups (default ``layer 1``, ``layer 2``, ...).
     """
     _check_mapping(values, "values")
-    styles, fig = _Styles(), go.Figure()
+    styles, fig = Styles(), go.Figure()
     for name, ys in values.items():
         ys = _check_numbers(ys, f"values[{name!r}]")
         err = (errors or {}).get(name)
@@ -1117,7 +1050,7 @@ def mean_learning_curves(records: dict[str, list[dict]], title: str = "") -> go.
     """
 
     _check_mapping(records, "records")
-    styles, fig = _Styles(), go.Figure()
+    styles, fig = Styles(), go.Figure()
     for name, recs in records.items():
         if not isinstance(recs, Sequence) or not recs:
             raise ValueError(f"records[{name!r}] must be a non-empty list of sweep records")
@@ -1190,7 +1123,7 @@ def accuracy_bars(curves: dict[str, list[dict]], title: str = "", x_title: str =
     if any(isinstance(rows, Sequence) and len(rows) != 1 for rows in curves.values()):
         raise ValueError("accuracy_bars takes one summary row per name")
     _check_curves(curves, "mean")
-    styles = _Styles()
+    styles = Styles()
     rows = [rows[0] for rows in curves.values()]
     looks = [styles(name) for name in curves]
     fig = go.Figure(go.Bar(x=[r["mean"] for r in rows],
@@ -1223,7 +1156,7 @@ def signal_noise(curves: dict[str, list[dict]], p_stars: dict[str, int],
             raise ValueError(f"curves[{name!r}] rows need P, measured, noise and signal")
         if name not in p_stars:
             raise ValueError(f"p_stars lacks {name!r}")
-    styles, fig = _Styles(), go.Figure()
+    styles, fig = Styles(), go.Figure()
     for name, rows in curves.items():
         color = styles(name)["color"]
         xs = [r["P"] for r in rows]

@@ -39,6 +39,7 @@ from .checks import check_float, check_int, check_records
 from .rhm import RHM
 from .rules import rule_names
 from .stats import mean_sem
+from .sweeps.variants import Variant, rule_label
 from .train import run_experiment
 
 __all__ = ["rhm_explorer", "train_live", "masking_live", "ssl_live", "playground", "sweep_explorer",
@@ -453,7 +454,7 @@ def train_live(
         )
         _show(out, _text(f"test accuracy {result.test_accuracy:.3f} after {values['steps']} "
                          f"steps ({result.seconds:.1f} s)"),
-              _figure(plots.learning_curve({values["rule"]: result.history},
+              _figure(plots.learning_curve({rule_label(values["rule"]): result.history},
                                            title=f"RHM(v={v}, n_c={n_c}, m={m}, s={s}, "
                                                  f"L={L}), P={values['P']}")))
 
@@ -490,16 +491,16 @@ def masking_live(P: int = 2000, steps: int = 600, own: str = "other", down: str 
         key = (values["P"], values["steps"])
         if key not in bp_cache:  # BP's curve does not depend on the mask choice
             bp_cache[key] = run_experiment(**common, rule="bp", lr=0.2)
-        variant = run_experiment(
-            **common, rule="bp_masked", lr=values["lr"],
-            rule_options={k: values[k] for k in ("own", "down", "transport")})
-        name = (f"own: {values['own']}, above: {values['down']}, "
-                f"transport: {values['transport']}")
+        options = {k: values[k] for k in ("own", "down", "transport")}
+        variant = run_experiment(**common, rule="bp_masked", lr=values["lr"],
+                                 rule_options=options)
+        name = Variant(f"own: {values['own']}, above: {values['down']}, "
+                       f"transport: {values['transport']}", "bp_masked", options)
         _show(out, _text(f"test accuracy after {values['steps']} steps: BP (lr 0.2) "
                          f"{bp_cache[key].test_accuracy:.3f}, {name} (lr {values['lr']:.3g}) "
                          f"{variant.test_accuracy:.3f}"),
               _figure(plots.learning_curve(
-                  {"BP": bp_cache[key].history, name: variant.history},
+                  {rule_label("bp"): bp_cache[key].history, name: variant.history},
                   title=f"P = {values['P']}, one seed")))
 
     return _panel(controls, action, autorun, check=check)
@@ -643,7 +644,7 @@ def playground(
                 probe_steps.append(step + offset)
                 probe.append(synonymic_sensitivity(net, rhm, test_data[:500], seed=c["seed"]))
             shown = [_text(f"step {curve.step[-1]}: test accuracy {curve.test_accuracy[-1]:.3f}"),
-                     _figure(plots.learning_curve({c["rule"]: curve}, title=title))]
+                     _figure(plots.learning_curve({rule_label(c["rule"]): curve}, title=title))]
             if probe:
                 shown.append(_figure(plots.layer_curves(
                     probe_steps, probe, title="hidden structure: 0 = synonyms grouped, "

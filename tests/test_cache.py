@@ -70,6 +70,8 @@ def _edited(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     lambda s: s.replace('{"lr": 0.1}', '{"lr": 0.3, "steps": 100}'),
     lambda s: s.replace('defaults = {"lr": 0.1}', 'defaults: ClassVar[dict] = {"lr": 0.3}'),
     lambda s: s.replace("batch * 2", "(batch * 2)").replace("\n\n    def", "\n\n\n    def"),
+    lambda s: s.replace("    defaults =", '    label = "Mine"\n    family = "local"\n'
+                        '    color = "teal"\n    defaults ='),  # how the book shows it
 ])
 def test_comments_docstrings_and_defaults_never_change_the_code(edit) -> None:
     assert edit(RULE) != RULE and normalise(edit(RULE)) == normalise(RULE)

@@ -43,14 +43,6 @@ def test_committed_files_are_up_to_date(tmp_path: Path) -> None:
             f"{committed.name} is stale: run python -m rhmlib.diagrams book/_assets/diagrams")
 
 
-def test_rule_colors_are_distinct_hex() -> None:
-    colors = diagrams.RULE_COLORS
-    assert set(colors) >= {"bp", "fa", "dfa", "drtp", "pepita", "clapp", "infonce", "vicreg",
-                           "ff"}
-    assert len(set(colors.values())) == len(colors)
-    assert all(re.fullmatch(r"#[0-9A-F]{6}", c) for c in colors.values())
-
-
 def test_markup_makes_sub_and_superscripts() -> None:
     svg = diagrams._text(0, 0, "W_{l+1}^T x")
     root = ET.fromstring(f'<svg xmlns="http://www.w3.org/2000/svg">{svg}</svg>')

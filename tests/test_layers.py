@@ -25,8 +25,8 @@ FLOORS = {
     # 3 cached experiments
     "sweeps": 3,
     # 4 presentation
-    "tables": 4, "plots": 4, "diagrams": 4, "widgets": 4, "quantities": 4, "sphinxext": 4,
-    "mystnb": 4,
+    "tables": 4, "styles": 4, "plots": 4, "diagrams": 4, "widgets": 4, "quantities": 4,
+    "sphinxext": 4, "mystnb": 4,
     # 5 pages: the only code meant to import both sweeps and presentation
     "pages": 5,
 }

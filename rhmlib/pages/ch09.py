@@ -10,25 +10,20 @@ from plotly.subplots import make_subplots
 
 from ..mnist1d import MNIST1D, N_CLASSES
 from ..plots import panels, scatter
-from ..rules import RULES
 from ..stats import best_lr
 from ..sweeps import RESULTS_DIR, load_sweep
 from ..sweeps import mnist1d as sweeps
+from ..sweeps.variants import rule_label
 from ..tables import Table, pm
 from ..widgets import sweep_explorer
 
-__all__ = ["PUBLIC", "rule_label", "samples_figure", "anchor_rows", "anchor_table",
+__all__ = ["PUBLIC", "samples_figure", "anchor_rows", "anchor_table",
            "label_groups", "label_figure", "label_table", "scan_table", "findings", "explorer",
            "label_widget", "twin_points", "twin_figure"]
 
 # The reference numbers of the MNIST-1D paper (Greydanus and Kobak 2024, table 1), test
 # accuracy with 4,000 training examples.
 PUBLIC = {"logistic regression": 0.32, "MLP": 0.68, "CNN": 0.94, "GRU": 0.91, "human": 0.96}
-
-
-def rule_label(rule: str) -> str:
-    """How the book shows a rule: its class's display name."""
-    return RULES[rule].label or rule
 
 
 def samples_figure(per_class: int = 4, seed: int = 0) -> go.Figure:
@@ -82,7 +77,9 @@ def label_groups(root: Path = RESULTS_DIR) -> dict[str, dict[str, list[dict]]]:
     groups: dict[str, dict[str, list[dict]]] = {"backprop and direct feedback": {},
                                                 "local self-supervision": {}}
     for row in sweeps.label_rows(root):
-        name = rule_label(row["rule"]) + (" + unlabelled" if row["regime"] != "strict" else "")
+        name = rule_label(row["rule"])
+        if row["regime"] != "strict":  # the same rule: its colour, the next dash
+            name = name.relabelled(f"{name} + unlabelled")
         point = {"P": row["P"], "mean": row["mean"], "sem": row["sem"], "n": row["n"]}
         if row["rule"] in sweeps.SSL_RULES:
             groups["local self-supervision"].setdefault(name, []).append(point)

@@ -105,10 +105,13 @@ class Rule:
     """Base class of learning rules; subclasses set ``name`` and implement ``loss``."""
 
     name: ClassVar[str] = ""
-    # How the book shows the rule: its display name, and its family (backprop,
-    # feedback, local, global), which sets its colours. Not part of a run's code.
+    # How the book shows the rule: its display name, its family (backprop, feedback,
+    # local, global) and its colour, a name in rhmlib.styles.PALETTE (a subclass keeps
+    # its parent's; none: its family's, rhmlib.styles.FAMILY_COLORS). Not part of a
+    # run's code (rhmlib.fingerprint.NOT_CODE).
     label: ClassVar[str] = ""
     family: ClassVar[str] = ""
+    color: ClassVar[str] = ""
     # The tuned recipe: TrainConfig fields (lr, optimizer, steps, ...) this rule runs
     # with when the caller does not set them. Rule options' defaults are __init__'s.
     defaults: ClassVar[dict] = {"lr": 0.1}

@@ -20,6 +20,7 @@ class Backprop(Rule):
     name = "bp"
     label = "BP"
     family = "backprop"
+    color = "indigo"
     defaults = {"lr": 0.2}
 
     def loss(self, batch: Batch) -> torch.Tensor:

@@ -39,6 +39,7 @@ class CLAPP(LocalRule):
     name = "clapp"
     label = "CLAPP"
     family = "local"
+    color = "green"
 
     def __init__(self, mode: str = "both", score: str = "cosine", temperature: float = 0.25,
                  **common: object) -> None:

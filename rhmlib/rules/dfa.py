@@ -28,6 +28,7 @@ class DirectFeedbackAlignment(Rule):
     name = "dfa"
     label = "DFA"
     family = "feedback"
+    color = "olive"
     # Adam: with SGD the hidden activity DFA drives ran away at depth (a collapse to one
     # class at L = 5 even at a quarter of the rate); Adam's bounded steps carry.
     defaults = {"lr": 3e-3, "optimizer": "adam"}

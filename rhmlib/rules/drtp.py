@@ -23,6 +23,7 @@ class DirectRandomTargetProjection(DirectFeedbackAlignment):
     name = "drtp"
     label = "DRTP"
     family = "feedback"
+    color = "rose"
     defaults = {"lr": 0.001}
 
     def __init__(self) -> None:

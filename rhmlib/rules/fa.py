@@ -19,6 +19,7 @@ class FeedbackAlignment(MaskedBackprop):
     name = "fa"
     label = "FA"
     family = "feedback"
+    color = "teal"
     defaults = {"lr": 0.3}
 
     def __init__(self) -> None:

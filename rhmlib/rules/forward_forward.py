@@ -39,6 +39,7 @@ class ForwardForward(LocalRule):
     name = "ff"
     label = "Forward-Forward"
     family = "local"
+    color = "wine"
 
     def __init__(self, threshold: float = 0.5, sharpness: float = 8.0, normalize: bool = True,
                  **common: object) -> None:

@@ -26,6 +26,7 @@ class InfoNCE(LocalRule):
     name = "infonce"
     label = "InfoNCE"
     family = "local"
+    color = "cyan"
     # Its learning-rate scan on the reference grammar (rhmlib.sweeps.contrast) chose 0.06.
     defaults = {**LocalRule.defaults, "lr": 0.06}
 

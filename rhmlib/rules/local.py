@@ -323,6 +323,7 @@ class Readout(Rule):
     name = "readout"
     label = "readout"
     family = "backprop"
+    color = "grey"
     defaults = {"lr": 3e-3, "optimizer": "adam"}
 
     def __init__(self, frozen: int = 0) -> None:

@@ -79,6 +79,7 @@ class MaskedBackprop(Rule):
     name = "bp_masked"
     label = "BP with masks"
     family = "backprop"
+    color = "light blue"
     defaults = {"lr": 0.2}
 
     def __init__(self, own: str = "own", down: str = "own", transport: str = "exact") -> None:

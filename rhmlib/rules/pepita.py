@@ -29,6 +29,7 @@ class Pepita(Rule):
     name = "pepita"
     label = "PEPITA"
     family = "feedback"
+    color = "purple"
     defaults = {"lr": 0.03}
 
     def __init__(self, f_scale: float = 0.05) -> None:

@@ -45,6 +45,7 @@ class VICReg(LocalRule):
     name = "vicreg"
     label = "VICReg"
     family = "local"
+    color = "sand"
 
     def __init__(self, invariance: float = 25.0, variance: float = 25.0,
                  covariance: float = 1.0, **common: object) -> None:

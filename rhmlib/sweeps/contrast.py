@@ -39,7 +39,7 @@ from ..stats import best_lr, best_row, finished, mean_sem, p90_summary, summariz
 from ..tables import Table, pm
 from . import REFERENCE, RESULTS_DIR, feedback, load_sweep, sweep
 from .feedback import BUDGET, GRAMMARS
-from .variants import Variant, config_of, label_of, variants
+from .variants import Variant, config_of, label_of, rule_label, variants
 
 __all__ = ["RULES", "SSL", "OTHERS", "TYPE1", "VARIANTS", "label", "SSL_LRS", "BEYOND",
            "SELECTION_SEEDS",
@@ -50,7 +50,7 @@ __all__ = ["RULES", "SSL", "OTHERS", "TYPE1", "VARIANTS", "label", "SSL_LRS", "B
            "width_table", "contrast_P", "contrast_narrow", "contrast_labels", "label_rows",
            "contrast_twins", "BLENDS", "twin_points", "hierarchy", "HIERARCHY_RULES",
            "HIERARCHY_CELLS", "hierarchy_rows", "probe_means", "hierarchy_groups", "drtp_control",
-           "pepita_recipe", "DRTP_LRS", "DRTP_DECAYS", "SHALLOW_LRS", "RULE_LABELS",
+           "pepita_recipe", "DRTP_LRS", "DRTP_DECAYS", "SHALLOW_LRS",
            "drtp_rows", "pepita_rows", "cell_records", "scaling_rows", "scaling_groups",
            "scaling_table", "p90_ratio_text", "scan_curves", "chosen_lr_table", "fit_table"]
 
@@ -96,8 +96,8 @@ def _n_test(L: int) -> int:
     return 192 if L == 2 else BUDGET["n_test"]
 
 
-def label(config: dict) -> str:
-    """The variant label of a config or a record's (inverse of :func:`contrast_config`).
+def label(config: dict) -> Variant:
+    """The variant (a str: its label) of a config or a record's (:func:`contrast_config`'s inverse).
 
     The data regime (unlabelled inputs) and the blend with the global twin are settings
     of a run, not of the rule: they do not change its label.
@@ -475,10 +475,11 @@ def scaling_groups(rows: list[dict], names: tuple[str, ...] | None = None,
                       "largest": row["largest"], "at_most": row["p90"] <= row["smallest"]}
                      if value == "p90"
                      else {"mean": row["test"], "sem": row["test_sem"], "n": row["n"]})
+            # Keyed by the row's name, the variant itself, which the plots colour.
             if row["m"] == 4:
-                groups[DEPTH].setdefault(name, []).append({**point, "x": row["L"]})
+                groups[DEPTH].setdefault(row["name"], []).append({**point, "x": row["L"]})
             if row["L"] == 3:
-                groups[SYNONYMS].setdefault(name, []).append({**point, "x": row["m"]})
+                groups[SYNONYMS].setdefault(row["name"], []).append({**point, "x": row["m"]})
     return groups
 
 
@@ -506,10 +507,6 @@ def scaling_table(rows: list[dict], names: tuple[str, ...] | None = None) -> Tab
     return Table(out, ["rule", *columns], caption="P_90 / (n_c m^L) with its 68% bootstrap "
                  "interval over seeds; '> x': 90% not reached at the largest P tried; "
                  "'≤ x': reached already at the smallest")
-
-
-RULE_LABELS = {"bp": "BP", "fa": "FA", "dfa": "DFA", "drtp": "DRTP", "pepita": "PEPITA",
-               "clapp": "CLAPP", "infonce": "InfoNCE", "vicreg": "VICReg"}
 
 
 def _train_test(recs: list[dict]) -> dict:
@@ -548,7 +545,7 @@ def drtp_rows(root: Path = RESULTS_DIR) -> dict[str, list[dict]]:
             for P in sorted({r["config"]["P"] for r in mine}):
                 done = finished(r for r in mine
                                 if (r["config"]["lr"], r["config"]["P"]) == (lr, P))
-                out["shallow"].append({"rule": RULE_LABELS[rule], "units": units, "lr": lr,
+                out["shallow"].append({"rule": rule_label(rule), "units": units, "lr": lr,
                                        "P": P, **_train_test(done)})
     return out
 

@@ -76,8 +76,8 @@ MASKING = tuple(k for k in VARIANTS if k not in TYPE1 and not k.startswith("PEPI
 SEEDS_SCAN, SEEDS_HEADLINE = range(3), range(10)
 
 
-def label(config: dict) -> str:
-    """The variant label of a run config or a record's (inverse of :data:`VARIANTS`)."""
+def label(config: dict) -> Variant:
+    """The variant (a str: its label) of a run config or a record's (see :data:`VARIANTS`)."""
     return label_of(config, VARIANTS.values())
 
 
@@ -363,7 +363,7 @@ def masking_grammar_table(root: Path = RESULTS_DIR) -> Table:
                          **{k: point[k] for k in ("mean", "sem", "n")}})
         for name in MASKING_GRAMMAR_VARIANTS:
             best = best_row(_in_grammar(variants[name], m, L))
-            rows.append({"m": m, "L": L, "name": name,
+            rows.append({"m": m, "L": L, "name": VARIANTS[name],
                          **{k: best[k] for k in ("lr", "mean", "sem", "n")}})
     for row in rows:
         row.update({"grammar": _grammar(row["m"], row["L"]), "rule or variant": row["name"],
@@ -419,11 +419,12 @@ def _seeds(n: int) -> str:
 
 
 def seed_labels(curves: dict[str, list[dict]]) -> dict[str, list[dict]]:
-    """``curves`` with each name followed by its number of seeds ("(3 seeds)", "(3-10 seeds)")."""
+    """``curves`` with each variant's label followed by its number of seeds ("(3-10 seeds)")."""
     out = {}
     for name, rows in curves.items():
         low, high = min(r["n"] for r in rows), max(r["n"] for r in rows)
-        out[f"{name} ({low}{'' if low == high else f'-{high}'} seeds)"] = rows
+        seeds = f"{low}{'' if low == high else f'-{high}'} seeds"
+        out[VARIANTS[name].relabelled(f"{name} ({seeds})")] = rows
     return out
 
 

@@ -26,11 +26,11 @@ from ..stats import p90_summary, summarize
 from ..tables import Table, curve_table, p90_summary_text, pm, range_text, ratio_text
 from . import REFERENCE, RESULTS_DIR, load_sweep, sweep
 from .cache import resolve
-from .variants import Variant, config_of, label_of, variants
+from .variants import Variant, config_of, label_of, rule_label, variants
 
 __all__ = ["SSL_TRAINING", "READOUT", "LABELS", "P_GRID", "label", "ssl_config", "curves",
-           "SSL_SWEEPS", "FAMILIES", "sweep_curves", "bp_curve", "type1_curves", "p90_rows",
-           "p90_table", "scan_rows", "scan_table", "width_curves", "width_table",
+           "SSL_SWEEPS", "FAMILIES", "SSL_RULES", "sweep_curves", "bp_curve", "type1_curves",
+           "p90_rows", "p90_table", "scan_rows", "scan_table", "width_curves", "width_table",
            "global_curves", "global_table", "local_global_cosines", "cosine_table",
            "hebbian_check", "decodability_table"]
 
@@ -73,8 +73,8 @@ def ssl_config(name: str, P: int, seed: int, **changes: object) -> dict:
             **SSL_TRAINING, **changes}
 
 
-def label(config: dict) -> str:
-    """The curve label of a run config or a record's (inverse of :func:`ssl_config`)."""
+def label(config: dict) -> Variant:
+    """The variant (a str: its label) of a run config or a record's (see :func:`ssl_config`)."""
     return label_of(config, LABELS.values(), READOUT)
 
 
@@ -87,7 +87,7 @@ def curves(records: list[dict]) -> dict[str, list[dict]]:
     for name in LABELS:  # the book's order
         if name in by_label:
             rows = summarize(by_label[name], by=("P",))
-            out[f"{name}, {max(r['n'] for r in rows)} seeds"] = rows
+            out[LABELS[name].relabelled(f"{name}, {max(r['n'] for r in rows)} seeds")] = rows
     return out
 
 
@@ -180,7 +180,7 @@ SSL_SWEEPS = ("ssl_best", "ssl_rules", "ssl_global", "ssl_oracle", "ssl_semi", "
 FAMILIES = {"ssl_best": "local", "ssl_rules": "local", "ssl_global": "global twin",
             "ssl_oracle": "oracle views (generator)", "ssl_semi": "semi-supervised",
             "ssl_variants": "local variant"}
-RULE_NAMES = {"clapp": "CLAPP", "infonce": "InfoNCE", "vicreg": "VICReg", "ff": "Forward-Forward"}
+SSL_RULES = ("clapp", "infonce", "vicreg", "ff")  # the self-supervised rules, in the book's order
 
 
 def _by_label(records: list[dict]) -> dict[str, list[dict]]:
@@ -200,14 +200,14 @@ def sweep_curves(names: tuple[str, ...] = SSL_SWEEPS,
 def bp_curve(root: Path = RESULTS_DIR) -> tuple[str, list[dict]]:
     """Backprop's reference curve (``bp_reference``) and its name with the number of seeds."""
     rows = summarize(load_sweep("bp_reference", root), by=("P",))
-    return f"backprop, {max(r['n'] for r in rows)} seeds", rows
+    return Variant(f"backprop, {max(r['n'] for r in rows)} seeds", "bp"), rows
 
 
 def type1_curves(root: Path = RESULTS_DIR) -> dict[str, list[dict]]:
     """The type-1 rules of ``feedback_P`` (BP left out), named with their seeds."""
     from . import feedback
 
-    return {f"{name} (type 1), {max(r['n'] for r in rows)} seeds": rows
+    return {name.relabelled(f"{name} (type 1), {max(r['n'] for r in rows)} seeds"): rows
             for name, rows in feedback.summary(feedback.records("feedback_P", root)).items()
             if name != "BP"}
 
@@ -267,15 +267,14 @@ def scan_rows(root: Path = RESULTS_DIR) -> list[dict]:
                      "recipe_temperature": tau == recipe["rule_options"].get("temperature"),
                      "recipe": lr == recipe["lr"] and tau == recipe["rule_options"].get(
                          "temperature")})
-    order = list(RULE_NAMES)
     # Per rule: the learning rates at the recipe's temperature first, then the temperatures.
-    return sorted(rows, key=lambda r: (order.index(r["rule"]), not r["recipe_temperature"],
+    return sorted(rows, key=lambda r: (SSL_RULES.index(r["rule"]), not r["recipe_temperature"],
                                        r["temperature"] or 0, r["lr"]))
 
 
 def scan_table(root: Path = RESULTS_DIR) -> Table:
     """:func:`scan_rows` as a table; the row of each rule's recipe is marked."""
-    out = [{"rule": RULE_NAMES[r["rule"]], "P": f"{r['P']:,}", "learning rate": r["lr"],
+    out = [{"rule": rule_label(r["rule"]), "P": f"{r['P']:,}", "learning rate": r["lr"],
             "temperature": r["temperature"], "validation accuracy": pm(r["mean"], r["sem"]),
             "seeds": r["n"], "diverged": r["diverged"] or None,
             "recipe": "✓" if r["recipe"] else None} for r in scan_rows(root)]
@@ -289,9 +288,10 @@ def width_curves(root: Path = RESULTS_DIR, P: int = 2000) -> dict[str, list[dict
     wide = load_sweep("ssl_width", root)
     at64 = {"clapp": [r for r in load_sweep("ssl_best", root) if r["config"]["P"] == P],
             "bp": [r for r in load_sweep("bp_reference", root) if r["config"]["P"] == P]}
+    names = {"clapp": LABELS["CLAPP (local)"], "bp": Variant("backprop", "bp")}
     return {name: summarize([r for r in wide if r["config"]["rule"] == rule] + at64[rule],
                             by=("width",))
-            for rule, name in (("clapp", "CLAPP (local)"), ("bp", "backprop"))}
+            for rule, name in names.items()}
 
 
 def width_table(root: Path = RESULTS_DIR, P: int = 2000) -> Table:
@@ -305,11 +305,11 @@ def global_curves(root: Path = RESULTS_DIR) -> dict[str, list[dict]]:
     records = load_sweep("ssl_best", root) + load_sweep("ssl_rules", root)
     by_name = {**_by_label(records), **_by_label(load_sweep("ssl_global", root))}
     out = {}
-    for rule in RULE_NAMES.values():
+    for rule in map(rule_label, SSL_RULES):
         for name in (f"{rule} (local)", f"{rule} (global, top)", f"{rule} (global, sum)"):
             if name in by_name:
-                out[name] = [r for r in summarize(by_name[name], by=("P",))
-                             if r["P"] in P_GLOBAL]
+                out[LABELS[name]] = [r for r in summarize(by_name[name], by=("P",))
+                                     if r["P"] in P_GLOBAL]
     return out
 
 
@@ -320,7 +320,7 @@ def global_table(root: Path = RESULTS_DIR) -> Table:
 
 
 def local_global_cosines(
-    rules: tuple[str, ...] = tuple(RULE_NAMES), steps: int = 200, P: int = 2000,
+    rules: tuple[str, ...] = SSL_RULES, steps: int = 200, P: int = 2000,
     seed: int = 0, n_probe: int = 512, width: int = 64,
 ) -> list[dict]:
     """Cosine per self-supervised layer between a local rule's update and its global twins'.
@@ -329,7 +329,7 @@ def local_global_cosines(
     under its name in the book.
     """
     rows = live.local_global_cosines(rules, steps, P, seed, n_probe, width, REFERENCE)
-    return [{**row, "rule": RULE_NAMES.get(row["rule"], row["rule"])} for row in rows]
+    return [{**row, "rule": rule_label(row["rule"])} for row in rows]
 
 
 def cosine_table(rows: list[dict]) -> Table:
