@@ -54,3 +54,19 @@ def test_probe_means_and_hierarchy_panels_per_cell() -> None:
     assert [p["x"] for p in groups["L = 3, P = 2 P*"]["BP"]] == [1, 2, 3]
     with pytest.raises(ValueError, match="measure must be"):
         hierarchy_groups(rows, "decodability")
+
+
+def test_the_contrast_verdict_per_grammar() -> None:
+    from rhmlib.pages.ch06 import contrast_verdicts
+
+    def row(name: str, L: int, p90: float) -> dict:
+        return {"name": name, "m": 4, "L": L, "p90": p90}
+
+    rows = [row("BP", 3, 1.5), row("FA", 3, 6.0), row("DFA", 3, math.inf),
+            row("CLAPP", 3, 2.0), row("InfoNCE", 3, 4.0),
+            row("BP", 5, 1.0), row("FA", 5, math.inf), row("DFA", 5, math.inf),
+            row("CLAPP", 5, math.inf), row("VICReg", 5, 9.0)]
+    by_L = {v["L"]: v for v in contrast_verdicts(rows)}
+    assert by_L[3]["verdict"] == "holds" and by_L[3]["ssl"] == ("CLAPP", pytest.approx(4 / 3))
+    assert by_L[3]["type1"] == ("FA", 4.0)
+    assert by_L[5]["verdict"] == "both lose it" and by_L[5]["ssl"][0] == "VICReg"

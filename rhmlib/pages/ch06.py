@@ -14,7 +14,8 @@ from ..sweeps import contrast as c
 from ..tables import Table, pm
 
 __all__ = ["AXES", "central_figures", "capacity_groups", "capacity_figure", "label_groups",
-           "label_figure", "untrained_rows", "hierarchy_figure", "temperature_table"]
+           "label_figure", "untrained_rows", "hierarchy_figure", "temperature_table", "KEEPS",
+           "ratio_to_bp", "contrast_verdicts", "verdict_table"]
 
 AXES = ["depth L (m = 4)", "synonyms m (L = 3)"]
 P90_TITLE = "P₉₀ / (n_c mᴸ)"
@@ -103,3 +104,64 @@ def temperature_table(root: Path = RESULTS_DIR) -> Table:
     return Table(list(out.values()), ["rule", *(f"τ = {t:g}" for t in c.TEMPERATURES)],
                  caption=f"Grammar m = {m}, L = {L} at P = 2 P*, width {c.SCAN_WIDTH}: "
                  "validation accuracy (mean ± sem, seeds 0-2) per temperature of the score")
+
+
+# A rule "keeps backprop's data efficiency" on a grammar when its P_90 is within this factor
+# of backprop's (both at their preferred widths); beyond it, or never reaching 90 %, it
+# loses it.
+KEEPS = 2.0
+
+
+def ratio_to_bp(row: dict, bp: dict) -> float:
+    """``P_90`` of a :func:`rhmlib.sweeps.contrast.scaling_rows` row over backprop's (inf:
+    never 90 %)."""
+    return row["p90"] / bp["p90"]
+
+
+def contrast_verdicts(rows: list[dict]) -> list[dict]:
+    """Per grammar: does the best self-supervised rule keep backprop's data efficiency
+    where the best direct-feedback rule loses it?
+
+    ``rows`` are :func:`rhmlib.sweeps.contrast.scaling_rows`. Keys: ``m``, ``L``, ``bp``
+    (backprop's ``P_90 / P*``), ``ssl`` and ``type1`` (the name and ratio to backprop of
+    the best rule of each family), ``ssl_keeps`` and ``type1_keeps`` (ratio within
+    :data:`KEEPS`) and ``verdict``: "holds" (self-supervision keeps it, direct feedback
+    loses it), "both keep it", "both lose it" or "reversed".
+    """
+    cells = {(r["name"], r["m"], r["L"]): r for r in rows}
+    out = []
+    for m, L in sorted({(r["m"], r["L"]) for r in rows}, key=lambda g: (g[0] != 4, g)):
+        if ("BP", m, L) not in cells:
+            continue
+        bp = cells[("BP", m, L)]
+        best = {}
+        for family, names in (("ssl", c.SSL), ("type1", ("FA", "DFA"))):
+            ratios = {n: ratio_to_bp(cells[(n, m, L)], bp) for n in names if (n, m, L) in cells}
+            if ratios:
+                best[family] = min(ratios.items(), key=lambda kv: kv[1])
+        if len(best) < 2:
+            continue
+        ssl_keeps, type1_keeps = best["ssl"][1] <= KEEPS, best["type1"][1] <= KEEPS
+        verdict = {(True, False): "holds", (True, True): "both keep it",
+                   (False, False): "both lose it", (False, True): "reversed"}[
+            (ssl_keeps, type1_keeps)]
+        out.append({"m": m, "L": L, "bp": bp["p90"], "ssl": best["ssl"],
+                    "type1": best["type1"], "ssl_keeps": ssl_keeps,
+                    "type1_keeps": type1_keeps, "verdict": verdict})
+    return out
+
+
+def verdict_table(rows: list[dict]) -> Table:
+    """:func:`contrast_verdicts` as a table, one row per grammar."""
+    def ratio(x: float) -> str:
+        return "never 90 %" if x == float("inf") else f"{x:.2f}×"
+
+    out = [{"grammar": f"m = {v['m']}, L = {v['L']}", "backprop P₉₀ / P*": f"{v['bp']:.2f}",
+            "best self-supervised": f"{v['ssl'][0]}: {ratio(v['ssl'][1])}",
+            "best direct feedback": f"{v['type1'][0]}: {ratio(v['type1'][1])}",
+            "verdict": v["verdict"]} for v in contrast_verdicts(rows)]
+    return Table(out, ["grammar", "backprop P₉₀ / P*", "best self-supervised",
+                       "best direct feedback", "verdict"],
+                 caption="Labels needed for 90 % test accuracy relative to backprop's, each rule "
+                 f"at its preferred width, strict regime; a rule keeps backprop's data "
+                 f"efficiency within a factor {KEEPS:g}")
