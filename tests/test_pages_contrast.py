@@ -70,3 +70,17 @@ def test_the_contrast_verdict_per_grammar() -> None:
     assert by_L[3]["verdict"] == "holds" and by_L[3]["ssl"] == ("CLAPP", pytest.approx(4 / 3))
     assert by_L[3]["type1"] == ("FA", 4.0)
     assert by_L[5]["verdict"] == "both lose it" and by_L[5]["ssl"][0] == "VICReg"
+
+
+def test_the_label_limited_verdict() -> None:
+    from rhmlib.pages.ch06 import label_verdicts
+
+    def row(name: str, mean: float, sem: float = 0.01) -> dict:
+        return {"name": name, "m": 4, "L": 4, "labels": 512, "ratio": 0.5, "mean": mean,
+                "sem": sem, "n": 3}
+
+    (v,) = label_verdicts([row("BP", 0.5), row("CLAPP", 0.7), row("InfoNCE", 0.6)])
+    assert v["verdict"] == "ahead" and v["ssl"]["name"] == "CLAPP"
+    (v,) = label_verdicts([row("BP", 0.5), row("CLAPP", 0.52, 0.05)])
+    assert v["verdict"] == "level"
+    assert label_verdicts([row("CLAPP", 0.7)]) == []

@@ -15,7 +15,7 @@ from ..tables import Table, pm
 
 __all__ = ["AXES", "central_figures", "capacity_groups", "capacity_figure", "label_groups",
            "label_figure", "untrained_rows", "hierarchy_figure", "temperature_table", "KEEPS",
-           "ratio_to_bp", "contrast_verdicts", "verdict_table"]
+           "ratio_to_bp", "contrast_verdicts", "verdict_table", "label_verdicts"]
 
 AXES = ["depth L (m = 4)", "synonyms m (L = 3)"]
 P90_TITLE = "P₉₀ / (n_c mᴸ)"
@@ -165,3 +165,28 @@ def verdict_table(rows: list[dict]) -> Table:
                  caption="Labels needed for 90 % test accuracy relative to backprop's, each rule "
                  f"at its preferred width, strict regime; a rule keeps backprop's data "
                  f"efficiency within a factor {KEEPS:g}")
+
+
+def label_verdicts(rows: list[dict]) -> list[dict]:
+    """Label-limited regime, per depth and number of labels: the best self-supervised rule
+    with unlabelled inputs against backprop on the same labels.
+
+    ``rows`` are :func:`rhmlib.sweeps.contrast.label_rows`. Keys: ``L``, ``ratio``
+    (labels / P*), ``bp`` and ``ssl`` (the points; ``ssl`` the best rule's, with its
+    ``name``) and ``verdict``: "ahead", "behind" (by more than twice the sem of the
+    difference) or "level".
+    """
+    cells: dict[tuple[int, float], dict[str, dict]] = {}
+    for r in rows:
+        cells.setdefault((r["L"], r["ratio"]), {})[r["name"]] = r
+    out = []
+    for (L, ratio), named in sorted(cells.items()):
+        if "BP" not in named or len(named) < 2:
+            continue
+        bp = named["BP"]
+        ssl = max((r for n, r in named.items() if n != "BP"), key=lambda r: r["mean"])
+        gap = ssl["mean"] - bp["mean"]
+        noise = 2 * (ssl["sem"] ** 2 + bp["sem"] ** 2) ** 0.5
+        out.append({"L": L, "ratio": ratio, "bp": bp, "ssl": ssl,
+                    "verdict": "ahead" if gap > noise else "behind" if -gap > noise else "level"})
+    return out
