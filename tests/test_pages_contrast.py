@@ -84,3 +84,17 @@ def test_the_label_limited_verdict() -> None:
     (v,) = label_verdicts([row("BP", 0.5), row("CLAPP", 0.52, 0.05)])
     assert v["verdict"] == "level"
     assert label_verdicts([row("CLAPP", 0.7)]) == []
+
+
+def test_separating_layers_need_every_rule_of_one_family_beyond_the_other() -> None:
+    from rhmlib.pages.ch06 import separating_layers
+
+    def row(name: str, sens: list[float]) -> dict:
+        return {"name": name, "m": 4, "L": 2, "P": 2048,
+                "sensitivity": [(s, 0.01) for s in sens], "own": [], "test": 0.9, "n": 3}
+
+    rows = [row("FA", [0.9, 0.5]), row("DFA", [0.8, 0.45]), row("CLAPP", [0.3, 0.5]),
+            row("InfoNCE", [0.4, 0.47])]
+    layers = separating_layers(rows)
+    assert [v["separates"] for v in layers] == [True, False]
+    assert layers[0]["type1"] == pytest.approx(0.85) and layers[0]["ssl"] == pytest.approx(0.35)

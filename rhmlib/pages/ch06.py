@@ -15,7 +15,8 @@ from ..tables import Table, pm
 
 __all__ = ["AXES", "central_figures", "capacity_groups", "capacity_figure", "label_groups",
            "label_figure", "untrained_rows", "hierarchy_figure", "temperature_table", "KEEPS",
-           "ratio_to_bp", "contrast_verdicts", "verdict_table", "label_verdicts"]
+           "ratio_to_bp", "contrast_verdicts", "verdict_table", "label_verdicts",
+           "separating_layers"]
 
 AXES = ["depth L (m = 4)", "synonyms m (L = 3)"]
 P90_TITLE = "P₉₀ / (n_c mᴸ)"
@@ -189,4 +190,34 @@ def label_verdicts(rows: list[dict]) -> list[dict]:
         noise = 2 * (ssl["sem"] ** 2 + bp["sem"] ** 2) ** 0.5
         out.append({"L": L, "ratio": ratio, "bp": bp, "ssl": ssl,
                     "verdict": "ahead" if gap > noise else "behind" if -gap > noise else "level"})
+    return out
+
+
+def separating_layers(rows: list[dict], measure: str = "sensitivity") -> list[dict]:
+    """Per cell of the hierarchy probes and layer: does ``measure`` separate the direct-
+    feedback rules (FA, DFA) from the self-supervised ones (CLAPP, InfoNCE)?
+
+    ``rows`` are :func:`rhmlib.sweeps.contrast.hierarchy_rows`. Keys: ``L``, ``P``,
+    ``layer`` (1-based), ``type1`` and ``ssl`` (each family's mean of the rules' means),
+    ``separates`` (every rule of one family beyond every rule of the other by more than
+    twice the larger sem).
+    """
+    cells: dict[tuple[int, int], dict[str, dict]] = {}
+    for r in rows:
+        cells.setdefault((r["L"], r["P"]), {})[r["name"]] = r
+    out = []
+    for (L, P), named in sorted(cells.items()):
+        families = [[named[n][measure] for n in names if n in named]
+                    for names in (("FA", "DFA"), ("CLAPP", "InfoNCE"))]
+        if not all(families):
+            continue
+        for k in range(L):
+            (a, b) = ([rule[k] for rule in fam] for fam in families)
+            margin = 2 * max(sem for _, sem in a + b)
+            low_a, high_a = min(m for m, _ in a), max(m for m, _ in a)
+            low_b, high_b = min(m for m, _ in b), max(m for m, _ in b)
+            out.append({"L": L, "P": P, "layer": k + 1,
+                        "type1": sum(m for m, _ in a) / len(a),
+                        "ssl": sum(m for m, _ in b) / len(b),
+                        "separates": low_a - high_b > margin or low_b - high_a > margin})
     return out
