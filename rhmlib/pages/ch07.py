@@ -8,13 +8,16 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 
-from ..plots import scatter
-from ..stats import rank_correlation
-from ..sweeps import RESULTS_DIR
-from ..sweeps.contrast import twin_points
-from ..tables import Table
+from ..plots import panels, scatter
+from ..stats import mean_sem, rank_correlation
+from ..sweeps import RESULTS_DIR, load_sweep
+from ..sweeps.contrast import label, twin_points
+from ..sweeps.variants import rule_label
+from ..tables import Table, pm
 
-__all__ = ["WIDE_ENOUGH", "family_of", "similarity_rows", "similarity_table", "twin_figure"]
+__all__ = ["WIDE_ENOUGH", "family_of", "similarity_rows", "similarity_table", "twin_figure",
+           "blend_rows", "blend_figure", "blend_table", "VARIANT_NAMES", "variant_rows",
+           "variant_table"]
 
 # The test can decide only if the cosines to the global update spread over most of [0, 1].
 WIDE_ENOUGH = 0.5
@@ -76,5 +79,84 @@ def twin_figure(root: Path = RESULTS_DIR) -> go.Figure:
     """Test accuracy against the cosine to the global twin's update, one series a family."""
     series: dict[str, list[tuple[float, float]]] = {}
     for p in twin_points(root):
-        series.setdefault(family_of(p), []).append((p["cosine"], p["test"]))
+        name = p["name"]  # a Variant: the series keeps its rule's colour
+        series.setdefault(name.relabelled(family_of(p)), []).append((p["cosine"], p["test"]))
     return scatter(series, "cosine to the global twin's update", "test accuracy")
+
+
+def _twin_records(root: Path) -> list[dict]:
+    return [r for r in load_sweep("contrast_twins", root) if "result" in r]
+
+
+def _grammar_of(config: dict) -> str:
+    return f"m = {config['m']}, L = {config['L']}"
+
+
+def blend_rows(root: Path = RESULTS_DIR) -> list[dict]:
+    """CLAPP and InfoNCE per grammar and blend: test accuracy (mean, sem, n) over seeds."""
+    cells: dict[tuple[str, str, float], list[float]] = {}
+    for record in _twin_records(root):
+        c = record["config"]
+        name = label(c)
+        if name in ("CLAPP", "InfoNCE"):
+            key = (name, _grammar_of(c), c["rule_options"].get("blend", 0.0))
+            cells.setdefault(key, []).append(record["result"]["test_accuracy"])
+    rows = []
+    for (name, grammar, blend), values in sorted(cells.items()):
+        mean, sem, n = mean_sem(values)
+        rows.append({"name": name, "grammar": grammar, "blend": blend, "mean": mean,
+                     "sem": sem, "n": n})
+    return rows
+
+
+def blend_figure(root: Path = RESULTS_DIR) -> go.Figure:
+    """Test accuracy against the blend (0 local, 1 the twin), one panel per grammar."""
+    groups: dict[str, dict[str, list[dict]]] = {}
+    for r in blend_rows(root):
+        groups.setdefault(r["grammar"], {}).setdefault(rule_label(r["name"].lower()), []).append(
+            {"x": r["blend"], "mean": r["mean"], "sem": r["sem"], "n": r["n"]})
+    return panels(groups, x="x", x_titles="blend: 0 local, 1 global twin", log_x=False,
+                  chance=1 / 16)
+
+
+def blend_table(root: Path = RESULTS_DIR) -> Table:
+    """:func:`blend_rows` as a table: rule and grammar (rows) by blend (columns)."""
+    out: dict[tuple[str, str], dict] = {}
+    blends = sorted({r["blend"] for r in blend_rows(root)})
+    for r in blend_rows(root):
+        out.setdefault((r["name"], r["grammar"]), {"rule": r["name"], "grammar": r["grammar"]})[
+            f"blend {r['blend']:g}"] = pm(r["mean"], r["sem"])
+    return Table(list(out.values()), ["rule", "grammar", *(f"blend {b:g}" for b in blends)],
+                 caption="Test accuracy at P = 2 P* (mean ± sem over 3 seeds): blend 0 is the "
+                 "local rule, 1 its global twin")
+
+
+VARIANT_NAMES = ("CLAPP", "CLAPP++ (position predictors)", "CLAPP++ (top context)",
+                 "CLAPP++ (feedback context)")
+
+
+def variant_rows(root: Path = RESULTS_DIR) -> list[dict]:
+    """CLAPP (local, no blend) and its CLAPP++ variants per grammar: test accuracy."""
+    cells: dict[tuple[str, str], list[float]] = {}
+    for record in _twin_records(root):
+        c = record["config"]
+        name = label(c)
+        if name in VARIANT_NAMES and not c["rule_options"].get("blend"):
+            cells.setdefault((name, _grammar_of(c)), []).append(record["result"]["test_accuracy"])
+    return [{"name": name, "grammar": grammar, **dict(zip(("mean", "sem", "n"),
+                                                          mean_sem(values), strict=True))}
+            for (name, grammar), values in sorted(cells.items(),
+                                                  key=lambda kv: VARIANT_NAMES.index(kv[0][0]))]
+
+
+def variant_table(root: Path = RESULTS_DIR) -> Table:
+    """:func:`variant_rows` as a table: variant (rows) by grammar (columns)."""
+    rows = variant_rows(root)
+    grammars = sorted({r["grammar"] for r in rows})
+    out: dict[str, dict] = {}
+    for r in rows:
+        out.setdefault(r["name"], {"rule or variant": r["name"]})[r["grammar"]] = pm(
+            r["mean"], r["sem"])
+    return Table(list(out.values()), ["rule or variant", *grammars],
+                 caption="Test accuracy at P = 2 P*, width 256, CLAPP's scanned rate (mean ± "
+                 "sem over 3 seeds)")
