@@ -135,3 +135,18 @@ def test_scatter_checks_its_points() -> None:
         plots.scatter({"CLAPP": [(0.1,)]}, "x", "y")
     with pytest.raises(TypeError, match="numbers"):
         plots.scatter({"CLAPP": [("a", 1)]}, "x", "y")
+
+
+def test_the_preferred_width_is_the_narrowest_within_one_standard_error() -> None:
+    def record(name: str, width: int, val: float) -> dict:
+        return {"config": contrast.contrast_config(name, 4, 4, 2, 0, 0.02, width=width),
+                "result": {"val_accuracy": val, "test_accuracy": val}}
+
+    recs = []
+    for name in contrast.RULES:
+        recs += [record(name, 64, 0.84), record(name, 64, 0.86),
+                 record(name, 256, 0.84), record(name, 256, 0.88)]
+    recs += [record("CLAPP", 128, 0.95), record("CLAPP", 128, 0.96)]
+    chosen = contrast._chosen_widths(recs)
+    assert chosen["BP"] == 64  # 256 is better by less than its standard error
+    assert chosen["CLAPP"] == 128

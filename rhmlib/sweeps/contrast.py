@@ -9,10 +9,10 @@ its own seeds so that no number the book reports was used to choose anything:
    rate at ``P = 2 P*`` and width 256 on every grammar (``contrast_lr``, one more rate
    beyond a chosen end in ``contrast_lr_edge``); CLAPP and InfoNCE scan their temperature
    on the reference grammar (``contrast_temperature``); every rule of :data:`RULES` is
-   run at widths 64, 128 and 256 on the depth-4 grammar at ``2 P*``
-   (``contrast_width``), which sets each rule's preferred width (best validation
-   accuracy; the narrower on a tie). Backprop's, FA's and DFA's rates come from
-   ``grammar_lr``.
+   run at widths 64, 128 and 256 on the depth-4 grammar at ``2 P*`` (``contrast_width``;
+   512 in ``contrast_width_edge`` where 256 is chosen), which sets each rule's preferred
+   width (the narrowest within one standard error of the best validation accuracy).
+   Backprop's, FA's and DFA's rates come from ``grammar_lr``.
 2. **Headline** (seeds 10-12, and 10-19 on the reference grammar). Every rule at its
    preferred width against ``P / P*`` (:func:`factors`: from 0.5 to 4, and to 8 for the
    self-supervised rules at ``L = 4, 5``) on every grammar (``contrast_P``); the same
@@ -25,8 +25,8 @@ its own seeds so that no number the book reports was used to choose anything:
 Regenerate with::
 
     python -m rhmlib.sweeps contrast_lr contrast_lr_edge contrast_temperature \
-        contrast_width contrast_P contrast_narrow contrast_labels contrast_twins \
-        hierarchy drtp_control pepita_recipe --jobs 2
+        contrast_width contrast_width_edge contrast_P contrast_narrow contrast_labels \
+        contrast_twins hierarchy drtp_control pepita_recipe --jobs 2
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ __all__ = ["RULES", "SSL", "OTHERS", "TYPE1", "VARIANTS", "label", "SSL_LRS", "B
            "HEADLINE_SEEDS", "SCAN_WIDTH", "WIDTHS", "TEMPERATURES", "LABEL_GRAMMARS",
            "UNLABELLED", "factors", "contrast_config", "contrast_lr", "contrast_lr_edge",
            "scan_records", "contrast_chosen_lrs", "rule_lr", "contrast_temperature",
-           "temperature_rows", "contrast_width", "preferred_widths", "width_rows",
+           "temperature_rows", "contrast_width", "WIDER", "contrast_width_edge",
+           "preferred_widths", "width_rows",
            "width_table", "contrast_P", "contrast_narrow", "contrast_labels", "label_rows",
            "contrast_twins", "BLENDS", "twin_points", "hierarchy", "HIERARCHY_RULES",
            "HIERARCHY_CELLS", "hierarchy_rows", "probe_means", "hierarchy_groups", "drtp_control",
@@ -217,9 +218,45 @@ def contrast_width() -> list[dict]:
             for name in RULES for width in WIDTHS for seed in SELECTION_SEEDS]
 
 
-def width_rows(root: Path = RESULTS_DIR) -> list[dict]:
-    """Per rule and width of ``contrast_width``: validation and test accuracy (mean, sem)."""
+# One width beyond the grid, for rules whose choice is its widest width.
+WIDER = 512
+
+
+def _width_records(root: Path, wider: bool) -> list[dict]:
+    """``contrast_width``, and ``contrast_width_edge`` when ``wider`` and a rule needs it."""
     recs = load_sweep("contrast_width", root)
+    if wider and any(w == max(WIDTHS) for w in _chosen_widths(recs).values()):
+        recs = recs + load_sweep("contrast_width_edge", root)
+    return recs
+
+
+def _chosen_widths(recs: list[dict]) -> dict[str, int]:
+    """Per rule: the narrowest width within one standard error of the best validation mean.
+
+    The one-standard-error rule: a wider network is chosen only when it is better by more
+    than the seeds' noise, since it costs several times the compute in every later run.
+    """
+    out = {}
+    for name in RULES:
+        rows = summarize([r for r in recs if label(r["config"]) == name], ("width",),
+                         "val_accuracy")
+        best = max(rows, key=lambda r: r["mean"])
+        out[name] = min(r["width"] for r in rows if r["mean"] >= best["mean"] - best["sem"])
+    return out
+
+
+@sweep
+def contrast_width_edge() -> list[dict]:
+    """Width 512 for the rules whose chosen width in ``contrast_width`` is its widest, 256."""
+    m, L = WIDTH_GRAMMAR
+    chosen = _chosen_widths(load_sweep("contrast_width"))
+    return [contrast_config(name, m, L, 2, seed, rule_lr(name, m, L), width=WIDER)
+            for name in RULES if chosen[name] == max(WIDTHS) for seed in SELECTION_SEEDS]
+
+
+def width_rows(root: Path = RESULTS_DIR) -> list[dict]:
+    """Per rule and width tried: validation and test accuracy (mean, sem) at 2 P*."""
+    recs = _width_records(root, wider=True)
     rows = []
     for name in RULES:
         mine = [r for r in recs if label(r["config"]) == name]
@@ -231,25 +268,26 @@ def width_rows(root: Path = RESULTS_DIR) -> list[dict]:
 
 
 def preferred_widths(root: Path = RESULTS_DIR) -> dict[str, int]:
-    """Per rule: its width of best validation accuracy on the depth-4 grammar (ties: narrower)."""
-    recs = load_sweep("contrast_width", root)
-    return {name: best_row([r for r in recs if label(r["config"]) == name], by="width")["width"]
-            for name in RULES}
+    """Per rule: its preferred width on the depth-4 grammar (:func:`_chosen_widths`, over
+    widths 64 to 256 and 512 where 256 was chosen)."""
+    return _chosen_widths(_width_records(root, wider=True))
 
 
 def width_table(root: Path = RESULTS_DIR) -> Table:
     """Test accuracy per rule (rows) and width (columns) at 2 P*, the preferred width marked."""
     preferred = preferred_widths(root)
+    rows = width_rows(root)
     out: dict[str, dict] = {}
-    for row in width_rows(root):
+    for row in rows:
         mark = " ◀" if preferred[row["name"]] == row["width"] else ""
         out.setdefault(row["name"], {"rule": row["name"]})[f"width {row['width']}"] = (
             pm(row["test"], row["test_sem"]) + mark)
     m, L = WIDTH_GRAMMAR
-    return Table(list(out.values()), ["rule", *(f"width {w}" for w in WIDTHS)],
+    widths = sorted({r["width"] for r in rows})
+    return Table(list(out.values()), ["rule", *(f"width {w}" for w in widths)],
                  caption=f"Grammar m = {m}, L = {L} at P = 2 P*: test accuracy (mean ± sem, "
-                 f"seeds {SELECTION_SEEDS[0]}-{SELECTION_SEEDS[-1]}); ◀ the width of best "
-                 "validation accuracy, used for the headline")
+                 f"seeds {SELECTION_SEEDS[0]}-{SELECTION_SEEDS[-1]}); ◀ the preferred width: "
+                 "the narrowest within one standard error of the best validation accuracy")
 
 
 def _headline_seeds(m: int, L: int) -> range:
