@@ -10,6 +10,7 @@ from rhmlib.probes import linear_decodability, synonymic_sensitivity, update_cos
 from rhmlib.rules import Batch
 from rhmlib.rules.clapp import hebbian_update
 from rhmlib.rules.local import LinearProbeNet, derangement
+from rhmlib.streams import derive
 
 SSL_RULES = ("clapp", "infonce", "vicreg", "ff")
 SMALL = {"v": 8, "n_c": 4, "m": 2, "s": 2, "L": 3}
@@ -255,3 +256,15 @@ def test_the_readout_keeps_the_frozen_features_of_each_input_once() -> None:
     loss.backward()
     assert net.layers[0].weight.grad is None and net.layers[2].weight.grad is not None
     assert Readout(frozen=0).frozen_features(x) is x
+
+
+def test_without_pretraining_only_the_readout_learns() -> None:
+    config = dict(v=8, n_c=8, m=3, s=2, L=3, P=200, width=16, steps=30, n_test=100, seed=0,
+                  progress=False)
+    plain = run_experiment(**config, rule="clapp", rule_options={"pretrain": False})
+    assert len(plain.stages) == 1  # the readout alone
+    fresh = build_model("cnn", 8, 2, 3, 16, 8, seed=derive(0, "init"))
+    # The self-supervised layers keep their initial weights.
+    assert torch.equal(plain.model.layers[0].weight, fresh.layers[0].weight)
+    with pytest.raises(TypeError, match="pretrain"):
+        get_rule("clapp", pretrain="no")

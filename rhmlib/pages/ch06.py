@@ -24,11 +24,12 @@ P90_TITLE = "P₉₀ / (n_c mᴸ)"
 
 def central_figures(root: Path = RESULTS_DIR) -> tuple[go.Figure, go.Figure]:
     """``P_90 / P*`` against depth and synonyms at each rule's preferred width: backprop
-    with the direct-feedback rules, and backprop with the self-supervised rules."""
+    with the direct-feedback rules, and backprop with the self-supervised rules and their
+    control (the readout on the untrained layers)."""
     groups = c.scaling_groups(c.scaling_rows(root))
     type1 = {axis: {n: rows for n, rows in curves.items() if n in c.TYPE1}
              for axis, curves in groups.items()}
-    ssl = {axis: {n: rows for n, rows in curves.items() if n in ("BP", *c.SSL)}
+    ssl = {axis: {n: rows for n, rows in curves.items() if n in ("BP", *c.SSL, c.CONTROL)}
            for axis, curves in groups.items()}
     return (interval_panels(type1, AXES, P90_TITLE), interval_panels(ssl, AXES, P90_TITLE))
 

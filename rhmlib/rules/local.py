@@ -26,6 +26,9 @@ flattened) is predicted, through a layer-specific matrix, from the *top*
 self-supervised layer's representation of the other view; the top layer keeps its
 lateral (sibling) context.
 
+``pretrain=False`` skips the self-supervised stage: the readout then learns on the
+untrained layers, the control that tells what self-supervision adds to random features.
+
 ``blend`` interpolates between a local rule and its global twin: the loss is
 ``(1 - blend)`` times the sum of the detached layers' losses plus ``blend`` times the
 top layer's loss backpropagated end to end, so that the update moves from the local one
@@ -127,6 +130,7 @@ class LocalRule(Rule):
         context: str = "sibling",
         predictor: str = "shared",
         blend: float = 0.0,
+        pretrain: bool = True,
     ) -> None:
         self.pairs = check_choice("pairs", pairs, PAIRS)
         self.locality = check_choice(
@@ -149,6 +153,8 @@ class LocalRule(Rule):
             raise ValueError("context='feedback' predicts a layer's whole view (every position) "
                              "already; it needs predictor='shared', got "
                              f"predictor={self.predictor!r}")
+        # False: the control of random features, the readout on the untrained layers.
+        self.pretrain = check_bool("pretrain", pretrain)
         self.blend = check_float("blend", blend, 0.0, 1.0, high_open=False)
         if self.blend and self.locality != "local":
             raise ValueError(f"blend mixes a local rule with its global twin; it needs "
@@ -198,7 +204,8 @@ class LocalRule(Rule):
                 "unlabelled": self.unlabelled, "readout_steps": self.readout_steps,
                 "readout_lr": self.readout_lr, "readout_optimizer": self.readout_optimizer,
                 "detach_context": self.detach_context, "context": self.context,
-                "predictor": self.predictor, "blend": self.blend}
+                "predictor": self.predictor, "blend": self.blend,
+                "pretrain": self.pretrain}
 
     # -- pairs ----------------------------------------------------------------------
     def layer_pairs(self, batch: Batch, local: bool | None = None) -> list[Pairs]:
@@ -283,7 +290,8 @@ class LocalRule(Rule):
     def stages(self, model: LayeredNet) -> Iterator[Stage]:
         """Self-supervised stage without labels, then the readout on frozen features."""
         needs = frozenset({"tree"}) if self.pairs == "oracle" else frozenset()
-        yield Stage(model, self, needs, unlabelled=self.unlabelled)
+        if self.pretrain:
+            yield Stage(model, self, needs, unlabelled=self.unlabelled)
         n_ssl = model.depth - 1
         if self.readout == "upper":
             net: LayeredNet = model

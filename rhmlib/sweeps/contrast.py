@@ -41,7 +41,7 @@ from . import REFERENCE, RESULTS_DIR, feedback, load_sweep, sweep
 from .feedback import BUDGET, GRAMMARS
 from .variants import Variant, config_of, label_of, rule_label, variants
 
-__all__ = ["RULES", "SSL", "OTHERS", "TYPE1", "VARIANTS", "label", "SSL_LRS", "BEYOND",
+__all__ = ["RULES", "SSL", "OTHERS", "CONTROL", "TYPE1", "VARIANTS", "label", "SSL_LRS", "BEYOND",
            "SELECTION_SEEDS",
            "HEADLINE_SEEDS", "SCAN_WIDTH", "WIDTHS", "TEMPERATURES", "LABEL_GRAMMARS",
            "UNLABELLED", "factors", "contrast_config", "contrast_lr", "contrast_lr_edge",
@@ -68,10 +68,14 @@ VARIANTS = variants(
     Variant("CLAPP++ (position predictors)", "clapp", {"predictor": "position"}),
     Variant("CLAPP++ (top context)", "clapp", {"context": "top"}),
     Variant("CLAPP++ (feedback context)", "clapp", {"context": "feedback"}),
+    Variant("random features", "clapp", {"pretrain": False}),
     Variant("CLAPP (global)", "clapp_global"), Variant("InfoNCE (global)", "infonce_global"),
     Variant("VICReg (global)", "vicreg_global"), Variant("Forward-Forward", "ff"),
     Variant("Forward-Forward (global)", "ff_global"),
 )
+# The control of the self-supervised rules: the readout on the untrained layers, at CLAPP's
+# width (what self-supervision adds to random features).
+CONTROL = "random features"
 # The other self-supervised rules of the library: their recipes' rates are scanned on the
 # reference grammar only (the book shows them there, beside their local rules).
 OTHERS = ("CLAPP (global)", "InfoNCE (global)", "VICReg (global)", "Forward-Forward",
@@ -113,13 +117,14 @@ def _scale(m: int, L: int) -> int:
 
 
 def factors(name: str, L: int) -> tuple[float, ...]:
-    """The multiples of ``P*`` of the headline: to 8 for self-supervision at depth.
+    """The multiples of ``P*`` of the headline: to 8 for self-supervision (and its control)
+    at depth.
 
     At ``L = 2`` the grammar has 1,024 inputs in all, so the grid ends at 3 ``P*``.
     """
     if L == 2:
         return (0.5, 1, 2, 3)
-    if name in SSL and L >= 4:
+    if (name in SSL or name == CONTROL) and L >= 4:
         return (0.5, 1, 2, 4, 8)
     return (0.5, 1, 2, 4)
 
@@ -181,7 +186,10 @@ def contrast_chosen_lrs(root: Path = RESULTS_DIR) -> dict[tuple[str, int, int], 
 
 
 def rule_lr(name: str, m: int, L: int, root: Path = RESULTS_DIR) -> float:
-    """The chosen rate of any rule of :data:`RULES` on grammar ``(m, L)``."""
+    """The chosen rate of any rule of :data:`RULES` on grammar ``(m, L)`` (the control's
+    self-supervised rate is unused: it is CLAPP's)."""
+    if name == CONTROL:
+        name = "CLAPP"
     if name in TYPE1:
         return feedback.grammar_chosen_lrs(root)[(name, m, L)]
     return contrast_chosen_lrs(root)[(name, m, L)]
@@ -297,10 +305,12 @@ def _headline_seeds(m: int, L: int) -> range:
 
 @sweep
 def contrast_P() -> list[dict]:
-    """Every rule at its preferred width against P / P* on every grammar (headline seeds)."""
+    """Every rule at its preferred width against P / P* on every grammar (headline seeds),
+    and the random-features control at CLAPP's."""
     widths = preferred_widths()
+    widths[CONTROL] = widths["CLAPP"]
     return [contrast_config(name, m, L, f, seed, rule_lr(name, m, L), width=widths[name])
-            for m, L in GRAMMARS for name in RULES for f in factors(name, L)
+            for m, L in GRAMMARS for name in (*RULES, CONTROL) for f in factors(name, L)
             for seed in _headline_seeds(m, L)]
 
 
