@@ -13,11 +13,11 @@ from ..plots import panels, scatter
 from ..stats import best_lr
 from ..sweeps import RESULTS_DIR, load_sweep
 from ..sweeps import mnist1d as sweeps
-from ..sweeps.variants import rule_label
+from ..sweeps.variants import Variant, rule_label
 from ..tables import Table, pm
 from ..widgets import sweep_explorer
 
-__all__ = ["PUBLIC", "samples_figure", "anchor_rows", "anchor_table",
+__all__ = ["PUBLIC", "display", "samples_figure", "anchor_rows", "anchor_table",
            "label_groups", "label_figure", "label_table", "scan_table", "findings", "explorer",
            "label_widget", "twin_points", "twin_figure"]
 
@@ -67,27 +67,32 @@ def anchor_table(root: Path = RESULTS_DIR) -> Table:
                  f"{len(sweeps.HEADLINE_SEEDS)} seeds, beside the published CNN and MLP")
 
 
-def label_groups(root: Path = RESULTS_DIR) -> dict[str, dict[str, list[dict]]]:
-    """Test accuracy against labels, one panel per family of rules, both regimes.
+def display(name: str) -> str:
+    """How the book shows a rule of the MNIST-1D sweeps, or the random-features control."""
+    if name == sweeps.CONTROL:
+        return Variant(sweeps.CONTROL, "clapp", {"pretrain": False})
+    return rule_label(name)
 
-    The type-1 rules (backprop, FA, DFA) in one panel; the self-supervised ones in the
-    other, each in both regimes (dashed: with 16,000 unlabelled signals), with backprop
-    repeated as the reference.
-    """
-    groups: dict[str, dict[str, list[dict]]] = {"backprop and direct feedback": {},
-                                                "local self-supervision": {}}
+
+def label_groups(root: Path = RESULTS_DIR) -> dict[str, dict[str, list[dict]]]:
+    """Test accuracy against labels in three panels, backprop in each: the direct-feedback
+    rules; the self-supervised rules and their control in the strict regime; the
+    self-supervised rules with 16,000 unlabelled signals (label-limited)."""
+    panels_: dict[str, dict[str, list[dict]]] = {
+        "direct feedback": {}, "self-supervised, strict": {}, "self-supervised, + unlabelled": {}}
     for row in sweeps.label_rows(root):
-        name = rule_label(row["rule"])
-        if row["regime"] != "strict":  # the same rule: its colour, the next dash
-            name = name.relabelled(f"{name} + unlabelled")
+        name = display(row["rule"])
         point = {"P": row["P"], "mean": row["mean"], "sem": row["sem"], "n": row["n"]}
-        if row["rule"] in sweeps.SSL_RULES:
-            groups["local self-supervision"].setdefault(name, []).append(point)
+        if row["rule"] == "bp":
+            for curves in panels_.values():
+                curves.setdefault(name, []).append(point)
+        elif row["rule"] in ("fa", "dfa"):
+            panels_["direct feedback"].setdefault(name, []).append(point)
+        elif row["regime"] == "strict":
+            panels_["self-supervised, strict"].setdefault(name, []).append(point)
         else:
-            groups["backprop and direct feedback"].setdefault(name, []).append(point)
-            if row["rule"] == "bp":
-                groups["local self-supervision"].setdefault(name, []).append(point)
-    return groups
+            panels_["self-supervised, + unlabelled"].setdefault(name, []).append(point)
+    return panels_
 
 
 def label_figure(root: Path = RESULTS_DIR) -> go.Figure:
@@ -100,7 +105,7 @@ def label_table(root: Path = RESULTS_DIR) -> Table:
     """Test accuracy (mean ± sem) per rule and regime (rows) and number of labels (columns)."""
     out: dict[tuple[str, str], dict] = {}
     for row in sweeps.label_rows(root):
-        key = (rule_label(row["rule"]), row["regime"])
+        key = (display(row["rule"]), row["regime"])
         out.setdefault(key, {"rule": key[0], "regime": key[1]})[f"{row['P']:,}"] = pm(
             row["mean"], row["sem"])
     columns = ["rule", "regime", *(f"{P:,}" for P in sweeps.LABELS)]
@@ -154,13 +159,13 @@ def findings(root: Path = RESULTS_DIR) -> dict[str, object]:
 
 def _records(rule: str, regime: str, root: Path) -> list[dict]:
     name = "mnist1d_labels" if regime == "strict" else "mnist1d_label_limited"
-    return [r for r in load_sweep(name, root) if r["config"]["rule"] == rule]
+    return [r for r in load_sweep(name, root) if sweeps.name_of(r["config"]) == rule]
 
 
 def explorer(rule: str = "bp", regime: str = "strict",
              root: Path = RESULTS_DIR) -> go.Figure:
     """Static twin of :func:`label_widget`: mean learning curves of ``rule``, a slider over P."""
-    title = f"{rule_label(rule)} on MNIST-1D" + ("" if regime == "strict" else ", label-limited")
+    title = f"{display(rule)} on MNIST-1D" + ("" if regime == "strict" else ", label-limited")
     return sweep_explorer(_records(rule, regime, root), by="P", title=title)
 
 

@@ -41,7 +41,7 @@ __all__ = ["LABELS", "SELECTION_SEEDS", "HEADLINE_SEEDS", "UNLABELLED", "TRAININ
            "SSL_RULES", "LR_FACTORS", "BEYOND", "config", "recipe_lr", "mnist1d_lr",
            "mnist1d_lr_edge", "scan_records", "chosen_lrs", "mnist1d_labels",
            "mnist1d_label_limited", "label_rows", "MLP", "MLP_LRS", "mnist1d_mlp_lr",
-           "mnist1d_mlp", "mlp_rows", "TWIN_BLENDS", "mnist1d_twins"]
+           "mnist1d_mlp", "mlp_rows", "TWIN_BLENDS", "mnist1d_twins", "CONTROL", "name_of"]
 
 LABELS = (250, 1000, 4000, 16000)
 SCAN_LABELS = 4000
@@ -94,7 +94,7 @@ def mnist1d_lr_edge() -> list[dict]:
 def _by_rule(records: list[dict]) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {}
     for record in records:
-        out.setdefault(record["config"]["rule"], []).append(record)
+        out.setdefault(name_of(record["config"]), []).append(record)
     return out
 
 
@@ -108,12 +108,26 @@ def chosen_lrs(root: Path = RESULTS_DIR) -> dict[str, float]:
     return {rule: best_lr(records) for rule, records in scan_records(root).items()}
 
 
+# The control of the self-supervised rules: the readout on the untrained layers.
+CONTROL = "random features"
+
+
+def name_of(config: dict) -> str:
+    """A run's rule, or :data:`CONTROL` for a self-supervised rule without pretraining."""
+    if (config.get("rule_options") or {}).get("pretrain") is False:
+        return CONTROL
+    return config["rule"]
+
+
 @sweep
 def mnist1d_labels() -> list[dict]:
-    """Every family against the number of labels, strict regime, seeds 10-14."""
+    """Every family, and the random-features control, against the number of labels, strict
+    regime, seeds 10-14."""
     lrs = chosen_lrs()
+    control = [config("clapp", P, seed, lrs["clapp"]) | {"rule_options": {"pretrain": False}}
+               for P in LABELS for seed in HEADLINE_SEEDS]
     return [config(rule, P, seed, lrs[rule]) for rule in RULES for P in LABELS
-            for seed in HEADLINE_SEEDS]
+            for seed in HEADLINE_SEEDS] + control
 
 
 @sweep
