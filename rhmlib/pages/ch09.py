@@ -139,7 +139,8 @@ def findings(root: Path = RESULTS_DIR) -> dict[str, object]:
     labels), per number of labels ``bp``/``ssl``/``ssl_limited``/``type1`` (the best of
     FA and DFA) points, and per number of labels whether the best label-limited
     self-supervised rule is ahead of backprop (``limited_ahead``) or behind it
-    (``limited_behind``), each by more than twice the sem of the difference.
+    (``limited_behind``), and whether the best strict one beats the random-features
+    ``control`` (``ssl_beats_control``), each by more than twice the sem of the difference.
     """
     at = {(r["rule"], r["regime"], r["P"]): r for r in sweeps.label_rows(root)}
     scan = sweeps.SCAN_LABELS
@@ -149,6 +150,9 @@ def findings(root: Path = RESULTS_DIR) -> dict[str, object]:
         limited = max((at[(rule, "label-limited", P)] for rule in sweeps.SSL_RULES),
                       key=lambda r: r["mean"])
         out[P] = {"bp": at[("bp", "strict", P)], "ssl": at[(best, "strict", P)],
+                  "control": at[(sweeps.CONTROL, "strict", P)],
+                  "ssl_beats_control": _ahead(at[(best, "strict", P)],
+                                              at[(sweeps.CONTROL, "strict", P)]),
                   "ssl_limited": limited,
                   "type1": max((at[(rule, "strict", P)] for rule in ("fa", "dfa")),
                                key=lambda r: r["mean"]),
