@@ -8,7 +8,7 @@ import pytest
 
 import rhmlib.sweeps.backprop as bp
 import rhmlib.sweeps.local as local
-from rhmlib.pages import ch02
+from rhmlib.pages import ch02, ch05
 from rhmlib.rhm import n_inputs
 from rhmlib.stats import p90, p90_summary, summarize
 from rhmlib.sweeps import REFERENCE, SWEEPS, feedback
@@ -241,12 +241,12 @@ def test_decodability_table_columns() -> None:
 
     rhm = RHM(8, 8, 2, 2, 3, seed=0)
     net = build_model("cnn", 8, 2, 3, 8, 8, seed=0)
-    table = local.decodability_table({"untrained": net}, rhm, rhm.sample(64, seed=1))
+    table = ch05.decodability_table({"untrained": net}, rhm, rhm.sample(64, seed=1))
     assert table.columns == ["network", "layer 1 → own node (level 2)", "layer 1 → level 1",
                              "layer 1 → class (level 0)", "layer 2 → own node (level 1)",
                              "layer 2 → class (level 0)", "layer 3 → class (level 0)"]
     assert all(0 <= float(v) <= 1 for k, v in table.rows[0].items() if k != "network")
-    two = local.decodability_table({"untrained": net}, rhm, rhm.sample(64, seed=1), depth=2)
+    two = ch05.decodability_table({"untrained": net}, rhm, rhm.sample(64, seed=1), depth=2)
     assert two.columns == table.columns[:-1]
 
 
