@@ -281,6 +281,18 @@ _GLUE_REF = re.compile(r"\{glue:(?:text|figure|any|md)?\}`([^`]+)`|:::?\{glue:fi
                        r"`{3,}\{glue:figure\}\s*(\S+)")
 
 
+def _page_texts(path: Path) -> list[str]:
+    """The names a chapter's page module glues as texts (its ``...TEXTS`` formats)."""
+    import importlib
+
+    try:
+        module = importlib.import_module(f"rhmlib.pages.ch{path.stem.split('_')[0]}")
+    except ImportError:
+        return []
+    return [name for attr in dir(module) if attr.endswith("TEXTS")
+            for name in getattr(module, attr)]
+
+
 def test_a_number_shared_by_pages_is_glued_from_one_place() -> None:
     """A name glued literally on two pages could hold two values: shared numbers come from
     ``rhmlib.quantities`` (names ``q-...``), and every ``q-`` name a page shows is glued
@@ -292,7 +304,7 @@ def test_a_number_shared_by_pages_is_glued_from_one_place() -> None:
     for path in sorted(BOOK.glob("*.ipynb")):
         cells = _cells(path)
         code = "\n".join(c["source"] for c in cells if c["cell_type"] == "code")
-        for name in _GLUE_CALL.findall(code):
+        for name in [*_GLUE_CALL.findall(code), *_page_texts(path)]:
             glued.setdefault(name, set()).add(path.stem)
             if name.startswith("q-"):
                 problems.append(f"{path.stem}: glues {name!r} itself; use quantities.glue")

@@ -1,4 +1,5 @@
-"""The tables of the feedback chapters, on small synthetic records (no cached results needed)."""
+"""The tables of the feedback chapters (rhmlib.sweeps.feedback and the pages of chapters 03
+and 04), on small synthetic records (no cached results needed)."""
 
 import math
 
@@ -6,6 +7,7 @@ import pytest
 import torch
 
 from rhmlib import plots
+from rhmlib.pages import ch03, ch04
 from rhmlib.sweeps import feedback as fb
 from rhmlib.sweeps.cache import resolve
 from rhmlib.tables import Table, pm
@@ -65,14 +67,14 @@ def test_at_chosen_lr_keeps_each_variants_best_rate(scan: list[dict]) -> None:
 
 
 def test_divergence_names_the_sign_and_step() -> None:
-    assert fb.divergence(NAN_LOSS) == (496, "loss not finite")
-    assert fb.divergence(WEIGHTS) == (2000, "runaway weights")
-    assert fb.divergence(ONE_CLASS) == (2500, "collapse to one class")
-    assert fb.divergence("something else; lower lr") == (None, "something else")
+    assert ch03.divergence(NAN_LOSS) == (496, "loss not finite")
+    assert ch03.divergence(WEIGHTS) == (2000, "runaway weights")
+    assert ch03.divergence(ONE_CLASS) == (2500, "collapse to one class")
+    assert ch03.divergence("something else; lower lr") == (None, "something else")
 
 
 def test_lr_table_shows_the_scan_the_choice_and_the_diverged_runs(scan: list[dict]) -> None:
-    table = fb.lr_table(scan + [lost("DRTP", 0.1, 0, NAN_LOSS)])
+    table = ch03.lr_table(scan + [lost("DRTP", 0.1, 0, NAN_LOSS)])
     dfa, fa, drtp = table.rows
     assert dfa["chosen lr"] == "0.03" and dfa["lr"] == 0.03
     assert dfa["test accuracy at the chosen lr"] == "0.850 ± 0.050" and dfa["seeds"] == 2
@@ -84,19 +86,19 @@ def test_lr_table_shows_the_scan_the_choice_and_the_diverged_runs(scan: list[dic
     assert drtp["chosen lr"] == "–" and drtp["test accuracy at the chosen lr"] == "–"
     assert drtp["validation accuracy per learning rate"] == "0.1: diverged"
     assert "P = 4,000" in table.caption and "0.850 ± 0.050" in html(table)
-    assert [r["name"] for r in fb.lr_table(scan, names=["FA"]).rows] == ["FA"]
+    assert [r["name"] for r in ch03.lr_table(scan, names=["FA"]).rows] == ["FA"]
 
 
 def test_diverged_table_lists_each_run_and_says_when_none(scan: list[dict]) -> None:
     grammar = lost("downstream masks: other", 0.3, 2, ONE_CLASS, P=16384, m=8, L=3,
                    schedule="cosine")
-    table = fb.diverged_table(scan, [grammar])
+    table = ch03.diverged_table(scan, [grammar])
     first, second = table.rows
     assert (first["variant"], first["lr"], first["seed"], first["stopped at step"],
             first["sign"]) == ("DFA", "0.1", 1, 496, "loss not finite")
     assert (second["grammar"], second["P"], second["sign"]) == (
         "m = 8, L = 3", "16,384", "collapse to one class")
-    empty = fb.diverged_table(scan[:4])
+    empty = ch03.diverged_table(scan[:4])
     assert empty.rows == [] and empty.caption == "No run diverged"
     assert ">seed</th>" in html(empty)
 
@@ -118,7 +120,7 @@ def test_p90_table_marks_the_ends_of_the_grid() -> None:
 def test_width_table_compares_at_the_chosen_rate(scan: list[dict]) -> None:
     wide = [run("DFA", 0.03, 0, 0.95, width=128), lost("DFA", 0.03, 1, NAN_LOSS, width=128),
             run("FA", 0.3, 0, 0.8, width=128), run("FA", 0.3, 1, 0.9, width=128)]
-    table = fb.width_table(wide, scan)
+    table = ch03.width_table(wide, scan)
     dfa, fa = table.rows
     assert dfa["width 64"] == "0.850 ± 0.050 (2 seeds)"
     assert dfa["width 128"] == "0.950 ± 0.000 (1 seed)"
@@ -149,7 +151,7 @@ def test_grammar_gap_table_reads_2_p_star_and_p90() -> None:
 
 
 def test_grammar_train_table_reads_the_largest_p() -> None:
-    table = fb.grammar_train_table(grammar_curves())
+    table = ch03.grammar_train_table(grammar_curves())
     row = table.rows[1]
     assert (row["m"], row["L"], row["name"], row["largest P"]) == (4, 4, "FA", "8 P*")
     assert row["train accuracy there"] == "0.300 ± 0.010" and row["mean"] == 0.3
@@ -161,7 +163,7 @@ def test_budget_table_pairs_each_long_run_with_the_standard_one() -> None:
              for g, by in curves.items()}
     longer = [run("FA", 1.0, seed, 0.2 + 0.01 * seed, train=0.6, P=2 * 16 * 4**4, m=4, L=4,
                   schedule="cosine", steps=20000) for seed in range(3)]
-    table = fb.budget_table(longer, curves, train)
+    table = ch03.budget_table(longer, curves, train)
     (row,) = table.rows
     assert (row["name"], row["P"], row["steps"]) == ("FA", "2 P*", 20000)
     assert row["test_before"] == 0.15 and row["test_after"] == pytest.approx(0.21)
@@ -172,14 +174,14 @@ def test_budget_table_pairs_each_long_run_with_the_standard_one() -> None:
 
 def test_schedule_table_sets_the_two_protocols_side_by_side() -> None:
     headline = {"FA": [{"P": 8000, "mean": 0.94, "sem": 0.004, "n": 10}], "BP": []}
-    table = fb.schedule_table(headline, {(4, 3): grammar_curves()[(8, 3)]}, ratio=4)
+    table = ch03.schedule_table(headline, {(4, 3): grammar_curves()[(8, 3)]}, ratio=4)
     (row,) = table.rows
     assert row["name"] == "FA" and row["constant lr, P = 8,000"] == "0.940 ± 0.004"
     assert row["cosine lr, P = 4,096"] == "0.800 ± 0.010"
 
 
 def test_cosine_table_names_the_layers_and_the_readout() -> None:
-    table = fb.cosine_table({"DFA": [0.123, -0.5, None, 1.0]})
+    table = ch03.cosine_table({"DFA": [0.123, -0.5, None, 1.0]})
     assert table.columns == ["rule", "layer 1", "layer 2", "layer 3", "readout"]
     assert [table.rows[0][c] for c in table.columns[1:]] == ["+0.12", "-0.50", "–", "+1.00"]
 
@@ -191,14 +193,14 @@ def test_mask_table_counts_blocked_units_and_error_changes() -> None:
           torch.tensor([[[0.3, 0.0]], [[0.1, 0.1]]])]
     rerouted = [bp[0] + torch.tensor([[[0.25, 0.0], [0.0, 0.0]], [[0.0, 0.0], [0.0, 0.0]]]),
                 bp[1]]
-    table = fb.mask_table(masks, {"BP": bp, "BP, masks above from input 2": rerouted})
+    table = ch04.mask_table(masks, {"BP": bp, "BP, masks above from input 2": rerouted})
     first, second = table.rows
     assert (first["blocked"], first["units blocked"], first["changed"]) == (2, "2 of 4", 0.25)
     assert (second["blocked"], second["silent"], second["changed"]) == (1, 0.0, 0.0)
 
 
 def test_error_growth_table_leaves_missing_layers_empty() -> None:
-    table = fb.error_growth_table({"none": {2: [1.9, 1.0], 3: [2.6, 1.4, 1.0]}})
+    table = ch04.error_growth_table({"none": {2: [1.9, 1.0], 3: [2.6, 1.4, 1.0]}})
     assert table.columns == ["downstream masks", "L", "layer 1", "layer 2", "layer 3"]
     assert table.rows[0]["layer 1"] == "1.90" and "layer 3" not in table.rows[0]
     assert ">–</td>" in html(table)
@@ -208,7 +210,7 @@ def test_seed_labels_and_bars() -> None:
     rows = {"BP": [{"P": 1, "mean": 0.9, "sem": 0.0, "n": 3}],
             "DFA": [{"P": 1, "mean": 0.5, "sem": 0.1, "n": 3}, {"P": 2, "mean": 0.6, "sem": 0.1,
                                                                 "n": 10}]}
-    assert list(fb.seed_labels(rows)) == ["BP (3 seeds)", "DFA (3-10 seeds)"]
+    assert list(ch03.seed_labels(rows)) == ["BP (3 seeds)", "DFA (3-10 seeds)"]
     fig = plots.accuracy_bars({"BP": rows["BP"]})
     assert list(fig.data[0].y) == ["BP"] and list(fig.data[0].x) == [0.9]
     with pytest.raises(ValueError, match="one summary row"):
@@ -219,7 +221,7 @@ def test_progress_table_reads_the_histories() -> None:
     records = [run("DFA", 0.03, seed, 0.9) for seed in range(2)]
     for seed, record in enumerate(records):
         record["result"]["history"] = {"step": [500, 1000], "test_accuracy": [0.1, 0.5 + seed / 10]}
-    table = fb.progress_table(records, steps=(1000, 2000))
+    table = ch03.progress_table(records, steps=(1000, 2000))
     (row,) = table.rows
     assert row["step 1,000"] == "0.550 ± 0.050" and row["step 2,000"] == "–"
     assert row["means"][0] == pytest.approx(0.55) and math.isnan(row["means"][1])
@@ -229,9 +231,9 @@ def test_collapse_table_finds_runs_that_fell_back_to_chance() -> None:
     steady, fallen = (run("BP", 0.3, seed, 0.9) for seed in range(2))
     steady["result"]["history"] = {"step": [1, 2, 3], "test_accuracy": [0.3, 0.6, 0.9]}
     fallen["result"]["history"] = {"step": [1, 2, 3], "test_accuracy": [0.8, 0.06, 0.3]}
-    assert fb.collapses([steady, fallen]) == [fallen]
-    table = fb.collapse_table([steady, fallen])
+    assert ch03.collapses([steady, fallen]) == [fallen]
+    table = ch03.collapse_table([steady, fallen])
     (row,) = table.rows
     assert (row["name"], row["seed"], row["at the end"]) == ("BP", 1, "0.30")
     assert row["test accuracy: best, then lowest"] == "0.80 (step 1), then 0.06 (step 2)"
-    assert fb.collapse_table([steady]).caption == "No run collapsed"
+    assert ch03.collapse_table([steady]).caption == "No run collapsed"

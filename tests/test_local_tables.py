@@ -8,6 +8,8 @@ import pytest
 
 import rhmlib.sweeps.backprop as bp
 import rhmlib.sweeps.local as local
+from rhmlib.pages import ch02, ch05
+from rhmlib.rhm import n_inputs
 from rhmlib.stats import p90, p90_summary, summarize
 from rhmlib.sweeps import REFERENCE, SWEEPS, feedback
 from rhmlib.sweeps.cache import resolve
@@ -154,6 +156,7 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, list[dict]]]:
     loader = lambda name, root=None: sweeps[name]
     monkeypatch.setattr(local, "load_sweep", loader)
     monkeypatch.setattr(bp, "load_sweep", loader)
+    monkeypatch.setattr(ch02, "load_sweep", loader)
     monkeypatch.setattr(feedback, "load_sweep", loader)
     # The scaling sweeps' configs read the (synthetic) lr scan: the best lr is 0.2.
     bp.scaling_lr.cache_clear()
@@ -210,10 +213,10 @@ def test_backprop_tables(fake: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     rows = bp.reference_rows()
     assert [r["network"] for r in rows] == ["hierarchical CNN", "shallow fully connected"]
     assert rows[0]["p_star"] == 1024 and rows[1]["width"] == 256
-    table = bp.reference_table()
+    table = ch02.reference_table()
     assert table.rows[0]["P_90 / CNN's"] == 1 and "262,144" in table.caption
-    assert list(bp.reference_curves())[0] == "hierarchical CNN (10 seeds)"
-    assert bp.n_inputs(16, 4, 2, 3) == 262_144
+    assert list(ch02.reference_curves())[0] == "hierarchical CNN (10 seeds)"
+    assert n_inputs(16, 4, 2, 3) == 262_144
 
 
 def test_local_global_cosines_top_layer_coincides() -> None:
@@ -238,26 +241,26 @@ def test_decodability_table_columns() -> None:
 
     rhm = RHM(8, 8, 2, 2, 3, seed=0)
     net = build_model("cnn", 8, 2, 3, 8, 8, seed=0)
-    table = local.decodability_table({"untrained": net}, rhm, rhm.sample(64, seed=1))
+    table = ch05.decodability_table({"untrained": net}, rhm, rhm.sample(64, seed=1))
     assert table.columns == ["network", "layer 1 → own node (level 2)", "layer 1 → level 1",
                              "layer 1 → class (level 0)", "layer 2 → own node (level 1)",
                              "layer 2 → class (level 0)", "layer 3 → class (level 0)"]
     assert all(0 <= float(v) <= 1 for k, v in table.rows[0].items() if k != "network")
-    two = local.decodability_table({"untrained": net}, rhm, rhm.sample(64, seed=1), depth=2)
+    two = ch05.decodability_table({"untrained": net}, rhm, rhm.sample(64, seed=1), depth=2)
     assert two.columns == table.columns[:-1]
 
 
 def test_backprop_scaling_tables(fake: dict) -> None:
     assert bp.scaling_lr(4, 3) == 0.2
-    scan = bp.lr_scan_table()
+    scan = ch02.lr_scan_table()
     assert [r["grammar"] for r in scan.rows][:2] == ["m=3, L=3", "m=4, L=3"]
     assert scan.rows[1]["P = P*"] == "1,024" and all(r["chosen lr"] == 0.2 for r in scan.rows)
-    curves, p_stars = bp.scaling_curves()
+    curves, p_stars = ch02.scaling_curves()
     assert list(curves) == ["m=3", "m=4", "m=6", "m=8", "L=3, m=4", "L=4, m=4"]
     assert p_stars["m=8"] == 16 * 8**3 and p_stars["L=4, m=4"] == 16 * 4**4
     rows = bp.scaling_rows()
     assert [(r["family"], r["m"], r["L"]) for r in rows][-2:] == [("L", 4, 3), ("L", 4, 4)]
     # The synthetic curves reach 90% at the same multiple of P* on every grammar.
     assert max(r["ratio"] for r in rows) / min(r["ratio"] for r in rows) < 1.2
-    table = bp.scaling_table()
+    table = ch02.scaling_table()
     assert table.columns[0] == "varied" and "P* varies 19-fold" in table.caption

@@ -370,7 +370,7 @@ def test_decodability_of_a_diverged_network_is_refused() -> None:
     import torch
 
     from rhmlib import RHM, build_model
-    from rhmlib.sweeps.local import decodability_table
+    from rhmlib.pages.ch05 import decodability_table
 
     rhm = RHM(4, 4, 2, 2, 2, seed=0)
     net = build_model("cnn", 4, 2, 2, 8, 4, seed=0)

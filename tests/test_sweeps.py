@@ -258,12 +258,12 @@ def test_grammar_sweeps_fit_their_grammars() -> None:
 
 
 def test_grammar_gaps_reads_each_rule_at_2_p_star() -> None:
-    from rhmlib.sweeps import feedback as fb
+    from rhmlib.pages import ch03
 
     rows = [{"P": 1024, "ratio": 1, "mean": 0.5, "sem": 0.1, "n": 3},
             {"P": 2048, "ratio": 2, "mean": 0.8, "sem": 0.05, "n": 3},
             {"P": 4096, "ratio": 4, "mean": 0.95, "sem": 0.01, "n": 3}]
-    gaps = fb.grammar_gaps({(4, 3): {"DFA": rows}, (4, 4): {"DFA": rows[:2]}})
+    gaps = ch03.grammar_gaps({(4, 3): {"DFA": rows}, (4, 4): {"DFA": rows[:2]}})
     depth = gaps["depth L (m = 4)"]["DFA"]
     assert [r["x"] for r in depth] == [3, 4] and depth[0]["mean"] == 0.8
     assert 2 < depth[0]["p90"] < 4 and depth[1]["p90"] == float("inf")

@@ -1,9 +1,23 @@
-"""Helpers of the chapters' pages: small tables, glued texts, ranges and curve lookups."""
+"""Helpers of the chapters' pages: claims, small tables, glued texts, ranges and curve lookups.
+
+A chapter's page module (``rhmlib.pages.chNN``) holds what its notebook shows and states:
+its tables and figures, ``numbers()`` (the numbers its prose cites, loaded from the cached
+results: a glued number under its glue name, a number only checked under a plain name),
+``TEXTS`` (glue name -> how the page writes the number) and ``CLAIMS`` (the sentences of
+its prose, each with its check on those numbers). The notebook checks and glues them in
+one short hidden cell, and ``tests/test_page_claims.py`` runs the same checks::
+
+    numbers = ch02.numbers()
+    check_claims(ch02.CLAIMS, numbers)
+    glue_texts(texts(ch02.TEXTS, numbers))
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -14,8 +28,55 @@ from ..rhm import RHM, Sample
 from ..stats import mean_sem
 from ..tables import Table
 
-__all__ = ["results_table", "cosine_range", "join", "lost_at", "final_losses", "glue_texts",
-           "mean_at", "sem_at", "sensitivity_table"]
+__all__ = ["Claim", "check_claims", "texts", "results_table", "cosine_range", "join", "lost_at",
+           "final_losses", "glue_texts", "mean_at", "sem_at", "sensitivity_table"]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A sentence of a page and its check: ``check(numbers)`` is true while the sentence holds.
+
+    ``name`` identifies the sentence (the glue name it cites, or a short id); ``text`` says
+    what it claims, as the prose does.
+    """
+
+    name: str
+    text: str
+    check: Callable[[Mapping[str, Any]], bool]
+
+
+def check_claims(claims: Iterable[Claim], numbers: Mapping[str, Any]) -> None:
+    """Check every claim on ``numbers``; an AssertionError names each one that does not hold.
+
+    A check that raises counts as failed (its error beside the claim).
+    """
+    failed = []
+    for claim in claims:
+        if not isinstance(claim, Claim):
+            raise TypeError(f"claims must be Claim objects, got {claim!r:.80}")
+        try:
+            holds = claim.check(numbers)
+        except Exception as err:  # reported with the claim it broke
+            failed.append(f"{claim.name}: {claim.text} ({type(err).__name__}: {err})")
+            continue
+        if not holds:
+            failed.append(f"{claim.name}: {claim.text}")
+    if failed:
+        raise AssertionError("the prose no longer holds on these numbers:\n" + "\n".join(failed))
+
+
+def texts(formats: Mapping[str, str | Callable[[Any], str]],
+          numbers: Mapping[str, Any]) -> dict[str, str]:
+    """The glued texts: per glue name, its number in ``numbers`` written with its format.
+
+    A format is a format spec (``"{:.2f}"``) or a function of the number returning text.
+    """
+    out = {}
+    for name, fmt in formats.items():
+        if name not in numbers:
+            raise KeyError(f"no number named {name!r} to glue; numbers has {sorted(numbers)}")
+        out[name] = fmt(numbers[name]) if callable(fmt) else fmt.format(numbers[name])
+    return out
 
 
 def results_table(results: Mapping[str, object], name: str = "rule", caption: str = "") -> Table:

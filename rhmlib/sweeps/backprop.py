@@ -1,8 +1,8 @@
-"""Sweeps of the chapter "Backprop learns the hierarchy", and the tables the chapter shows.
+"""Sweeps of the chapter "Backprop learns the hierarchy", and readers of their records.
 
 Definitions (``@sweep``) say which runs are computed; the functions after them only read
-cached results (:func:`rhmlib.sweeps.load_sweep`) and turn them into curves and
-:class:`rhmlib.tables.Table` s.
+cached results (:func:`rhmlib.sweeps.load_sweep`) into rows of numbers. The chapter's
+tables and figures are its page's (:mod:`rhmlib.pages.ch02`).
 """
 
 from __future__ import annotations
@@ -10,15 +10,12 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from ..rhm import n_inputs, p_star
+from ..rhm import p_star
 from ..stats import best_lr, p90_summary, summarize
-from ..tables import Table, p90_summary_text, pm, range_text, ratio_interval_text, settings
 from . import REFERENCE, RESULTS_DIR, load_sweep, sweep
 
 __all__ = ["BP_TRAINING", "SCALING_TRAINING", "BP_LRS", "SCALING_FACTORS", "scaling_lr",
-           "settings_table", "reference_curves", "reference_rows",
-           "reference_table", "lr_scan_curves", "lr_scan_table", "scaling_curves",
-           "scaling_rows", "scaling_table"]
+           "NETWORKS", "reference_rows", "SCALING_M", "SCALING_L", "scaling_rows"]
 
 # The convergence protocol of rhmlib.train; a diverged run is recorded, not retried.
 BP_TRAINING = {"lr": 0.2, "width": 64, "retries": 0}
@@ -97,25 +94,9 @@ def bp_lr_scan() -> list[dict]:
     ]
 
 
-# -- analysis: what the chapter shows (cached results only) ---------------------------------
+# -- readers: records into rows of numbers (cached results only) ----------------------------
 
 NETWORKS = {"bp_reference": "hierarchical CNN", "fcn_reference": "shallow fully connected"}
-
-
-def settings_table() -> Table:
-    """The training settings of ``bp_reference`` and ``fcn_reference`` (their configs)."""
-    return settings(bp_reference() + fcn_reference(), by=("model",),
-                    caption="Training settings of the reference runs (bp_reference, "
-                            "fcn_reference); cnn: the hierarchical CNN, fcn: the shallow one")
-
-
-def reference_curves(root: Path = RESULTS_DIR) -> dict[str, list[dict]]:
-    """Test accuracy against P of the CNN and the shallow network, seeds in the names."""
-    out = {}
-    for name, network in NETWORKS.items():
-        rows = summarize(load_sweep(name, root), by=("P",))
-        out[f"{network} ({max(r['n'] for r in rows)} seeds)"] = rows
-    return out
 
 
 def reference_rows(root: Path = RESULTS_DIR, at: int = 4000) -> list[dict]:
@@ -130,53 +111,7 @@ def reference_rows(root: Path = RESULTS_DIR, at: int = 4000) -> list[dict]:
     return rows
 
 
-def reference_table(root: Path = RESULTS_DIR, at: int = 4000) -> Table:
-    """P_90 of the CNN and the shallow network on the reference grammar, with intervals."""
-    rows = reference_rows(root, at)
-    total, cnn = n_inputs(**{k: REFERENCE[k] for k in ("n_c", "m", "s", "L")}), rows[0]["p90"]
-    out = [{"network": r["network"], "width": r["width"], "seeds": range_text(r["seeds"]),
-            "P_90 [68% interval]": p90_summary_text(r), "P_90 / P*": r["p90"] / r["p_star"],
-            "P_90 / CNN's": r["p90"] / cnn, "P_90 / all inputs": f"{r['p90'] / total:.1%}",
-            f"accuracy at P = {at:,}": pm(r["at"]["mean"], r["at"]["sem"])} for r in rows]
-    return Table(out, caption=f"P_90: the smallest P with mean test accuracy >= 90% "
-                              f"(P* = {rows[0]['p_star']:,}; {total:,} distinct inputs)")
-
-
-def lr_scan_curves(root: Path = RESULTS_DIR) -> dict[str, list[dict]]:
-    """Per grammar of ``bp_lr_scan`` (named ``m=4, L=3``): validation accuracy against the lr.
-
-    The validation split is what chooses the learning rate (:func:`stats.best_lr`).
-    """
-    scan = summarize(load_sweep("bp_lr_scan", root), by=("m", "L", "lr"), metric="val_accuracy")
-    return {f"m={m}, L={L}": [r for r in scan if (r["m"], r["L"]) == (m, L)]
-            for m, L in sorted({(r["m"], r["L"]) for r in scan})}
-
-
-def lr_scan_table(root: Path = RESULTS_DIR) -> Table:
-    """The learning-rate scan at P = P*: accuracy per lr and grammar, and the lr chosen."""
-    out = []
-    for name, rows in lr_scan_curves(root).items():
-        m, L = rows[0]["m"], rows[0]["L"]
-        out.append({"grammar": name, "P = P*": f"{p_star(REFERENCE['n_c'], m, L):,}",
-                    **{f"lr {r['lr']:g}": pm(r["mean"], r["sem"]) for r in rows},
-                    "chosen lr": scaling_lr(m, L), "seeds": range_text(r["n"] for r in rows)})
-    return Table(out, caption="Validation accuracy at P = P* against the learning rate "
-                              "(mean ± sem); each grammar's scaling runs use the lr it chooses")
-
-
 SCALING_M, SCALING_L = (3, 4, 6, 8), (3, 4)
-
-
-def scaling_curves(root: Path = RESULTS_DIR) -> tuple[dict[str, list[dict]], dict[str, int]]:
-    """Curves of the scaling sweeps (``m=3`` ... at L = 3, ``L=3, m=4`` ...) and each P*."""
-    n_c = REFERENCE["n_c"]
-    by_m = summarize(load_sweep("bp_scaling_m", root), by=("m", "P"))
-    by_L = summarize(load_sweep("bp_scaling_L", root), by=("L", "P"))
-    curves = {**{f"m={m}": [r for r in by_m if r["m"] == m] for m in SCALING_M},
-              **{f"L={L}, m=4": [r for r in by_L if r["L"] == L] for L in SCALING_L}}
-    p_stars = {**{f"m={m}": p_star(n_c, m, 3) for m in SCALING_M},
-               **{f"L={L}, m=4": p_star(n_c, 4, L) for L in SCALING_L}}
-    return curves, p_stars
 
 
 def scaling_rows(root: Path = RESULTS_DIR) -> list[dict]:
@@ -194,21 +129,3 @@ def scaling_rows(root: Path = RESULTS_DIR) -> list[dict]:
                          "ratio": summary["p90"] / scale, "ratio_low": summary["low"] / scale,
                          "ratio_high": summary["high"] / scale})
     return rows
-
-
-def scaling_table(root: Path = RESULTS_DIR) -> Table:
-    """P_90 / P* per grammar of the scaling sweeps, with intervals; the caption: each spread."""
-    rows = scaling_rows(root)
-    spreads = []
-    for family, label in (("m", "m at L = 3"), ("L", "L at m = 4")):
-        mine = [r for r in rows if r["family"] == family]
-        spread_p = max(r["p_star"] for r in mine) / min(r["p_star"] for r in mine)
-        spread_r = max(r["ratio"] for r in mine) / min(r["ratio"] for r in mine)
-        spreads.append(f"{label}: P* varies {spread_p:.0f}-fold, P_90 / P* {spread_r:.1f}-fold")
-    family = {"m": "m, at L = 3", "L": "L, at m = 4"}
-    out = [{"varied": family[r["family"]], "m": r["m"], "L": r["L"], "P*": f"{r['p_star']:,}",
-            "seeds": range_text(r["seeds"]),
-            "P_90 [68% interval]": p90_summary_text(r),
-            "P_90 / P* [interval]": ratio_interval_text(r["p90"], r["low"], r["high"],
-                                                         r["p_star"], r["grid"])} for r in rows]
-    return Table(out, caption="; ".join(spreads))

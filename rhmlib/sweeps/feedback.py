@@ -1,4 +1,4 @@
-"""Sweeps of the chapters "Direct feedback fails" and "Masking".
+"""Sweeps of the chapters "Direct feedback fails" and "Masking", and readers of their records.
 
 Every rule trains under the same convergence protocol (:mod:`rhmlib.train`; the settings
 of :data:`BUDGET`) at its own learning rate, chosen by :func:`chosen_lr` on the
@@ -16,19 +16,18 @@ core-hours on this 2-core CPU)::
         masking_P grammar_P grammar_budget masking_grammar --jobs 2
 
 (``--all`` does the same for every chapter; sweeps wait for the scans they read.)
+
+The chapters' tables, figures and live measurements are their pages'
+(:mod:`rhmlib.pages.ch03`, :mod:`rhmlib.pages.ch04`); the three tables here are also the
+introduction's.
 """
 
 from __future__ import annotations
 
-import math
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 
-import torch
-
 from .. import stats as _stats
-from ..probes import live
 from ..rhm import p_star
 from ..stats import best_lr, best_row, finished, mean_sem, p90, summarize
 from ..tables import Table, p90_text, pm
@@ -36,17 +35,13 @@ from . import REFERENCE, RESULTS_DIR, load_sweep, sweep
 from .variants import Variant, config_of, label_of, variants
 
 __all__ = [
-    "BUDGET", "TYPE1", "VARIANTS", "LRS", "label", "records", "diverged", "angles", "chosen_lr",
-    "chosen_lrs", "angles_at_chosen_lr", "final_cosines",
-    "initial_cosines", "error_growth",
+    "BUDGET", "TYPE1", "VARIANTS", "LRS", "MASKING", "label", "records", "diverged", "angles",
+    "chosen_lr", "chosen_lrs", "angles_at_chosen_lr", "final_cosines", "all_records",
     "summary", "feedback_lr", "feedback_P", "feedback_width", "masking_lr", "masking_P",
     "GRAMMARS", "grammar_factors", "grammar_config", "grammar_lr", "grammar_chosen_lrs",
-    "grammar_P",
-    "grammar_curves", "grammar_gaps", "grammar_budget", "masking_grammar", "masking_grammar_table",
-    "by_label", "at_chosen_lr", "seed_labels", "divergence", "lr_table", "diverged_table",
-    "p90_table", "width_table", "grammar_gap_table", "grammar_train_table", "budget_table",
-    "schedule_table", "cosine_table", "mask_table", "error_growth_table", "progress_table",
-    "collapses", "collapse_table",
+    "grammar_P", "grammar_curves", "grammar_budget", "masking_grammar", "MASKING_GRAMMARS",
+    "MASKING_GRAMMAR_VARIANTS", "masking_grammar_table", "by_label", "at_chosen_lr",
+    "headline_pepita", "grammar_name", "ordered_grammars", "p90_table", "grammar_gap_table",
 ]
 
 BUDGET = {"width": 64, "n_test": 2000, "retries": 0}
@@ -139,7 +134,7 @@ def by_label(recs: Iterable[dict]) -> dict[str, list[dict]]:
     return out
 
 
-def _load(scan: str | Iterable[dict], root: Path = RESULTS_DIR) -> list[dict]:
+def all_records(scan: str | Iterable[dict], root: Path = RESULTS_DIR) -> list[dict]:
     """Every record (finished and diverged) of sweep ``scan``, or the given records."""
     return load_sweep(scan, root) if isinstance(scan, str) else list(scan)
 
@@ -160,7 +155,7 @@ def chosen_lrs(scan: str | Iterable[dict], root: Path = RESULTS_DIR) -> dict[str
     Variants whose every run diverged have none. Cached runs only: defining (or
     listing) a sweep never starts a computation.
     """
-    return {name: best_lr(recs) for name, recs in by_label(_load(scan, root)).items()
+    return {name: best_lr(recs) for name, recs in by_label(all_records(scan, root)).items()
             if finished(recs)}
 
 
@@ -168,7 +163,7 @@ def at_chosen_lr(
     scan: str | Iterable[dict], names: Iterable[str] | None = None, root: Path = RESULTS_DIR
 ) -> list[dict]:
     """The finished records of ``scan`` at each variant's chosen lr (only ``names``, if given)."""
-    recs = _load(scan, root)
+    recs = all_records(scan, root)
     lrs, keep = chosen_lrs(recs), None if names is None else set(names)
     return [r for r in finished(recs) if (keep is None or label(r["config"]) in keep)
             and r["config"]["lr"] == lrs[label(r["config"])]]
@@ -187,29 +182,6 @@ def headline_pepita(root: Path = RESULTS_DIR) -> str:
     scan = {name: recs for name, recs in by_label(records("feedback_lr", root)).items()
             if name.startswith("PEPITA")}
     return max(scan, key=lambda name: best_row(scan[name])["mean"])
-
-
-def _spec(name: str) -> live.Spec:
-    return VARIANTS[name].rule, VARIANTS[name].options
-
-
-def initial_cosines(seed: int = 0, batch_size: int = 128) -> dict[str, list[float]]:
-    """Per-layer cosine to BP's update of each type-1 rule on one batch, at initialisation."""
-    return live.initial_cosines({name: _spec(name) for name in TYPE1[1:]}, _spec("BP"),
-                                BUDGET["width"], REFERENCE, seed, batch_size)
-
-
-def error_growth(
-    name: str = "DFA + exact transport", depths: tuple[int, ...] = (3, 4, 5),
-    seeds: tuple[int, ...] = (0, 1, 2), batch_size: int = 128,
-) -> dict[int, list[float]]:
-    """Per depth ``L`` (m = 4): per hidden layer, the norm of variant ``name``'s error over BP's.
-
-    Measured on one batch at initialisation, averaged over ``seeds``; 1 means the same
-    size as backprop's error, 2 twice as large.
-    """
-    return live.error_growth(_spec(name), _spec("BP"), BUDGET["width"], REFERENCE, depths,
-                             seeds, batch_size)
 
 
 def _headline_rules() -> list[str]:
@@ -287,7 +259,7 @@ def grammar_lr() -> list[dict]:
 
 def grammar_chosen_lrs(root: Path = RESULTS_DIR) -> dict[tuple[str, int, int], float]:
     """Per ``(rule, m, L)``: the lr with the best mean accuracy in ``grammar_lr``."""
-    scan = by_label(_load("grammar_lr", root))
+    scan = by_label(all_records("grammar_lr", root))
     return {(name, m, L): best_lr(_in_grammar(scan[name], m, L))
             for m, L in GRAMMARS for name in GRAMMAR_LRS}
 
@@ -353,7 +325,7 @@ def masking_grammar_table(root: Path = RESULTS_DIR) -> Table:
     of ``masking_grammar`` from its best lr there (chosen on the same 3 seeds). Rows
     also hold ``m``, ``L``, ``name``, ``lr``, ``mean``, ``sem`` and ``n``.
     """
-    variants = by_label(_load("masking_grammar", root))
+    variants = by_label(all_records("masking_grammar", root))
     reference, lrs = grammar_curves(root), grammar_chosen_lrs(root)
     rows = []
     for m, L in MASKING_GRAMMARS:
@@ -366,7 +338,7 @@ def masking_grammar_table(root: Path = RESULTS_DIR) -> Table:
             rows.append({"m": m, "L": L, "name": VARIANTS[name],
                          **{k: best[k] for k in ("lr", "mean", "sem", "n")}})
     for row in rows:
-        row.update({"grammar": _grammar(row["m"], row["L"]), "rule or variant": row["name"],
+        row.update({"grammar": grammar_name(row["m"], row["L"]), "rule or variant": row["name"],
                     "learning rate": f"{row['lr']:g}", "test accuracy at 2 P*": pm(
                         row["mean"], row["sem"]), "seeds": row["n"]})
     return Table(rows, ["grammar", "rule or variant", "learning rate", "test accuracy at 2 P*",
@@ -387,122 +359,11 @@ def grammar_curves(
     return out
 
 
-def grammar_gaps(
-    curves: dict[tuple[int, int], dict[str, list[dict]]], at: int = 2
-) -> dict[str, dict[str, list[dict]]]:
-    """The depth and m dependence: per rule, the accuracy at ``P = at * P*`` and ``P_90 / P*``.
+# -- tables shared by the chapters and the introduction ------------------------------------
 
-    Two groups of rows (key ``x``: L at m = 4, or m at L = 3), each row also carrying
-    ``p90`` (P_90 / P*, inf where the grid never reaches 90%).
-    """
-    groups: dict[str, dict[str, list[dict]]] = {"depth L (m = 4)": {}, "m (L = 3)": {}}
-    for (m, L), by_rule in sorted(curves.items()):
-        for name, rows in by_rule.items():
-            point = next(r for r in rows if r["ratio"] == at)
-            row = {"m": m, "L": L, "mean": point["mean"], "sem": point["sem"], "n": point["n"],
-                   "p90": p90(rows, 0.9, x="ratio")}
-            if m == 4:
-                groups["depth L (m = 4)"].setdefault(name, []).append({**row, "x": L})
-            if L == 3:
-                groups["m (L = 3)"].setdefault(name, []).append({**row, "x": m})
-    return groups
-
-
-# -- tables and figure data of the chapters ------------------------------------------------
-
-def _grammar(m: int, L: int) -> str:
+def grammar_name(m: int, L: int) -> str:
+    """A grammar as the tables name it: "m = 4, L = 3"."""
     return f"m = {m}, L = {L}"
-
-
-def _seeds(n: int) -> str:
-    return f"({n} seed{'' if n == 1 else 's'})"
-
-
-def seed_labels(curves: dict[str, list[dict]]) -> dict[str, list[dict]]:
-    """``curves`` with each variant's label followed by its number of seeds ("(3-10 seeds)")."""
-    out = {}
-    for name, rows in curves.items():
-        low, high = min(r["n"] for r in rows), max(r["n"] for r in rows)
-        seeds = f"{low}{'' if low == high else f'-{high}'} seeds"
-        out[VARIANTS[name].relabelled(f"{name} ({seeds})")] = rows
-    return out
-
-
-def divergence(message: str) -> tuple[int | None, str]:
-    """The step at which a diverged run stopped, and the sign of divergence, in words."""
-    step = re.search(r"at step (\d+)", message)
-    if "one class" in message:
-        sign = "collapse to one class"
-    elif "weights" in message and "reached" in message:
-        sign = "runaway weights"
-    elif "(loss" in message:
-        sign = "loss not finite"
-    else:
-        sign = message.split(";")[0]
-    return (int(step.group(1)) if step else None), sign
-
-
-def _diverged_text(runs: list[dict], total: int) -> str:
-    signs = sorted({divergence(r["diverged"])[1] for r in runs})
-    return f"{len(runs)} of {total} ({', '.join(signs)})" if runs else "–"
-
-
-def lr_table(
-    scan: str | Iterable[dict], names: Iterable[str] | None = None, root: Path = RESULTS_DIR
-) -> Table:
-    """Per variant of a learning-rate scan: accuracy per lr, the chosen lr, diverged runs.
-
-    Rows also hold ``name``, ``lr`` (chosen; None if every run diverged), ``mean``,
-    ``sem``, ``n`` (at the chosen lr) and ``diverged`` (their number, at any lr).
-    """
-    recs, keep = _load(scan, root), None if names is None else set(names)
-    rows = []
-    for name, mine in by_label(recs).items():
-        if keep is not None and name not in keep:
-            continue
-        per_lr = []
-        for lr in sorted({r["config"]["lr"] for r in mine}):
-            at = [r for r in mine if r["config"]["lr"] == lr]
-            done, lost = finished(at), _stats.diverged(at)
-            accuracy = f"{mean_sem(r['result']['val_accuracy'] for r in done)[0]:.2f}" \
-                if done else "diverged"
-            per_lr.append(f"{lr:g}: {accuracy}" + (f" ({len(lost)} diverged)"
-                                                   if lost and done else ""))
-        done = finished(mine)
-        best = best_row(mine) if done else {"lr": None, "mean": math.nan, "sem": math.nan,
-                                            "n": 0}
-        lost = _stats.diverged(mine)
-        rows.append({
-            "name": name, "lr": best["lr"], "mean": best["mean"], "sem": best["sem"],
-            "n": best["n"], "diverged": len(lost), "variant": name,
-            "validation accuracy per learning rate": "; ".join(per_lr),
-            "chosen lr": "–" if best["lr"] is None else f"{best['lr']:g}",
-            "test accuracy at the chosen lr": pm(best["mean"], best["sem"]),
-            "seeds": best["n"], "diverged runs": _diverged_text(lost, len(mine)),
-        })
-    Ps = sorted({r["config"]["P"] for r in recs})
-    where = f" at P = {Ps[0]:,}" if len(Ps) == 1 else ""
-    return Table(rows, ["variant", "validation accuracy per learning rate", "chosen lr",
-                        "test accuracy at the chosen lr", "seeds", "diverged runs"],
-                 caption=f"Learning-rate scan{where}: mean validation accuracy per rate; the "
-                 "chosen rate has the best mean among those at which no run diverged; its "
-                 "test accuracy beside it (mean ± sem over seeds)")
-
-
-def diverged_table(*scans: str | Iterable[dict], root: Path = RESULTS_DIR) -> Table:
-    """Every diverged run of ``scans`` (sweep names or records): its setting and how it diverged."""
-    rows = []
-    for scan in scans:
-        for record in _stats.diverged(_load(scan, root)):
-            c = record["config"]
-            step, sign = divergence(record["diverged"])
-            rows.append({"variant": label(c), "grammar": _grammar(c["m"], c["L"]),
-                         "P": f"{c['P']:,}", "width": c["width"], "lr": f"{c['lr']:g}",
-                         "seed": c["seed"], "stopped at step": step, "sign": sign,
-                         "config": c})
-    columns = ["variant", "grammar", "P", "width", "lr", "seed", "stopped at step", "sign"]
-    caption = ("Diverged runs, left out of the means" if rows else "No run diverged")
-    return Table(rows, columns, caption=caption)
 
 
 def p90_table(
@@ -530,35 +391,7 @@ def p90_table(
         "\"> P\" when the largest P measured is below it); best: mean ± sem over seeds"))
 
 
-def width_table(
-    wide: str | Iterable[dict] = "feedback_width", scan: str | Iterable[dict] = "feedback_lr",
-    root: Path = RESULTS_DIR,
-) -> Table:
-    """Per rule: test accuracy at width 64 (the scan, chosen lr) and at width 128, same lr.
-
-    Rows also hold ``name``, ``narrow`` and ``wide`` (summary rows, None where none finished).
-    """
-    narrow = summary(at_chosen_lr(scan, root=root), by=("width",))
-    wide_recs = _load(wide, root)
-    lrs = {label(r["config"]): r["config"]["lr"] for r in wide_recs}
-    wide_rows = summary(finished(wide_recs), by=("width",))
-    rows = []
-    for name, recs in by_label(wide_recs).items():
-        a, b = narrow[name][0], (wide_rows.get(name) or [None])[0]
-        rows.append({"name": name, "narrow": a, "wide": b, "variant": name,
-                     "lr": f"{lrs[name]:g}",
-                     f"width {a['width']}": f"{pm(a['mean'], a['sem'])} {_seeds(a['n'])}",
-                     f"width {recs[0]['config']['width']}": "–" if b is None else
-                     f"{pm(b['mean'], b['sem'])} {_seeds(b['n'])}",
-                     "diverged": _diverged_text(_stats.diverged(recs), len(recs))})
-    widths = [k for k in rows[0] if k.startswith("width ")] if rows else []
-    P = next(iter(wide_recs))["config"]["P"] if rows else None
-    return Table(rows, ["variant", "lr", *widths, "diverged"],
-                 caption=f"Test accuracy at P = {P:,} against width, each rule at its chosen "
-                 "learning rate (mean ± sem over seeds)" if rows else "")
-
-
-def _ordered(grammars: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+def ordered_grammars(grammars: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     """Grammars in the book's order: the depth series (m = 4) by L, then the others by m."""
     return sorted(grammars, key=lambda g: (g[0] != 4, g[0], g[1]))
 
@@ -573,14 +406,14 @@ def grammar_gap_table(
     ``name``, ``mean``, ``sem``, ``n`` (at ``at * P*``) and ``p90`` (inf when not reached).
     """
     rows = []
-    for m, L in _ordered(curves):
+    for m, L in ordered_grammars(curves):
         for name, points in curves[(m, L)].items():
             point = next(r for r in points if r["ratio"] == at)
             value = p90(points, 0.9, x="ratio")
             rows.append({
                 "m": m, "L": L, "name": name, "p90": value,
                 **{k: point[k] for k in ("mean", "sem", "n")},
-                "grammar": _grammar(m, L), "rule": name,
+                "grammar": grammar_name(m, L), "rule": name,
                 "lr": None if lrs is None else f"{lrs[(name, m, L)]:g}",
                 f"test accuracy at {at:g} P*": pm(point["mean"], point["sem"]),
                 "P₉₀ / P*": p90_text(value, None, None, [r["ratio"] for r in points],
@@ -593,206 +426,3 @@ def grammar_gap_table(
         "test accuracy needs, in units of P* (\"> x\": not reached at the largest P measured)"))
 
 
-def grammar_train_table(train: dict[tuple[int, int], dict[str, list[dict]]]) -> Table:
-    """Per grammar and rule: the training accuracy at the largest P measured.
-
-    ``train`` as ``grammar_curves(metric="train_accuracy")`` gives it. Rows also hold
-    ``m``, ``L``, ``name``, ``ratio``, ``mean``, ``sem`` and ``n``.
-    """
-    rows = []
-    for m, L in _ordered(train):
-        for name, points in train[(m, L)].items():
-            last = max(points, key=lambda r: r["ratio"])
-            rows.append({"m": m, "L": L, "name": name,
-                         **{k: last[k] for k in ("ratio", "mean", "sem", "n")},
-                         "grammar": _grammar(m, L), "rule": name,
-                         "largest P": f"{last['ratio']:g} P*",
-                         "train accuracy there": pm(last["mean"], last["sem"]),
-                         "seeds": last["n"]})
-    return Table(rows, ["grammar", "rule", "largest P", "train accuracy there", "seeds"],
-                 caption="Training accuracy at the largest P of each grammar and rule "
-                 "(mean ± sem over seeds)")
-
-
-def budget_table(
-    longer: str | Iterable[dict] = "grammar_budget",
-    curves: dict[tuple[int, int], dict[str, list[dict]]] | None = None,
-    train: dict[tuple[int, int], dict[str, list[dict]]] | None = None,
-    root: Path = RESULTS_DIR,
-) -> Table:
-    """Longer training against the standard budget, same grammar, rule, P and lr.
-
-    ``curves`` and ``train`` (test and train accuracy of ``grammar_curves``) default to
-    the cached ones. Rows also hold ``m``, ``L``, ``name``, ``steps`` and the means
-    ``test_before``, ``test_after``, ``train_before`` and ``train_after``.
-    """
-    curves = grammar_curves(root) if curves is None else curves
-    train = grammar_curves(root, metric="train_accuracy") if train is None else train
-    recs = finished(_load(longer, root))
-    by = ("m", "L", "P", "steps")
-    test_rows, train_rows = summary(recs, by), summary(recs, by, metric="train_accuracy")
-    rows = []
-    for name, points in test_rows.items():
-        for after, after_train in zip(points, train_rows[name]):
-            grammar = (after["m"], after["L"])
-            ratio = after["P"] / p_star(REFERENCE["n_c"], *grammar)
-            before = next(r for r in curves[grammar][name] if r["ratio"] == ratio)
-            before_train = next(r for r in train[grammar][name] if r["ratio"] == ratio)
-            rows.append({
-                "m": grammar[0], "L": grammar[1], "name": name, "steps": after["steps"],
-                "test_before": before["mean"], "test_after": after["mean"],
-                "train_before": before_train["mean"], "train_after": after_train["mean"],
-                "rule": name, "grammar": _grammar(*grammar), "P": f"{ratio:g} P*",
-                f"test, {BUDGET['steps']:,} steps": pm(before["mean"], before["sem"]),
-                f"test, {after['steps']:,} steps": pm(after["mean"], after["sem"]),
-                f"train, {BUDGET['steps']:,} steps": pm(before_train["mean"], before_train["sem"]),
-                f"train, {after['steps']:,} steps": pm(after_train["mean"], after_train["sem"]),
-                "seeds": after["n"]})
-    steps = sorted({r["steps"] for r in rows})
-    columns = ["rule", "grammar", "P"]
-    for kind in ("test", "train"):
-        columns += [f"{kind}, {n:,} steps" for n in (BUDGET["steps"], *steps)]
-    return Table(rows, [*columns, "seeds"],
-                 caption="Test and train accuracy with the standard budget and with longer "
-                 "training (mean ± sem over seeds)")
-
-
-def schedule_table(
-    headline: dict[str, list[dict]], curves: dict[tuple[int, int], dict[str, list[dict]]],
-    P: int = 8000, ratio: float = 8, grammar: tuple[int, int] = (4, 3),
-) -> Table:
-    """The constant lr of the headline sweep at ``P`` against the cosine lr at ``ratio * P*``.
-
-    Rows also hold ``name``, ``constant`` and ``cosine`` (the summary rows).
-    """
-    scale = p_star(REFERENCE["n_c"], *grammar)
-    rows = []
-    for name, points in curves[grammar].items():
-        constant = next((r for r in headline.get(name, []) if r["P"] == P), None)
-        if constant is None:
-            continue
-        cosine = next(r for r in points if r["ratio"] == ratio)
-        rows.append({"name": name, "constant": constant, "cosine": cosine, "rule": name,
-                     f"constant lr, P = {P:,}": pm(constant["mean"], constant["sem"]),
-                     f"cosine lr, P = {round(ratio * scale):,}": pm(cosine["mean"],
-                                                                    cosine["sem"])})
-    columns = ["rule", f"constant lr, P = {P:,}", f"cosine lr, P = {round(ratio * scale):,}"]
-    return Table(rows, columns, caption=f"The two protocols on the grammar {_grammar(*grammar)}"
-                 " (test accuracy, mean ± sem over seeds)")
-
-
-def cosine_table(cosines: dict[str, Sequence[float | None]], caption: str = "") -> Table:
-    """Per rule: the cosine of its update to BP's at each hidden layer and the readout.
-
-    Rows also hold ``name`` and ``cosines`` (the values, None where undefined).
-    """
-    rows, n = [], max((len(v) for v in cosines.values()), default=1)
-    layers = [f"layer {k + 1}" for k in range(n - 1)] + ["readout"]
-    for name, values in cosines.items():
-        cells = {layer: "–" if c is None or math.isnan(c) else f"{c:+.2f}"
-                 for layer, c in zip(layers, values)}
-        rows.append({"name": name, "cosines": list(values), "rule": name, **cells})
-    return Table(rows, ["rule", *layers], caption=caption or
-                 "Cosine between the rule's update and backprop's (1: same direction)")
-
-
-def mask_table(
-    masks: Sequence[torch.Tensor], errors: dict[str, Sequence[torch.Tensor]], index: int = 0,
-    reference: str = "BP", rerouted: str = "BP, masks above from input 2",
-) -> Table:
-    """Per layer, for input ``index``: its blocked units and the error that reaches them.
-
-    Also how much ``reference``'s error changes when only the masks above change.
-    ``masks`` and ``errors`` (per rule, per layer) as :func:`rhmlib.probes.layer_errors`
-    and the features give them. Rows also hold ``blocked``, ``silent`` and ``changed``.
-    """
-    rows = []
-    for k, mask in enumerate(masks):
-        blocked = mask[index] == 0
-        changed = float((errors[reference][k][index] - errors[rerouted][k][index]).abs().max())
-        silent = max(float(errors[n][k][index][blocked].abs().sum()) for n in errors)
-        rows.append({"blocked": int(blocked.sum()), "silent": silent, "changed": changed,
-                     "layer": k + 1, "units blocked": f"{int(blocked.sum())} of {blocked.numel()}",
-                     "error on the blocked units (every rule)": f"{silent:.1f}",
-                     f"largest change of {reference}'s error when only the masks above change":
-                     f"{changed:.4f}"})
-    return Table(rows, ["layer", "units blocked", "error on the blocked units (every rule)",
-                        f"largest change of {reference}'s error when only the masks above "
-                        "change"], caption=f"Input {index + 1}, layer by layer")
-
-
-def error_growth_table(growth: dict[str, dict[int, Sequence[float]]]) -> Table:
-    """Per named variant and depth L: the error norm at each layer over backprop's.
-
-    ``growth`` maps a name to what :func:`error_growth` returns. Rows also hold
-    ``name``, ``L`` and ``ratios``.
-    """
-    rows, depth = [], max((L for by_L in growth.values() for L in by_L), default=0)
-    for name, by_L in growth.items():
-        for L, ratios in by_L.items():
-            rows.append({"name": name, "L": L, "ratios": list(ratios), "downstream masks": name,
-                         **{f"layer {k + 1}": f"{r:.2f}" for k, r in enumerate(ratios)}})
-    return Table(rows, ["downstream masks", "L", *(f"layer {k + 1}" for k in range(depth))],
-                 caption="Error norm at each hidden layer over backprop's, at initialisation "
-                 "(1: the same size)")
-
-
-def progress_table(recs: Iterable[dict], steps: Sequence[int] = (1000, 5000)) -> Table:
-    """Per variant: mean test accuracy of its runs at training ``steps`` (from their histories).
-
-    Rows also hold ``name`` and ``means`` (one mean per step; NaN where not recorded).
-    """
-    rows = []
-    for name, mine in by_label(finished(recs)).items():
-        stats = []
-        for step in steps:
-            values = [h["test_accuracy"][h["step"].index(step)] for h in
-                      (r["result"]["history"] for r in mine) if step in h["step"]]
-            stats.append(mean_sem(values))
-        rows.append({"name": name, "means": [m for m, _, _ in stats], "rule": name,
-                     **{f"step {step:,}": pm(m, e) for step, (m, e, _) in zip(steps, stats)},
-                     "seeds": len(mine)})
-    return Table(rows, ["rule", *(f"step {step:,}" for step in steps), "seeds"],
-                 caption="Test accuracy during training (mean ± sem over seeds)")
-
-
-def collapses(recs: Iterable[dict], peak: float = 0.5, floor: float = 0.15) -> list[dict]:
-    """The finished runs whose test accuracy fell below ``floor`` after reaching ``peak``."""
-    out = []
-    for record in finished(recs):
-        best = 0.0
-        for accuracy in record["result"]["history"]["test_accuracy"]:
-            if best >= peak and accuracy < floor:
-                out.append(record)
-                break
-            best = max(best, accuracy)
-    return out
-
-
-def collapse_table(
-    *scans: str | Iterable[dict], peak: float = 0.5, floor: float = 0.15,
-    root: Path = RESULTS_DIR,
-) -> Table:
-    """Every run of ``scans`` that collapsed to near chance mid-training (see :func:`collapses`).
-
-    Rows also hold ``name``, ``m``, ``L``, ``P`` and ``seed`` (numbers) and ``history``.
-    """
-    rows = []
-    for scan in scans:
-        for record in collapses(_load(scan, root), peak, floor):
-            c, history = record["config"], record["result"]["history"]
-            accs = history["test_accuracy"]
-            top = max(range(len(accs)), key=accs.__getitem__)
-            low = min(range(top, len(accs)), key=accs.__getitem__)
-            rows.append({"name": label(c), "m": c["m"], "L": c["L"], "P": c["P"],
-                         "seed": c["seed"], "history": accs, "variant": label(c),
-                         "grammar": _grammar(c["m"], c["L"]), "training points": f"{c['P']:,}",
-                         "lr": f"{c['lr']:g}",
-                         "test accuracy: best, then lowest": f"{accs[top]:.2f} (step "
-                         f"{history['step'][top]:,}), then {accs[low]:.2f} (step "
-                         f"{history['step'][low]:,})", "at the end": f"{accs[-1]:.2f}"})
-    columns = ["variant", "grammar", "training points", "seed", "lr",
-               "test accuracy: best, then lowest", "at the end"]
-    return Table(rows, columns, caption=(
-        f"Runs whose test accuracy fell below {floor:g} after reaching {peak:g}" if rows else
-        "No run collapsed"))

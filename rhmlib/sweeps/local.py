@@ -17,11 +17,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import torch
-
-from ..models import LayeredNet
-from ..probes import linear_decodability, live
-from ..rhm import RHM, Sample
+from ..probes import live
 from ..stats import p90_summary, summarize
 from ..tables import Table, curve_table, p90_summary_text, pm, range_text, ratio_text
 from . import REFERENCE, RESULTS_DIR, load_sweep, sweep
@@ -32,7 +28,7 @@ __all__ = ["SSL_TRAINING", "READOUT", "LABELS", "P_GRID", "label", "ssl_config",
            "SSL_SWEEPS", "FAMILIES", "SSL_RULES", "sweep_curves", "bp_curve", "type1_curves",
            "p90_rows", "p90_table", "scan_rows", "scan_table", "width_curves", "width_table",
            "global_curves", "global_table", "local_global_cosines", "cosine_table",
-           "hebbian_check", "decodability_table"]
+           "hebbian_check"]
 
 # Our choices, from a short scan (see the chapter): Adam with decoupled weight decay for
 # the self-supervised stage, Adam for the readout on frozen features.
@@ -354,29 +350,3 @@ def hebbian_check(seed: int = 1, n_probe: int = 512) -> Table:
     return Table(live.hebbian_gaps(seed, n_probe, grammar=REFERENCE),
                  caption="Explicit pre x post x third-factor update against autograd's "
                          "gradient of the local loss", digits=2)
-
-
-def decodability_table(models: dict[str, LayeredNet], rhm: RHM, sample: Sample,
-                       depth: int | None = None) -> Table:
-    """Linear decodability (:func:`rhmlib.probes.linear_decodability`) of each named network.
-
-    One column per layer (the first ``depth``, default all) and level it determines: its
-    own node, coarser levels, the class.
-    """
-    L = rhm.L
-    rows = []
-    for name, model in models.items():
-        # A network whose weights are not finite reads as chance, not as unknown: refuse it.
-        if not all(torch.isfinite(p).all() for p in model.parameters()):
-            raise ValueError(f"models[{name!r}] has weights that are not finite (a diverged "
-                             "network): its decodability is undefined")
-        table = linear_decodability(model, rhm, sample)
-        row: dict[str, object] = {"network": name}
-        for layer in range(1, (depth or L) + 1):
-            own = L - layer
-            for k in range(own, -1, -1):
-                what = ("class (level 0)" if k == 0 else f"own node (level {k})" if k == own
-                        else f"level {k}")
-                row[f"layer {layer} → {what}"] = f"{table[layer - 1][k]:.2f}"
-        rows.append(row)
-    return Table(rows, caption=f"Linear decodability (held-out accuracy; chance 1/{rhm.v})")
