@@ -463,14 +463,29 @@ def lock_run(key: str, root: Path = RESULTS_DIR, block: bool = False) -> RunLock
 
 # -- listing and pruning -------------------------------------------------------------------
 
+# Per record file: (modification time, size) and its config's hash (None: unreadable).
+# A listing reads each record once per process, and again only when the file changes.
+_CONFIG_HASHES: dict[Path, tuple[tuple[int, int], str | None]] = {}
+
+
 def _computed(root: Path) -> set[str]:
     """Hashes of the resolved configs of every readable record under ``root``, any code."""
     out = set()
     for path in (root / "runs").glob("*.json"):
         try:
-            out.add(_hash(resolve(read_json(path)["config"])))
-        except Exception:  # unreadable, or a config this code no longer accepts
+            info = path.stat()
+        except OSError:
             continue
+        stamp = (info.st_mtime_ns, info.st_size)
+        cached = _CONFIG_HASHES.get(path)
+        if cached is None or cached[0] != stamp:
+            try:
+                digest = _hash(resolve(read_json(path)["config"]))
+            except Exception:  # unreadable, or a config this code no longer accepts
+                digest = None
+            _CONFIG_HASHES[path] = cached = (stamp, digest)
+        if cached[1] is not None:
+            out.add(cached[1])
     return out
 
 

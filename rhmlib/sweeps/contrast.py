@@ -45,7 +45,7 @@ __all__ = ["RULES", "SSL", "OTHERS", "CONTROL", "TYPE1", "VARIANTS", "label", "S
            "SELECTION_SEEDS",
            "HEADLINE_SEEDS", "SCAN_WIDTH", "WIDTHS", "TEMPERATURES", "LABEL_GRAMMARS",
            "UNLABELLED", "factors", "contrast_config", "contrast_lr", "contrast_lr_edge",
-           "scan_records", "contrast_chosen_lrs", "rule_lr", "contrast_temperature",
+           "scan_records", "contrast_chosen_lrs", "chosen_rates", "contrast_temperature",
            "temperature_rows", "contrast_width", "WIDER", "contrast_width_edge",
            "preferred_widths", "width_rows",
            "width_table", "contrast_P", "contrast_narrow", "contrast_labels", "label_rows",
@@ -185,21 +185,24 @@ def contrast_chosen_lrs(root: Path = RESULTS_DIR) -> dict[tuple[str, int, int], 
     return {key: best_lr(records) for key, records in scan_records(root).items()}
 
 
-def rule_lr(name: str, m: int, L: int, root: Path = RESULTS_DIR) -> float:
-    """The chosen rate of any rule of :data:`RULES` on grammar ``(m, L)`` (the control's
-    self-supervised rate is unused: it is CLAPP's)."""
-    if name == CONTROL:
-        name = "CLAPP"
-    if name in TYPE1:
-        return feedback.grammar_chosen_lrs(root)[(name, m, L)]
-    return contrast_chosen_lrs(root)[(name, m, L)]
+def chosen_rates(root: Path = RESULTS_DIR) -> dict[tuple[str, int, int], float]:
+    """The chosen rate of every rule of :data:`RULES` per grammar ``(name, m, L)``: the
+    type-1 rules' from ``grammar_lr``, the others' from this module's scans (the control's
+    self-supervised rate, unused, is CLAPP's). Load once per sweep: it reads every scan."""
+    rates = {key: lr for key, lr in feedback.grammar_chosen_lrs(root).items()
+             if key[0] in TYPE1}
+    rates.update(contrast_chosen_lrs(root))
+    rates.update({(CONTROL, m, L): lr for (name, m, L), lr in list(rates.items())
+                  if name == "CLAPP"})
+    return rates
 
 
 @sweep
 def contrast_temperature() -> list[dict]:
     """CLAPP and InfoNCE: the score's temperature on the reference grammar, seeds 0-2."""
+    lrs = chosen_rates()
     m, L = REFERENCE["m"], REFERENCE["L"]
-    return [contrast_config(name, m, L, 2, seed, rule_lr(name, m, L),
+    return [contrast_config(name, m, L, 2, seed, lrs[(name, m, L)],
                             rule_options={"temperature": t})
             for name in ("CLAPP", "InfoNCE") for t in TEMPERATURES for seed in SELECTION_SEEDS]
 
@@ -221,8 +224,9 @@ def temperature_rows(root: Path = RESULTS_DIR) -> list[dict]:
 @sweep
 def contrast_width() -> list[dict]:
     """Every rule at widths 64, 128, 256 on the depth-4 grammar at 2 P*, seeds 0-2."""
+    lrs = chosen_rates()
     m, L = WIDTH_GRAMMAR
-    return [contrast_config(name, m, L, 2, seed, rule_lr(name, m, L), width=width)
+    return [contrast_config(name, m, L, 2, seed, lrs[(name, m, L)], width=width)
             for name in RULES for width in WIDTHS for seed in SELECTION_SEEDS]
 
 
@@ -256,9 +260,10 @@ def _chosen_widths(recs: list[dict]) -> dict[str, int]:
 @sweep
 def contrast_width_edge() -> list[dict]:
     """Width 512 for the rules whose chosen width in ``contrast_width`` is its widest, 256."""
+    lrs = chosen_rates()
     m, L = WIDTH_GRAMMAR
     chosen = _chosen_widths(load_sweep("contrast_width"))
-    return [contrast_config(name, m, L, 2, seed, rule_lr(name, m, L), width=WIDER)
+    return [contrast_config(name, m, L, 2, seed, lrs[(name, m, L)], width=WIDER)
             for name in RULES if chosen[name] == max(WIDTHS) for seed in SELECTION_SEEDS]
 
 
@@ -307,9 +312,10 @@ def _headline_seeds(m: int, L: int) -> range:
 def contrast_P() -> list[dict]:
     """Every rule at its preferred width against P / P* on every grammar (headline seeds),
     and the random-features control at CLAPP's."""
+    lrs = chosen_rates()
     widths = preferred_widths()
     widths[CONTROL] = widths["CLAPP"]
-    return [contrast_config(name, m, L, f, seed, rule_lr(name, m, L), width=widths[name])
+    return [contrast_config(name, m, L, f, seed, lrs[(name, m, L)], width=widths[name])
             for m, L in GRAMMARS for name in (*RULES, CONTROL) for f in factors(name, L)
             for seed in _headline_seeds(m, L)]
 
@@ -317,7 +323,8 @@ def contrast_P() -> list[dict]:
 @sweep
 def contrast_narrow() -> list[dict]:
     """The self-supervised rules at width 64 against P / P* (what capacity does), seeds 10-12."""
-    return [contrast_config(name, m, L, f, seed, rule_lr(name, m, L), width=64)
+    lrs = chosen_rates()
+    return [contrast_config(name, m, L, f, seed, lrs[(name, m, L)], width=64)
             for m, L in GRAMMARS for name in SSL for f in factors(name, L)
             for seed in HEADLINE_SEEDS]
 
@@ -325,15 +332,16 @@ def contrast_narrow() -> list[dict]:
 @sweep
 def contrast_labels() -> list[dict]:
     """Label-limited: 8 P* unlabelled inputs for self-supervision, P labels; BP on P labels."""
+    lrs = chosen_rates()
     widths = preferred_widths()
     out = []
     for m, L in LABEL_GRAMMARS:
         unlabelled = UNLABELLED * _scale(m, L)
         for f in LABEL_FACTORS:
             for seed in HEADLINE_SEEDS:
-                out.append(contrast_config("BP", m, L, f, seed, rule_lr("BP", m, L),
+                out.append(contrast_config("BP", m, L, f, seed, lrs[("BP", m, L)],
                                            width=widths["BP"]))
-                out += [contrast_config(name, m, L, f, seed, rule_lr(name, m, L),
+                out += [contrast_config(name, m, L, f, seed, lrs[(name, m, L)],
                                         width=widths[name],
                                         rule_options={**VARIANTS[name].options,
                                                       "unlabelled": unlabelled})
@@ -369,13 +377,14 @@ def _twin_probes(config: dict) -> tuple[str, ...]:
 @sweep(probes=_twin_probes)
 def contrast_twins() -> list[dict]:
     """Blends of CLAPP and InfoNCE with their twins, and CLAPP's contexts, with cosines."""
+    lrs = chosen_rates()
     out = []
     for m, L in TWIN_GRAMMARS:
         for name in ("CLAPP", "InfoNCE"):
-            out += [contrast_config(name, m, L, 2, seed, rule_lr(name, m, L),
+            out += [contrast_config(name, m, L, 2, seed, lrs[(name, m, L)],
                                     rule_options={"blend": b})
                     for b in BLENDS for seed in SELECTION_SEEDS]
-        out += [contrast_config(name, m, L, 2, seed, rule_lr("CLAPP", m, L))
+        out += [contrast_config(name, m, L, 2, seed, lrs[("CLAPP", m, L)])
                 for name in ("CLAPP++ (top context)", "CLAPP++ (feedback context)",
                              "CLAPP++ (position predictors)") for seed in SELECTION_SEEDS]
     return out
@@ -409,8 +418,9 @@ def _hierarchy_probes(config: dict) -> tuple[str, ...]:
 @sweep(probes=_hierarchy_probes)
 def hierarchy() -> list[dict]:
     """Per-layer hierarchy probes over training: 5 rules on 4 cells, seeds 10-12."""
+    lrs = chosen_rates()
     widths = preferred_widths()
-    return [contrast_config(name, m, L, f, seed, rule_lr(name, m, L), width=widths[name])
+    return [contrast_config(name, m, L, f, seed, lrs[(name, m, L)], width=widths[name])
             for m, L, f in HIERARCHY_CELLS for name in HIERARCHY_RULES for seed in HEADLINE_SEEDS]
 
 
