@@ -200,3 +200,18 @@ def test_angle_rows_and_learning_curve_panels() -> None:
     history = {"result": {"history": {"step": [0, 100], "test_accuracy": [0.1, 0.8]}}}
     fig = plots.learning_curve_panels({"a": {"BP": [history, history]}, "b": {"FA": [history]}})
     assert list(fig.data[0].y) == [0.1, 0.8] and fig.layout.xaxis.title.text == "training step"
+
+
+def test_the_graphical_abstract_has_few_series_and_shows_failures_as_bounds() -> None:
+    from rhmlib.pages.intro import ABSTRACT_SERIES, abstract_figure, abstract_texts
+
+    fig = abstract_figure()
+    legend = [t.name for t in fig.data if t.showlegend is not False]
+    assert legend == [label for _, label, _ in ABSTRACT_SERIES] and len(legend) <= 6
+    assert fig.layout.yaxis.type == "log"
+    assert list(fig.layout.xaxis.tickvals) == [2, 3, 4, 5]  # the dodge leaves the ticks whole
+    bounds = [t for t in fig.data if t.showlegend is False]
+    assert bounds and all(t.marker.symbol == "triangle-up-open" for t in bounds)
+    assert all(abs(x - round(x)) <= 0.15 for t in fig.data for x in t.x)
+    texts = abstract_texts()
+    assert int(texts["intro-fb-from"]) <= int(texts["intro-ssl-from"])

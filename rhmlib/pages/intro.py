@@ -5,13 +5,16 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+import plotly.graph_objects as go
+
 from ..linear import broken
+from ..plots import interval_panels
 from ..stats import p90, rank_correlation
 from ..sweeps import backprop, contrast, local
 from ..sweeps import feedback as fb
 from ..tables import Table
 
-__all__ = ["claims_table"]
+__all__ = ["claims_table", "abstract_figure", "abstract_texts", "ABSTRACT_SERIES"]
 
 
 def _at_most(x: float) -> str:
@@ -192,3 +195,68 @@ def claims_table() -> Table:
                    "where": ", ".join(f"{{doc}}`{d}`" for d in where.split(", "))}
                   for claim, verdict, where in rows],
                  caption="The papers' claims against this book's results")
+
+
+# The graphical abstract's series: the label a curve carries in the cached results, its
+# legend label, and the chapter that shows it (the caption links each part there).
+ABSTRACT_SERIES: tuple[tuple[str, str, str], ...] = (
+    ("BP", "backprop (BP)", "02_backprop"),
+    ("FA", "feedback alignment (FA)", "03_direct_feedback"),
+    ("DFA", "direct feedback (DFA)", "03_direct_feedback"),
+    ("CLAPP", "CLAPP (local, self-supervised)", "06_data_efficiency"),
+    ("InfoNCE", "InfoNCE (local, self-supervised)", "06_data_efficiency"),
+)
+
+
+def abstract_figure(rows: list[dict] | None = None, dodge: float = 0.06) -> go.Figure:
+    """The book's answer in one panel: ``P_90 / P*`` against depth ``L`` (``m = 4``).
+
+    Backprop, direct feedback (FA, DFA) and local self-supervision (CLAPP, InfoNCE) from
+    the cached results (:func:`rhmlib.sweeps.contrast.scaling_rows`), drawn by
+    :func:`rhmlib.plots.interval_panels`: open triangles pointing up where a rule never
+    reached 90 % (a lower bound at the largest ``P`` tried), pointing down where it did at
+    the first ``P``. Each series is shifted by a small ``dodge`` in ``L`` so that bounds at
+    the same value stay apart; the ticks stay at the integer depths.
+    """
+    rows = contrast.scaling_rows() if rows is None else rows
+    names = [name for name, _, _ in ABSTRACT_SERIES]
+    depth = contrast.scaling_groups(rows, tuple(names))[contrast.DEPTH]
+    missing = [n for n in names if n not in depth]
+    if missing:
+        raise ValueError(f"no depth rows (m = 4) for {missing} among the cached results")
+    middle = (len(names) - 1) / 2
+    curves = {legend: [{**r, "x": r["x"] + (k - middle) * dodge} for r in depth[name]]
+              for k, (name, legend, _) in enumerate(ABSTRACT_SERIES)}
+    fig = interval_panels({contrast.DEPTH: curves}, "depth L of the hierarchy (m = 4)",
+                          "P₉₀ / P*  (examples to 90 %, log scale)")
+    depths = sorted({r["x"] for name in names for r in depth[name]})
+    fig.update_xaxes(tickvals=depths, ticktext=[str(L) for L in depths],
+                     range=[depths[0] - 0.4, depths[-1] + 0.4])
+    for trace in fig.data:  # hover the depth, not the dodged position
+        trace.customdata = [round(x) for x in trace.x]
+        trace.hovertemplate = trace.hovertemplate.replace("%{x}", "L = %{customdata}")
+    fig.update_layout(annotations=[])  # the one panel's title repeats the x axis
+    return fig
+
+
+def abstract_texts(rows: list[dict] | None = None) -> dict[str, str]:
+    """The numbers the graphical abstract's caption cites, as texts to glue.
+
+    ``intro-bp-max``: backprop's largest ``P_90 / P*`` over the depths; ``intro-fb-from`` and
+    ``intro-ssl-from``: the smallest depth from which FA and DFA, and CLAPP and InfoNCE, do
+    not reach 90 % (every depth from it on); ``intro-depths``: the depths measured.
+    """
+    rows = contrast.scaling_rows() if rows is None else rows
+    depth = {(r["name"], r["L"]): r for r in rows if r["m"] == 4}
+    depths = sorted({L for name, L in depth if name == "BP"})
+
+    def fails_from(names: tuple[str, ...]) -> str:
+        failing = [L for L in depths
+                   if all(not math.isfinite(depth[(n, L2)]["p90"]) for n in names
+                          for L2 in depths if L2 >= L)]
+        return str(min(failing)) if failing else "nowhere"
+
+    return {"intro-bp-max": f"{max(depth[('BP', L)]['p90'] for L in depths):.1f}",
+            "intro-fb-from": fails_from(("FA", "DFA")),
+            "intro-ssl-from": fails_from(("CLAPP", "InfoNCE")),
+            "intro-depths": f"{depths[0]} to {depths[-1]}"}
