@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from ..linear import broken
 from ..plots import interval_panels
 from ..stats import p90, rank_correlation
-from ..sweeps import backprop, contrast, local
+from ..sweeps import REFERENCE, backprop, contrast, local
 from ..sweeps import feedback as fb
 from ..tables import Table
 
@@ -208,15 +208,16 @@ ABSTRACT_SERIES: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def abstract_figure(rows: list[dict] | None = None, dodge: float = 0.06) -> go.Figure:
+def abstract_figure(rows: list[dict] | None = None, dodge: float = 0.12) -> go.Figure:
     """The book's answer in one panel: ``P_90 / P*`` against depth ``L`` (``m = 4``).
 
     Backprop, direct feedback (FA, DFA) and local self-supervision (CLAPP, InfoNCE) from
     the cached results (:func:`rhmlib.sweeps.contrast.scaling_rows`), drawn by
     :func:`rhmlib.plots.interval_panels`: open triangles pointing up where a rule never
     reached 90 % (a lower bound at the largest ``P`` tried), pointing down where it did at
-    the first ``P``. Each series is shifted by a small ``dodge`` in ``L`` so that bounds at
-    the same value stay apart; the ticks stay at the integer depths.
+    the first ``P``. Each series is shifted by ``dodge`` in ``L`` from the next (about 8 px
+    on a phone), its intervals and bounds alike, so that they stay apart; the ticks stay
+    at the integer depths and the hover names the depth.
     """
     rows = contrast.scaling_rows() if rows is None else rows
     names = [name for name, _, _ in ABSTRACT_SERIES]
@@ -227,27 +228,48 @@ def abstract_figure(rows: list[dict] | None = None, dodge: float = 0.06) -> go.F
     middle = (len(names) - 1) / 2
     curves = {legend: [{**r, "x": r["x"] + (k - middle) * dodge} for r in depth[name]]
               for k, (name, legend, _) in enumerate(ABSTRACT_SERIES)}
-    fig = interval_panels({contrast.DEPTH: curves}, "depth L of the hierarchy (m = 4)",
+    fig = interval_panels({contrast.DEPTH: curves},
+                          f"depth L of the hierarchy (m = {REFERENCE['m']})",
                           "P₉₀ / P*  (examples to 90 %, log scale)")
     depths = sorted({r["x"] for name in names for r in depth[name]})
     fig.update_xaxes(tickvals=depths, ticktext=[str(L) for L in depths],
-                     range=[depths[0] - 0.4, depths[-1] + 0.4])
-    for trace in fig.data:  # hover the depth, not the dodged position
-        trace.customdata = [round(x) for x in trace.x]
-        trace.hovertemplate = trace.hovertemplate.replace("%{x}", "L = %{customdata}")
-    fig.update_layout(annotations=[])  # the one panel's title repeats the x axis
+                     range=[depths[0] - 0.5, depths[-1] + 0.5])
+    for trace in fig.data:
+        if trace.customdata is not None:  # a bound: interval_panels shifted it once more,
+            trace.x = trace.customdata    # where every series is shifted here already
+        trace.customdata = [round(x) for x in trace.x]  # hover the depth, not the position
+        trace.hovertemplate = "L = %{customdata}: " + trace.hovertemplate.split(": ", 1)[1]
+    fig.layout.annotations = ()  # the one panel's title repeats the x axis
     return fig
 
 
-def abstract_texts(rows: list[dict] | None = None) -> dict[str, str]:
+def _one(values: Iterable[object], what: str) -> object:
+    """The single value that every run shares, or ValueError naming ``what``."""
+    found = set(values)
+    if len(found) != 1:
+        raise ValueError(f"the runs of the graphical abstract differ in {what}: {sorted(found)}")
+    return found.pop()
+
+
+def abstract_texts(rows: list[dict] | None = None,
+                   cells: dict[tuple[str, int, int], list[dict]] | None = None) -> dict[str, str]:
     """The numbers the graphical abstract's caption cites, as texts to glue.
 
-    ``intro-bp-max``: backprop's largest ``P_90 / P*`` over the depths; ``intro-fb-from`` and
-    ``intro-ssl-from``: the smallest depth from which FA and DFA, and CLAPP and InfoNCE, do
-    not reach 90 % (every depth from it on); ``intro-depths``: the depths measured.
+    From ``rows`` (:func:`rhmlib.sweeps.contrast.scaling_rows`): ``intro-bp-max``,
+    backprop's largest ``P_90 / P*`` over the depths; ``intro-fb-from`` and
+    ``intro-ssl-from``, the smallest depth from which FA and DFA, and CLAPP and InfoNCE,
+    do not reach 90 % (every depth from it on); ``intro-depths``, the depths measured;
+    ``intro-m``, the synonyms per rule of those grammars; ``intro-ref-depth``, the depth of
+    the reference grammar. From the runs themselves
+    (``cells``, :func:`rhmlib.sweeps.contrast.cell_records`), the budgets the caption
+    names: ``intro-type1-steps`` (BP, FA, DFA), ``intro-ssl-steps`` and
+    ``intro-readout-steps`` (CLAPP, InfoNCE) and ``intro-width``; ValueError where the
+    runs do not share them.
     """
     rows = contrast.scaling_rows() if rows is None else rows
-    depth = {(r["name"], r["L"]): r for r in rows if r["m"] == 4}
+    cells = contrast.cell_records() if cells is None else cells
+    m = REFERENCE["m"]
+    depth = {(r["name"], r["L"]): r for r in rows if r["m"] == m}
     depths = sorted({L for name, L in depth if name == "BP"})
 
     def fails_from(names: tuple[str, ...]) -> str:
@@ -256,7 +278,20 @@ def abstract_texts(rows: list[dict] | None = None) -> dict[str, str]:
                           for L2 in depths if L2 >= L)]
         return str(min(failing)) if failing else "nowhere"
 
-    return {"intro-bp-max": f"{max(depth[('BP', L)]['p90'] for L in depths):.1f}",
+    names = [name for name, _, _ in ABSTRACT_SERIES]
+    configs = {name: [r["config"] for (n, m2, _), recs in cells.items()
+                      if n == name and m2 == m for r in recs] for name in names}
+    type1 = [c for name in ("BP", "FA", "DFA") for c in configs[name]]
+    ssl = [c for name in ("CLAPP", "InfoNCE") for c in configs[name]]
+    readout = _one((c["rule_options"]["readout_steps"] for c in ssl), "readout steps")
+    bp_max = max(depth[("BP", L)]["p90"] for L in depths)
+    return {"intro-bp-max": f"{math.ceil(bp_max * 10) / 10:.1f}",  # "at or below" stays true
             "intro-fb-from": fails_from(("FA", "DFA")),
             "intro-ssl-from": fails_from(("CLAPP", "InfoNCE")),
-            "intro-depths": f"{depths[0]} to {depths[-1]}"}
+            "intro-depths": f"{depths[0]} to {depths[-1]}",
+            "intro-m": str(m),
+            "intro-ref-depth": str(REFERENCE["L"]),
+            "intro-type1-steps": f"{_one((c['steps'] for c in type1), 'steps'):,}",
+            "intro-ssl-steps": f"{_one((c['steps'] for c in ssl), 'steps'):,}",
+            "intro-readout-steps": f"{readout:,}",
+            "intro-width": str(_one((c["width"] for c in type1 + ssl), "width"))}
