@@ -4,11 +4,14 @@ The site is served on 127.0.0.1; every request that would leave it is aborted an
 recorded. Each page is opened once per viewport (``VIEWPORTS``) and must then draw every
 plotly figure, typeset every equation, render every saved widget, log no console error,
 request nothing from elsewhere, and show no figure (plotly, SVG, image) wider than the
-screen; a table may be wider only inside a box that scrolls sideways. On every page,
-each plotly figure outside a widget is a numbered, captioned figure (``{glue:figure}``:
-``<figure>`` with a ``<figcaption>`` "Fig. N"). Full-page screenshots and a JSON report
-(sizes, counts, findings) are written under the build folder (a temporary folder):
-``screenshots/<viewport>/`` and ``browser-report.json``; their paths are printed.
+screen; a table may be wider only inside a box that scrolls sideways. A page that only
+redirects (``index.html``) is not opened: its target is, and must be a page of the site.
+On every page, the root page (the introduction) included, each plotly figure outside a
+widget is a numbered, captioned figure (``{glue:figure}``: ``<figure>`` with a
+``<figcaption>`` "Fig. N"; Sphinx numbers the root page's figures first). Full-page
+screenshots and a JSON report (sizes, counts, findings) are written under the build
+folder (a temporary folder): ``screenshots/<viewport>/`` and ``browser-report.json``;
+their paths are printed.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import functools
 import http.server
 import json
 import os
+import posixpath
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -152,6 +157,24 @@ def site_pages(html_dir: Path) -> list[str]:
                   if not p.relative_to(html_dir).parts[0].startswith("_"))
 
 
+_REFRESH = re.compile(
+    r"""<meta\s+http-equiv=["']refresh["']\s+content=["'][^"']*url=([^"']+)["']""", re.IGNORECASE)
+
+
+def redirect_target(html_dir: Path, name: str) -> str | None:
+    """The page that ``name`` only sends the reader on to, or None for a page of its own.
+
+    Jupyter Book's ``index.html`` is a bare ``<meta http-equiv="Refresh">`` to the root
+    page. Opened in the browser it races its own redirect: the checks may run on the page
+    it left, or on the root page half loaded (a plotly figure parsed, its caption not yet),
+    so the browser opens the target itself, and checks here that it is a built page.
+    """
+    hit = _REFRESH.search((html_dir / name).read_text(encoding="utf-8", errors="replace"))
+    if not hit:
+        return None
+    return posixpath.normpath(posixpath.join(posixpath.dirname(name), hit.group(1).split("#")[0]))
+
+
 @pytest.fixture(scope="module")
 def site(built_book: tuple[Path, str]) -> Iterator[tuple[Path, str]]:
     """The built HTML served on a free local port: (folder, base URL)."""
@@ -232,6 +255,8 @@ def report(site: tuple[Path, str], browser: Browser) -> dict[str, list[dict]]:
         context.route("**/*", block_outside)
         result[view] = []
         for name in site_pages(html_dir):
+            if redirect_target(html_dir, name):  # its target is a page of this list
+                continue
             page = context.new_page()
             before = len(left_site)
             shot = build / "screenshots" / view / Path(name).with_suffix(".png")
@@ -242,6 +267,18 @@ def report(site: tuple[Path, str], browser: Browser) -> dict[str, list[dict]]:
         context.close()
     (build / "browser-report.json").write_text(json.dumps(result, indent=1))
     return result
+
+
+def test_redirects_lead_to_a_built_page(site: tuple[Path, str]) -> None:
+    html_dir = site[0]
+    pages = site_pages(html_dir)
+    redirects = {name: redirect_target(html_dir, name) for name in pages}
+    redirects = {name: target for name, target in redirects.items() if target}
+    assert "index.html" in redirects  # the site's entry: Jupyter Book's redirect to the root
+    problems = [f"{name} sends the reader to {target}, which is no page of the site"
+                for name, target in redirects.items()
+                if target not in pages or target in redirects]
+    assert not problems, "\n".join(problems)
 
 
 def test_every_page_renders_offline(report: dict[str, list[dict]],

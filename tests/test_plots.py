@@ -201,3 +201,33 @@ def test_angle_rows_and_learning_curve_panels() -> None:
     history = {"result": {"history": {"step": [0, 100], "test_accuracy": [0.1, 0.8]}}}
     fig = plots.learning_curve_panels({"a": {"BP": [history, history]}, "b": {"FA": [history]}})
     assert list(fig.data[0].y) == [0.1, 0.8] and fig.layout.xaxis.title.text == "training step"
+
+
+def test_the_graphical_abstract_has_few_series_and_shows_failures_as_bounds() -> None:
+    import math
+
+    from rhmlib.pages.intro import ABSTRACT_SERIES, abstract_figure, abstract_texts
+    from rhmlib.sweeps import contrast
+
+    fig = abstract_figure()
+    legend = [t.name for t in fig.data if t.showlegend is not False]
+    assert legend == [label for _, label, _ in ABSTRACT_SERIES] and len(legend) <= 6
+    assert fig.layout.yaxis.type == "log"
+    assert list(fig.layout.xaxis.tickvals) == [2, 3, 4, 5]  # the dodge leaves the ticks whole
+    assert all(abs(x - round(x)) <= 0.25 for t in fig.data for x in t.x)
+    assert not fig.layout.annotations  # no panel title repeating the x axis
+    assert all(t.hovertemplate.startswith("L = %{customdata}: ") for t in fig.data)
+    rows = contrast.scaling_rows()
+    texts = abstract_texts(rows)
+    # What the caption says in words is true of the cached results.
+    p90 = {(r["name"], r["L"]): r["p90"] for r in rows if r["m"] == int(texts["intro-m"])}
+    assert max(p90[("BP", L)] for (n, L) in p90 if n == "BP") <= float(texts["intro-bp-max"])
+    for key, names in (("intro-fb", ("FA", "DFA")), ("intro-ssl", ("CLAPP", "InfoNCE"))):
+        if texts[key].startswith("do not reach"):
+            first = int(texts[key].split("= ")[1].split()[0])
+            assert all(math.isinf(p90[(n, L)]) for n in names for (m, L) in p90
+                       if m == n and L >= first)
+        else:
+            assert all(math.isfinite(p90[(n, L)]) for (n, L) in p90 if n in names)
+    widths = contrast.preferred_widths()
+    assert texts["intro-widths"] == ", ".join(f"{n} {widths[n]}" for n, _, _ in ABSTRACT_SERIES)

@@ -5,14 +5,17 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+import plotly.graph_objects as go
+
 from ..linear import broken
+from ..plots import interval_panels
 from ..stats import p90
-from ..sweeps import backprop, contrast
+from ..sweeps import REFERENCE, backprop, contrast
 from ..sweeps import feedback as fb
 from ..tables import Table
 from . import ch06, ch07, ch09
 
-__all__ = ["claims_table"]
+__all__ = ["claims_table", "abstract_figure", "abstract_texts", "ABSTRACT_SERIES"]
 
 
 def _at_most(x: float) -> str:
@@ -214,3 +217,84 @@ def claims_table() -> Table:
                   for claim, verdict, where in rows],
                  caption="The papers' claims against this book's results, on the grammar and "
                  "on MNIST-1D")
+
+
+# The graphical abstract's series: the label a curve carries in the cached results, its
+# legend label, and the chapter that shows it (the caption links each part there).
+ABSTRACT_SERIES: tuple[tuple[str, str, str], ...] = (
+    ("BP", "backprop (BP)", "02_backprop"),
+    ("FA", "feedback alignment (FA)", "03_direct_feedback"),
+    ("DFA", "direct feedback (DFA)", "03_direct_feedback"),
+    ("CLAPP", "CLAPP (local, self-supervised)", "06_data_efficiency"),
+    ("InfoNCE", "InfoNCE (local, self-supervised)", "06_data_efficiency"),
+)
+
+
+def abstract_figure(rows: list[dict] | None = None, dodge: float = 0.12) -> go.Figure:
+    """The book's answer in one panel: ``P_90 / P*`` against depth ``L`` (``m = 4``).
+
+    Backprop, direct feedback (FA, DFA) and local self-supervision (CLAPP, InfoNCE) from
+    the cached results (:func:`rhmlib.sweeps.contrast.scaling_rows`), drawn by
+    :func:`rhmlib.plots.interval_panels`: open triangles pointing up where a rule never
+    reached 90 % (a lower bound at the largest ``P`` tried), pointing down where it did at
+    the first ``P``. Each series is shifted by ``dodge`` in ``L`` from the next (about 8 px
+    on a phone), its intervals and bounds alike, so that they stay apart; the ticks stay
+    at the integer depths and the hover names the depth.
+    """
+    rows = contrast.scaling_rows() if rows is None else rows
+    names = [name for name, _, _ in ABSTRACT_SERIES]
+    depth = contrast.scaling_groups(rows, tuple(names))[contrast.DEPTH]
+    missing = [n for n in names if n not in depth]
+    if missing:
+        raise ValueError(f"no depth rows (m = 4) for {missing} among the cached results")
+    middle = (len(names) - 1) / 2
+    curves = {legend: [{**r, "x": r["x"] + (k - middle) * dodge} for r in depth[name]]
+              for k, (name, legend, _) in enumerate(ABSTRACT_SERIES)}
+    fig = interval_panels({contrast.DEPTH: curves},
+                          f"depth L of the hierarchy (m = {REFERENCE['m']})",
+                          "P₉₀ / P*  (examples to 90 %, log scale)")
+    depths = sorted({r["x"] for name in names for r in depth[name]})
+    fig.update_xaxes(tickvals=depths, ticktext=[str(L) for L in depths],
+                     range=[depths[0] - 0.5, depths[-1] + 0.5])
+    for trace in fig.data:
+        if trace.customdata is not None:  # a bound: interval_panels shifted it once more,
+            trace.x = trace.customdata    # where every series is shifted here already
+        trace.customdata = [round(x) for x in trace.x]  # hover the depth, not the position
+        trace.hovertemplate = "L = %{customdata}: " + trace.hovertemplate.split(": ", 1)[1]
+    fig.layout.annotations = ()  # the one panel's title repeats the x axis
+    return fig
+
+
+def abstract_texts(rows: list[dict] | None = None) -> dict[str, str]:
+    """The numbers the graphical abstract's caption cites, as texts to glue.
+
+    From ``rows`` (:func:`rhmlib.sweeps.contrast.scaling_rows`): ``intro-bp-max``,
+    backprop's largest ``P_90 / P*`` over the depths; ``intro-fb`` and ``intro-ssl``, what
+    FA and DFA, and CLAPP and InfoNCE, do: "do not reach 90 % from $L$ = k on" (the
+    smallest depth from which neither does, at every depth from it on) or "reach 90 % at
+    every depth"; ``intro-depths``, the depths measured;
+    ``intro-m``, the synonyms per rule of those grammars; ``intro-ref-depth``, the depth of
+    the reference grammar; ``intro-widths``, each rule's preferred width.
+    """
+    rows = contrast.scaling_rows() if rows is None else rows
+    m = REFERENCE["m"]
+    depth = {(r["name"], r["L"]): r for r in rows if r["m"] == m}
+    depths = sorted({L for name, L in depth if name == "BP"})
+
+    def fails_from(names: tuple[str, ...]) -> str:
+        failing = [L for L in depths
+                   if all(not math.isfinite(depth[(n, L2)]["p90"]) for n in names
+                          for L2 in depths if L2 >= L)]
+        if not failing:
+            return "reach 90 % at every depth"
+        return f"do not reach 90 % from $L$ = {min(failing)} on"
+
+    widths = contrast.preferred_widths()
+    bp_max = max(depth[("BP", L)]["p90"] for L in depths)
+    return {"intro-bp-max": f"{math.ceil(bp_max * 10) / 10:.1f}",  # "at or below" stays true
+            "intro-fb": fails_from(("FA", "DFA")),
+            "intro-ssl": fails_from(("CLAPP", "InfoNCE")),
+            "intro-depths": f"{depths[0]} to {depths[-1]}",
+            "intro-m": str(m),
+            "intro-ref-depth": str(REFERENCE["L"]),
+            "intro-widths": ", ".join(f"{name} {widths[name]}" for name, _, _ in ABSTRACT_SERIES)}
