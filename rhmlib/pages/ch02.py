@@ -184,6 +184,8 @@ def numbers(root: Path = RESULTS_DIR) -> dict:
         "02-fcn-frac": fcn["p90"] / total, "02-fcn-ratio": fcn["p90"] / cnn["p90"],
         "scan": scan, "scaling_lrs": {(m, L): scaling_lr(m, L) for m, L, _ in scan},
         "02-lr-low": low, "02-lr-high": high,
+        "02-lr-choice": _lr_choice({g: scaling_lr(*g) for g in {(m, L) for m, L, _ in scan}},
+                                   high),
         "02-lr-acc-low": scan[(8, 3, low)], "02-lr-acc-high": scan[(8, 3, high)],
         "ratio": ratio, "p_star_m": p_star_m, "deep": deep, "shallow": shallow,
         "02-ratio-min": min(ratio.values()), "02-ratio-max": max(ratio.values()),
@@ -196,9 +198,21 @@ def numbers(root: Path = RESULTS_DIR) -> dict:
     }
 
 
+def _lr_choice(chosen: dict[tuple[int, int], float], high: float) -> str:
+    """The sentence on where each grammar's chosen rate lies in the grid."""
+    at_end = sorted(g for g, lr in chosen.items() if lr == high)
+    if len(at_end) == len(chosen):
+        return (f"On every grammar that is the largest rate of the grid, {high:g}: the optimum "
+                "may lie beyond it, so the $P_{90}$ below are what this grid allows")
+    ends = ", ".join(f"$m = {m}, L = {L}$" for m, L in at_end) or "none"
+    return (f"The chosen rate lies inside the grid on {len(chosen) - len(at_end)} of "
+            f"{len(chosen)} grammars; it is the grid's largest, {high:g}, on {ends}, where "
+            "the optimum may lie beyond it")
+
+
 TEXTS = {
     "02-inputs": "{:,}", "02-cnn-frac": "{:.1%}", "02-fcn-frac": "{:.1%}",
-    "02-fcn-ratio": "{:.0f}", "02-lr-low": "{:g}", "02-lr-high": "{:g}",
+    "02-fcn-ratio": "{:.0f}", "02-lr-low": "{:g}", "02-lr-high": "{:g}", "02-lr-choice": "{}",
     "02-lr-acc-low": "{:.2f}", "02-lr-acc-high": "{:.2f}", "02-ratio-min": "{:.1f}",
     "02-ratio-max": "{:.1f}", "02-ratio-spread": "{:.1f}", "02-pstar-spread": "{:.0f}",
     "02-depth-frac": "{:.0f}", "02-p90-growth": "{:.1f}", "02-cross-factor": "{:.1f}",
@@ -213,8 +227,8 @@ CLAIMS = (
           lambda n: n["fcn"]["p90"] / n["cnn"]["p90"] > 3 and n["fcn"]["low"] > n["cnn"]["high"]),
     Claim("02-lr-acc-high", "the learning rate matters a lot at P*",
           lambda n: n["scan"][(8, 3, n["02-lr-high"])] > n["scan"][(8, 3, n["02-lr-low"])] + 0.3),
-    Claim("02-lr-high", "on every grammar the best rate is the largest of the grid",
-          lambda n: all(lr == n["02-lr-high"] for lr in n["scaling_lrs"].values())),
+    Claim("02-lr-high", "on every grammar the best rate is one of the two largest of the grid",
+          lambda n: all(lr >= sorted(BP_LRS)[-2] for lr in n["scaling_lrs"].values())),
     Claim("02-ratio-spread", "across m, P_90 / P* varies far less than P* (the collapse)",
           lambda n: max(n["ratio"].values()) / min(n["ratio"].values()) < 3
           < n["p_star_m"][1] / n["p_star_m"][0]),

@@ -22,11 +22,15 @@ BP_TRAINING = {"lr": 0.2, "width": 64, "retries": 0}
 # Scaling sweeps: the rate tuned per grammar on BP_LRS.
 SCALING_TRAINING = BP_TRAINING
 BP_LRS = (0.05, 0.1, 0.2, 0.3)
+# The scans choose on seeds 0-1 (and the recipe's rate on seeds 0-2, in the direct-feedback
+# chapter); the curves the chapter reports run on other seeds.
+SCAN_SEEDS = range(2)
+REFERENCE_SEEDS, FCN_SEEDS, SCALING_SEEDS = range(10, 20), range(10, 15), range(10, 14)
 
 
 @functools.cache  # the scan is read once, not once per config
 def scaling_lr(m: int, L: int) -> float:
-    """The learning rate of ``bp_lr_scan`` with the best mean test accuracy at P = P*."""
+    """The learning rate of ``bp_lr_scan`` chosen on the validation split at P = P*."""
     records = [r for r in load_sweep("bp_lr_scan")
                if (r["config"]["m"], r["config"]["L"]) == (m, L)]
     if not records:
@@ -40,7 +44,7 @@ def bp_reference() -> list[dict]:
     return [
         {**REFERENCE, "P": P, "rule": "bp", "seed": seed, **BP_TRAINING}
         for P in (250, 500, 750, 1000, 1250, 1500, 2000, 3000, 4000, 8000)
-        for seed in range(10)
+        for seed in REFERENCE_SEEDS
     ]
 
 
@@ -51,7 +55,7 @@ def fcn_reference() -> list[dict]:
         {**REFERENCE, "P": P, "rule": "bp", "seed": seed, "model": "fcn",
          **BP_TRAINING, "width": 256}
         for P in (500, 1000, 2000, 4000, 8000, 16000, 32000)
-        for seed in range(5)
+        for seed in FCN_SEEDS
     ]
 
 
@@ -66,7 +70,7 @@ def bp_scaling_m() -> list[dict]:
          "seed": seed, "n_test": 2000, **SCALING_TRAINING, "lr": scaling_lr(m, 3)}
         for m in (3, 4, 6, 8)
         for f in SCALING_FACTORS
-        for seed in range(4)
+        for seed in SCALING_SEEDS
     ]
 
 
@@ -78,7 +82,7 @@ def bp_scaling_L() -> list[dict]:
          "seed": seed, "n_test": 2000, **SCALING_TRAINING, "lr": scaling_lr(4, L)}
         for L in (3, 4)
         for f in SCALING_FACTORS
-        for seed in range(4)
+        for seed in SCALING_SEEDS
     ]
 
 
@@ -90,7 +94,7 @@ def bp_lr_scan() -> list[dict]:
          "seed": seed, "n_test": 2000, **SCALING_TRAINING, "lr": lr}
         for m, L in ((3, 3), (4, 3), (6, 3), (8, 3), (4, 4))
         for lr in BP_LRS
-        for seed in range(2)
+        for seed in SCAN_SEEDS
     ]
 
 
