@@ -7,6 +7,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 REPOSITORY = re.search(r"^\s*url:\s*(\S+)", (ROOT / "_config.yml").read_text(), re.M).group(1)
 INSTALL = f'%pip install --quiet "rhmlib @ git+{REPOSITORY}"'
+# A chapter on another data set installs the extra that brings it (pyproject.toml).
+EXTRAS = {"09_mnist1d": "mnist1d"}
 
 
 def _code(notebook: Path) -> list[dict]:
@@ -15,13 +17,15 @@ def _code(notebook: Path) -> list[dict]:
 
 def test_every_chapter_installs_rhmlib_from_the_configured_repository() -> None:
     chapters = sorted(ROOT.glob("book/0*.ipynb"))
-    assert len(chapters) == 8
+    assert len(chapters) == 9
     for notebook in chapters:
         code = _code(notebook)
         installs = [c for c in code if "pip install" in "".join(c["source"])]
         assert len(installs) == 1, notebook.name
         source = "".join(installs[0]["source"])
-        assert INSTALL in source and "# %pip" not in source, notebook.name
+        extra = EXTRAS.get(notebook.stem)
+        install = INSTALL.replace('"rhmlib @', f'"rhmlib[{extra}] @') if extra else INSTALL
+        assert install in source and "# %pip" not in source, notebook.name
         assert "remove-cell" in installs[0]["metadata"].get("tags", []), notebook.name
         # It comes before any cell that imports the library.
         first = next(c for c in code if "rhmlib" in "".join(c["source"]))
