@@ -3,9 +3,10 @@
 A number that more than one page states (backprop's P_90 on the reference grammar, the
 data that FA and DFA need relative to it, ...) is computed here, once, from the cached
 results, and every page glues it under the same name (``q-<name>``, see :func:`glue`), so
-two pages cannot state two values for one quantity. Backprop's P_90 depends on the
-protocol (number of steps, learning-rate schedule, seeds), so each protocol is its own
-quantity, with its protocol in words beside it; a ratio names its baseline.
+two pages cannot state two values for one quantity. Every run trains to convergence, but
+backprop's P_90 is measured by three sweeps that differ in where their learning rate comes
+from and in their seeds, so each is its own quantity, with its protocol in words beside it;
+a ratio names its baseline.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def _scaling(m: int, L: int) -> dict:
 
 @functools.cache
 def _long(name: str) -> dict:
-    """P_90 of one rule under chapter 3's protocol (5,000 steps, each rule's own rate)."""
+    """P_90 of one rule in chapter 3's runs (each rule at the rate of its own scan)."""
     from .sweeps import feedback as fb
     return p90_summary([r for r in fb.records("feedback_P") if fb.label(r["config"]) == name])
 
@@ -75,25 +76,25 @@ def _ratio(name: str) -> dict:
 _SHORT = (f"hierarchical CNN of width {BP_TRAINING['width']}, SGD from a learning rate of "
           f"{BP_TRAINING['lr']:g}, trained to convergence")
 QUANTITIES: dict[str, Quantity] = {q.name: q for q in (
-    Quantity("bp-p90-short", "backprop's P₉₀, reference grammar, 2,000 steps",
+    Quantity("bp-p90-short", "backprop's P₉₀, reference grammar, its recipe",
              f"{_SHORT}, 10 seeds", lambda: _p90(_reference()[0])),
     Quantity("fcn-p90", "backprop's P₉₀, reference grammar, shallow network",
              f"one hidden layer of 256 units, SGD from a learning rate of {BP_TRAINING['lr']:g}, "
              "trained to convergence, 5 seeds", lambda: _p90(_reference()[1])),
-    Quantity("bp-p90-cosine", "backprop's P₉₀, reference grammar, 2,000 steps, cosine decay",
-             "hierarchical CNN of width 64, 2,000 SGD steps, learning rate decaying on a "
-             "cosine from the best rate of a scan, 4 seeds", lambda: _p90(_scaling(4, 3))),
-    Quantity("bp-p90-long", "backprop's P₉₀, reference grammar, 5,000 steps",
-             "hierarchical CNN of width 64, 5,000 SGD steps at a constant learning rate, the best "
-             "of a scan at P = 4,000; 10 seeds below P = 4,000, 3 at it",
+    Quantity("bp-p90-cosine", "backprop's P₉₀, reference grammar, rate scanned at P*",
+             "hierarchical CNN of width 64, SGD from the best rate of chapter 2's scan at "
+             "P = P*, trained to convergence, 4 seeds", lambda: _p90(_scaling(4, 3))),
+    Quantity("bp-p90-long", "backprop's P₉₀, reference grammar, rate scanned at P = 4,000",
+             "hierarchical CNN of width 64, SGD from the best rate of chapter 3's scan at "
+             "P = 4,000, trained to convergence; 10 seeds below P = 4,000, 3 at it",
              lambda: _p90(_long("BP"))),
     Quantity("fa-ratio", "FA's P₉₀ over backprop's",
-             "both with 5,000 SGD steps, each at the learning rate of its own scan; the "
-             "baseline is backprop's P₉₀ under the same protocol", lambda: _ratio("FA"),
+             "both trained to convergence, each at the learning rate of its own scan; the "
+             "baseline is backprop's P₉₀ in the same runs", lambda: _ratio("FA"),
              "{:.1f}"),
     Quantity("dfa-ratio", "DFA's P₉₀ over backprop's",
-             "both with 5,000 SGD steps, each at the learning rate of its own scan; the "
-             "baseline is backprop's P₉₀ under the same protocol", lambda: _ratio("DFA"),
+             "both trained to convergence, each at the learning rate of its own scan; the "
+             "baseline is backprop's P₉₀ in the same runs", lambda: _ratio("DFA"),
              "{:.1f}"),
 )}
 

@@ -183,6 +183,7 @@ def numbers(root: Path = RESULTS_DIR) -> dict:
         "cnn": cnn, "fcn": fcn, "02-inputs": total, "02-cnn-frac": cnn["p90"] / total,
         "02-fcn-frac": fcn["p90"] / total, "02-fcn-ratio": fcn["p90"] / cnn["p90"],
         "scan": scan, "scaling_lrs": {(m, L): scaling_lr(m, L) for m, L, _ in scan},
+        "02-protocols": _protocols_text(),
         "02-lr-low": low, "02-lr-high": high,
         "02-lr-choice": _lr_choice({g: scaling_lr(*g) for g in {(m, L) for m, L, _ in scan}},
                                    high),
@@ -196,6 +197,19 @@ def numbers(root: Path = RESULTS_DIR) -> dict:
         "crossings": rows, "02-cross-factor": factor,
         "02-cross-spread": max(p_stars) / min(p_stars),
     }
+
+
+def _protocols_text() -> str:
+    """Whether backprop's three P_90 on the reference grammar agree within their intervals."""
+    from .. import quantities
+
+    rows = [quantities.QUANTITIES[n].compute()
+            for n in ("bp-p90-short", "bp-p90-cosine", "bp-p90-long")]
+    if max(r["low"] for r in rows) <= min(r["high"] for r in rows):
+        return ("Their intervals overlap: trained to convergence, where the rate comes from "
+                "matters less than the seeds")
+    return ("Their intervals do not all overlap: $P_{90}$ belongs to a learner *and its "
+            "training protocol*, down to where its learning rate was tuned")
 
 
 def _lr_choice(chosen: dict[tuple[int, int], float], high: float) -> str:
@@ -213,6 +227,7 @@ def _lr_choice(chosen: dict[tuple[int, int], float], high: float) -> str:
 TEXTS = {
     "02-inputs": "{:,}", "02-cnn-frac": "{:.1%}", "02-fcn-frac": "{:.1%}",
     "02-fcn-ratio": "{:.0f}", "02-lr-low": "{:g}", "02-lr-high": "{:g}", "02-lr-choice": "{}",
+    "02-protocols": "{}",
     "02-lr-acc-low": "{:.2f}", "02-lr-acc-high": "{:.2f}", "02-ratio-min": "{:.1f}",
     "02-ratio-max": "{:.1f}", "02-ratio-spread": "{:.1f}", "02-pstar-spread": "{:.0f}",
     "02-depth-frac": "{:.0f}", "02-p90-growth": "{:.1f}", "02-cross-factor": "{:.1f}",
