@@ -5,6 +5,7 @@ import math
 import pytest
 
 from rhmlib import plots, run_experiment
+from rhmlib.pages import ch06
 from rhmlib.stats import rank_correlation
 from rhmlib.sweeps import contrast
 from rhmlib.sweeps.feedback import GRAMMARS
@@ -105,10 +106,10 @@ def test_scaling_groups_and_table_place_each_grammar() -> None:
     assert [r["x"] for r in groups[contrast.SYNONYMS]["BP"]] == [4, 8]
     accuracy = contrast.scaling_groups(ROWS, value="test")
     assert accuracy[contrast.SYNONYMS]["BP"][1]["mean"] == 0.8
-    table = contrast.scaling_table(ROWS).rows[0]
+    table = ch06.scaling_table(ROWS).rows[0]
     assert table["m=4 L=4"] == "> 4" and table["m=4 L=3"].startswith("1.60 [1.50")
     assert table["m=8 L=3"] == "≤ 1"
-    capped = contrast.scaling_table([{**ROWS[0], "bound": True}]).rows[0]
+    capped = ch06.scaling_table([{**ROWS[0], "bound": True}]).rows[0]
     assert capped["m=4 L=3"] == "≤ 1.60"  # a run stopped at its cap: an upper bound
     with pytest.raises(ValueError, match="value must be"):
         contrast.scaling_groups(ROWS, value="train")

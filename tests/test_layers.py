@@ -37,7 +37,6 @@ KNOWN = {
         "the package imports its chapter modules to register their sweeps; they import it back",
     # Tables still built in a sweep module because a page being rewritten (chapters 06, 07,
     # the introduction) imports them from there; the rest moved to rhmlib/pages/.
-    ("sweeps.contrast", "tables"): "chapters 06 and 07 and the introduction read its tables",
     ("sweeps.feedback", "tables"): "the introduction reads p90_table, grammar_gap_table and "
                                    "masking_grammar_table",
     ("sweeps.local", "tables"): "chapters 06 and 07 read its tables",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import plotly.graph_objects as go
@@ -9,6 +10,7 @@ import plotly.graph_objects as go
 from ..plots import interval_panels, panels
 from ..probes import untrained
 from ..rhm import REFERENCE
+from ..stats import best_lr
 from ..sweeps import RESULTS_DIR, load_sweep
 from ..sweeps import contrast as c
 from ..tables import Table, pm
@@ -16,7 +18,8 @@ from ..tables import Table, pm
 __all__ = ["AXES", "central_figures", "capacity_groups", "capacity_figure", "label_groups",
            "label_figure", "untrained_rows", "hierarchy_figure", "temperature_table", "KEEPS",
            "ratio_to_bp", "contrast_verdicts", "verdict_table", "label_verdicts",
-           "separating_layers"]
+           "separating_layers", "width_table", "p90_ratio_text", "scaling_table",
+           "chosen_lr_table"]
 
 AXES = ["depth L (m = 4)", "synonyms m (L = 3)"]
 P90_TITLE = "P₉₀ / (n_c mᴸ)"
@@ -222,3 +225,64 @@ def separating_layers(rows: list[dict], measure: str = "sensitivity") -> list[di
                         "ssl": sum(m for m, _ in b) / len(b),
                         "separates": low_a - high_b > margin or low_b - high_a > margin})
     return out
+
+
+def width_table(root: Path = RESULTS_DIR) -> Table:
+    """Test accuracy per rule (rows) and width (columns) at 2 P*, the preferred width marked."""
+    preferred = c.preferred_widths(root)
+    rows = c.width_rows(root)
+    out: dict[str, dict] = {}
+    for row in rows:
+        mark = " ◀" if preferred[row["name"]] == row["width"] else ""
+        out.setdefault(row["name"], {"rule": row["name"]})[f"width {row['width']}"] = (
+            pm(row["test"], row["test_sem"]) + mark)
+    m, L = c.WIDTH_GRAMMAR
+    widths = sorted({r["width"] for r in rows})
+    return Table(list(out.values()), ["rule", *(f"width {w}" for w in widths)],
+                 caption=f"Grammar m = {m}, L = {L} at P = 2 P*: test accuracy (mean ± sem, "
+                 f"seeds {c.SELECTION_SEEDS[0]}-{c.SELECTION_SEEDS[-1]}); ◀ the preferred width: "
+                 "the narrowest within one standard error of the best validation accuracy")
+
+
+def p90_ratio_text(row: dict) -> str:
+    """``P_90 / P*`` of a :func:`scaling_rows` row with its interval, or '> largest'."""
+    if not math.isfinite(row["p90"]):
+        return f"> {row['largest']:g}"
+    if row["p90"] <= row["smallest"]:
+        return f"≤ {row['smallest']:g}"
+    if row["bound"]:
+        return f"≤ {row['p90']:.2f}"
+    high = "∞" if not math.isfinite(row["high"]) else f"{row['high']:.2f}"
+    return f"{row['p90']:.2f} [{row['low']:.2f}, {high}]"
+
+
+def scaling_table(rows: list[dict], names: tuple[str, ...] | None = None) -> Table:
+    """``P_90 / P*`` [68% interval] per rule (rows) and grammar (columns)."""
+    grammars = sorted({(r["m"], r["L"]) for r in rows}, key=lambda g: (g[0] != 4, g))
+    order = names or tuple(dict.fromkeys(r["name"] for r in rows))
+    cells = {(r["name"], r["m"], r["L"]): r for r in rows}
+    columns = [f"m={m} L={L}" for m, L in grammars]
+    out = [{"rule": name, **{col: p90_ratio_text(cells[(name, m, L)])
+                             for col, (m, L) in zip(columns, grammars) if (name, m, L) in cells}}
+           for name in order]
+    return Table(out, ["rule", *columns], caption="P_90 / (n_c m^L) with its 68% bootstrap "
+                 "interval over seeds; '> x': 90% not reached at the largest P tried; "
+                 "'≤ x': reached already at the smallest")
+
+
+def chosen_lr_table(root: Path = RESULTS_DIR) -> Table:
+    """The chosen lr of every variant (rows) on every grammar (columns); '*' at a grid end."""
+    cells = c.scan_records(root)
+    grammars = sorted({(m, L) for _, m, L in cells}, key=lambda g: (g[0] != 4, g))
+    columns = [f"m={m} L={L}" for m, L in grammars]
+    rows = []
+    for name in c.VARIANTS:
+        row: dict = {"rule or variant": name}
+        for col, (m, L) in zip(columns, grammars):
+            if (name, m, L) in cells:
+                records = cells[(name, m, L)]
+                lr, grid = best_lr(records), sorted({r["config"]["lr"] for r in records})
+                row[col] = f"{lr:g}" + ("*" if lr in (grid[0], grid[-1]) else "")
+        rows.append(row)
+    return Table(rows, ["rule or variant", *columns], caption="Learning rate chosen on the "
+                 "validation split at P = 2 P* (Adam); * the end of the rates scanned")

@@ -31,12 +31,10 @@ Regenerate with::
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 from ..rhm import p_star
 from ..stats import best_lr, best_row, finished, mean_sem, p90_summary, summarize
-from ..tables import Table, pm
 from . import REFERENCE, RESULTS_DIR, feedback, load_sweep, sweep
 from .feedback import BUDGET, GRAMMARS
 from .variants import Variant, config_of, label_of, rule_label, variants
@@ -48,12 +46,12 @@ __all__ = ["RULES", "SSL", "OTHERS", "CONTROL", "TYPE1", "VARIANTS", "label", "S
            "scan_records", "contrast_chosen_lrs", "chosen_rates", "contrast_temperature",
            "temperature_rows", "contrast_width", "WIDER", "contrast_width_edge",
            "preferred_widths", "width_rows",
-           "width_table", "contrast_P", "contrast_narrow", "contrast_labels", "label_rows",
+           "contrast_P", "contrast_narrow", "contrast_labels", "label_rows",
            "contrast_twins", "BLENDS", "twin_points", "hierarchy", "HIERARCHY_RULES",
            "HIERARCHY_CELLS", "hierarchy_rows", "probe_means", "hierarchy_groups", "drtp_control",
            "pepita_recipe", "DRTP_LRS", "DRTP_DECAYS", "SHALLOW_LRS",
            "drtp_rows", "pepita_rows", "cell_records", "scaling_rows", "scaling_groups",
-           "scaling_table", "p90_ratio_text", "scan_curves", "chosen_lr_table", "fit_table"]
+           "scan_curves"]
 
 # The rules of the contrast: the type-1 rules of the direct-feedback chapter and the
 # self-supervised ones, with CLAPP++'s best variant on the reference grammar (one
@@ -284,23 +282,6 @@ def preferred_widths(root: Path = RESULTS_DIR) -> dict[str, int]:
     """Per rule: its preferred width on the depth-4 grammar (:func:`_chosen_widths`, over
     widths 64 to 256 and 512 where 256 was chosen)."""
     return _chosen_widths(_width_records(root, wider=True))
-
-
-def width_table(root: Path = RESULTS_DIR) -> Table:
-    """Test accuracy per rule (rows) and width (columns) at 2 P*, the preferred width marked."""
-    preferred = preferred_widths(root)
-    rows = width_rows(root)
-    out: dict[str, dict] = {}
-    for row in rows:
-        mark = " ◀" if preferred[row["name"]] == row["width"] else ""
-        out.setdefault(row["name"], {"rule": row["name"]})[f"width {row['width']}"] = (
-            pm(row["test"], row["test_sem"]) + mark)
-    m, L = WIDTH_GRAMMAR
-    widths = sorted({r["width"] for r in rows})
-    return Table(list(out.values()), ["rule", *(f"width {w}" for w in widths)],
-                 caption=f"Grammar m = {m}, L = {L} at P = 2 P*: test accuracy (mean ± sem, "
-                 f"seeds {SELECTION_SEEDS[0]}-{SELECTION_SEEDS[-1]}); ◀ the preferred width: "
-                 "the narrowest within one standard error of the best validation accuracy")
 
 
 def _headline_seeds(m: int, L: int) -> range:
@@ -541,32 +522,6 @@ def scaling_groups(rows: list[dict], names: tuple[str, ...] | None = None,
     return groups
 
 
-def p90_ratio_text(row: dict) -> str:
-    """``P_90 / P*`` of a :func:`scaling_rows` row with its interval, or '> largest'."""
-    if not math.isfinite(row["p90"]):
-        return f"> {row['largest']:g}"
-    if row["p90"] <= row["smallest"]:
-        return f"≤ {row['smallest']:g}"
-    if row["bound"]:
-        return f"≤ {row['p90']:.2f}"
-    high = "∞" if not math.isfinite(row["high"]) else f"{row['high']:.2f}"
-    return f"{row['p90']:.2f} [{row['low']:.2f}, {high}]"
-
-
-def scaling_table(rows: list[dict], names: tuple[str, ...] | None = None) -> Table:
-    """``P_90 / P*`` [68% interval] per rule (rows) and grammar (columns)."""
-    grammars = sorted({(r["m"], r["L"]) for r in rows}, key=lambda g: (g[0] != 4, g))
-    order = names or tuple(dict.fromkeys(r["name"] for r in rows))
-    cells = {(r["name"], r["m"], r["L"]): r for r in rows}
-    columns = [f"m={m} L={L}" for m, L in grammars]
-    out = [{"rule": name, **{col: p90_ratio_text(cells[(name, m, L)])
-                             for col, (m, L) in zip(columns, grammars) if (name, m, L) in cells}}
-           for name in order]
-    return Table(out, ["rule", *columns], caption="P_90 / (n_c m^L) with its 68% bootstrap "
-                 "interval over seeds; '> x': 90% not reached at the largest P tried; "
-                 "'≤ x': reached already at the smallest")
-
-
 def _train_test(recs: list[dict]) -> dict:
     test = mean_sem(r["result"]["test_accuracy"] for r in recs)
     return {"train": mean_sem(r["result"]["train_accuracy"] for r in recs)[0],
@@ -674,33 +629,3 @@ def scan_curves(m: int = REFERENCE["m"], L: int = REFERENCE["L"],
             for (name, gm, gL), records in scan_records(root).items() if (gm, gL) == (m, L)}
 
 
-def chosen_lr_table(root: Path = RESULTS_DIR) -> Table:
-    """The chosen lr of every variant (rows) on every grammar (columns); '*' at a grid end."""
-    cells = scan_records(root)
-    grammars = sorted({(m, L) for _, m, L in cells}, key=lambda g: (g[0] != 4, g))
-    columns = [f"m={m} L={L}" for m, L in grammars]
-    rows = []
-    for name in VARIANTS:
-        row: dict = {"rule or variant": name}
-        for col, (m, L) in zip(columns, grammars):
-            if (name, m, L) in cells:
-                records = cells[(name, m, L)]
-                lr, grid = best_lr(records), sorted({r["config"]["lr"] for r in records})
-                row[col] = f"{lr:g}" + ("*" if lr in (grid[0], grid[-1]) else "")
-        rows.append(row)
-    return Table(rows, ["rule or variant", *columns], caption="Learning rate chosen on the "
-                 "validation split at P = 2 P* (Adam); * the end of the rates scanned")
-
-
-def fit_table(rows: list[dict], grammars: tuple[tuple[int, int], ...],
-              names: tuple[str, ...] | None = None) -> Table:
-    """Train against test accuracy at ``2 P*`` on ``grammars``: underfitting or not?"""
-    order = names or tuple(dict.fromkeys(r["name"] for r in rows))
-    cells = {(r["name"], r["m"], r["L"]): r for r in rows}
-    out = [{"grammar": f"m = {m}, L = {L}", "rule": name,
-            "train accuracy": f"{cells[(name, m, L)]['train']:.3f}",
-            "test accuracy": pm(cells[(name, m, L)]["test"], cells[(name, m, L)]["test_sem"])}
-           for m, L in grammars for name in order if (name, m, L) in cells]
-    return Table(out, ["grammar", "rule", "train accuracy", "test accuracy"],
-                 caption="At P = 2 P*: mean training accuracy (the rule's readout on its "
-                 "training set) and test accuracy (mean ± sem over seeds)")
