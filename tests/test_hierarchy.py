@@ -74,3 +74,27 @@ def test_the_untrained_baseline_is_the_first_point_of_a_run_from_the_same_weight
     baseline = untrained(config)
     assert baseline["sensitivity"] == pytest.approx(recorder.sensitivity[0], abs=1e-5)
     assert len(baseline["decodability"]) == TINY["L"]
+
+
+def test_the_activity_probe_counts_silent_units_and_only_observes() -> None:
+    from rhmlib.probes import ActivityRecorder, layer_activity
+    from rhmlib.sweeps.cache import check_record
+
+    plain = run_experiment(**TINY, rule="bp")
+    recorder = ActivityRecorder()
+    probed = run_experiment(**TINY, rule="bp", callback=recorder)
+    assert probed.history == plain.history
+    record = recorder.to_dict()
+    assert len(record["silent"]) == len(record["steps"]) and len(record["silent"][0]) == 3
+    assert all(0 <= x <= 1 for row in record["active"] for x in row)
+    # A layer whose weights are all negative on non-negative inputs is silent.
+    import torch
+
+    with torch.no_grad():
+        for p in probed.model.layers[1].parameters():
+            p.fill_(-1.0)
+    x = torch.nn.functional.one_hot(torch.zeros(4, 8, dtype=torch.long), 8).float()
+    silent, active = layer_activity(probed.model, x)
+    assert silent[1] == 1.0 and active[1] == 0.0
+    computed = json.loads(json.dumps(compute(Run({**TINY, "rule": "bp"}, ("activity",)))))
+    check_record(computed)

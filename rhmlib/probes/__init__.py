@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import NamedTuple, Protocol
 
 from ..rules import Batch, Rule
+from .activity import ActivityRecorder, layer_activity
 from .angles import AngleRecorder
 from .clock import StageClock
 from .hierarchy import PROBE_INPUTS, HierarchyRecorder, untrained
@@ -29,12 +30,13 @@ from .measures import (
     synonymic_sensitivity,
     update_cosine,
 )
-from .records import check_cosines, check_hierarchy
+from .records import check_activity, check_cosines, check_hierarchy
 from .twins import TwinRecorder, twin_of
 
 __all__ = ["Recorder", "Probe", "PROBES", "rule_update", "update_cosine", "layer_errors",
            "synonymic_sensitivity", "linear_decodability", "StageClock", "AngleRecorder",
-           "HierarchyRecorder", "PROBE_INPUTS", "untrained", "TwinRecorder", "twin_of"]
+           "HierarchyRecorder", "PROBE_INPUTS", "untrained", "TwinRecorder", "twin_of",
+           "ActivityRecorder", "layer_activity"]
 
 
 class Recorder(Protocol):
@@ -65,4 +67,6 @@ PROBES: dict[str, Probe] = {
                     check_cosines),
     "hierarchy": Probe(HierarchyRecorder, (*_COMMON, "probes/hierarchy.py"), check_hierarchy),
     "twins": Probe(lambda config: TwinRecorder(), (*_COMMON, "probes/twins.py"), check_cosines),
+    "activity": Probe(lambda config: ActivityRecorder(), ("probes/clock.py", "probes/activity.py"),
+                      check_activity),
 }

@@ -52,3 +52,15 @@ def check_hierarchy(value: object, where: str) -> None:
         for j, row in enumerate(layers):
             items(row, f"{where}.decodability[{i}][{j}]", is_accuracy_or_none,
                   "an accuracy in [0, 1] or null")
+
+
+def check_activity(value: object, where: str) -> None:
+    """A record of ``steps`` and, per step, ``silent`` and ``active`` fractions per layer."""
+    fields(value, where, {"steps", "silent", "active"})
+    steps = items(value["steps"], f"{where}.steps", is_int, "an integer")
+    for name in ("silent", "active"):
+        rows = items(value[name], f"{where}.{name}", lambda row: isinstance(row, list), "a list")
+        if rows != steps:
+            raise InvalidRecord(f"{where} has {rows} rows of {name} for {steps} steps")
+        for i, row in enumerate(value[name]):
+            items(row, f"{where}.{name}[{i}]", is_accuracy_or_none, "a fraction in [0, 1]")

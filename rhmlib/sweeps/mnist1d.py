@@ -41,7 +41,8 @@ __all__ = ["LABELS", "SELECTION_SEEDS", "HEADLINE_SEEDS", "UNLABELLED", "TRAININ
            "SSL_RULES", "LR_FACTORS", "BEYOND", "config", "recipe_lr", "mnist1d_lr",
            "mnist1d_lr_edge", "scan_records", "chosen_lrs", "mnist1d_labels",
            "mnist1d_label_limited", "label_rows", "MLP", "MLP_LRS", "mnist1d_mlp_lr",
-           "mnist1d_mlp", "mlp_rows", "TWIN_BLENDS", "mnist1d_twins", "CONTROL", "name_of"]
+           "mnist1d_mlp", "mlp_rows", "TWIN_BLENDS", "mnist1d_twins", "CONTROL", "name_of",
+           "activity_rows"]
 
 LABELS = (250, 1000, 4000, 16000)
 SCAN_LABELS = 4000
@@ -119,7 +120,12 @@ def name_of(config: dict) -> str:
     return config["rule"]
 
 
-@sweep
+def _activity(config: dict) -> tuple[str, ...]:
+    """Every headline run records how many units of each layer it uses (a cause of failure)."""
+    return ("activity",)
+
+
+@sweep(probes=_activity)
 def mnist1d_labels() -> list[dict]:
     """Every family, and the random-features control, against the number of labels, strict
     regime, seeds 10-14."""
@@ -130,7 +136,7 @@ def mnist1d_labels() -> list[dict]:
             for seed in HEADLINE_SEEDS] + control
 
 
-@sweep
+@sweep(probes=_activity)
 def mnist1d_label_limited() -> list[dict]:
     """The self-supervised rules with 16,000 unlabelled signals beside the labels, seeds 10-14."""
     lrs = chosen_lrs()
@@ -189,3 +195,21 @@ def mnist1d_twins() -> list[dict]:
     lrs = chosen_lrs()
     return [config(rule, SCAN_LABELS, seed, lrs[rule]) | {"rule_options": {"blend": b}}
             for rule in ("clapp", "infonce") for b in TWIN_BLENDS for seed in SELECTION_SEEDS]
+
+
+def activity_rows(P: int = SCAN_LABELS, root: Path = RESULTS_DIR) -> list[dict]:
+    """Per rule (and the control) at ``P`` labels, strict regime: per layer the mean over
+    seeds of the fraction of silent units and of active values at the end of training."""
+    rows = []
+    for rule, records in _by_rule(load_sweep("mnist1d_labels", root)).items():
+        last = [r["probes"]["activity"] for r in records
+                if "result" in r and r["config"]["P"] == P and r["probes"]["activity"]["steps"]]
+        if not last:
+            continue
+        layers = len(last[0]["silent"][-1])
+        rows.append({"rule": rule, "P": P, "n": len(last),
+                     "silent": [sum(a["silent"][-1][k] for a in last) / len(last)
+                                for k in range(layers)],
+                     "active": [sum(a["active"][-1][k] for a in last) / len(last)
+                                for k in range(layers)]})
+    return rows
