@@ -289,7 +289,12 @@ def _headline_seeds(m: int, L: int) -> range:
             else HEADLINE_SEEDS)
 
 
-@sweep
+def _activity(config: dict) -> tuple[str, ...]:
+    """Headline runs record how many units of each layer they use (a cause of failure)."""
+    return ("activity",)
+
+
+@sweep(probes=_activity)
 def contrast_P() -> list[dict]:
     """Every rule at its preferred width against P / P* on every grammar (headline seeds),
     and the random-features control at CLAPP's."""
