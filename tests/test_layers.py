@@ -39,7 +39,6 @@ KNOWN = {
     # the introduction) imports them from there; the rest moved to rhmlib/pages/.
     ("sweeps.feedback", "tables"): "the introduction reads p90_table, grammar_gap_table and "
                                    "masking_grammar_table",
-    ("sweeps.local", "tables"): "chapters 06 and 07 read its tables",
 }
 
 

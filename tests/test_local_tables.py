@@ -8,7 +8,7 @@ import pytest
 
 import rhmlib.sweeps.backprop as bp
 import rhmlib.sweeps.local as local
-from rhmlib.pages import ch02, ch05
+from rhmlib.pages import ch02, ch05, ch07
 from rhmlib.rhm import n_inputs
 from rhmlib.stats import p90, p90_summary, summarize
 from rhmlib.sweeps import REFERENCE, SWEEPS, feedback
@@ -140,8 +140,7 @@ def _accuracy(config: dict) -> float:
 
 def _fake_sweeps() -> dict[str, list[dict]]:
     sweeps = {name: [_record(c, _accuracy(resolve(c))) for c in SWEEPS[name]()]
-              for name in ("bp_reference", "fcn_reference", *local.SSL_SWEEPS, "ssl_width",
-                           "ssl_scan")}
+              for name in ("bp_reference", "fcn_reference", "ssl_oracle")}
     type1 = [{**REFERENCE, "P": P, "rule": rule, "seed": seed, **feedback.BUDGET, "lr": 0.1}
              for rule in ("bp", "fa", "dfa") for P in (2000, 4000, 8000) for seed in range(3)]
     sweeps["feedback_P"] = [_record(c, _accuracy(resolve(c))) for c in type1]
@@ -168,47 +167,6 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, list[dict]]]:
     bp.scaling_lr.cache_clear()  # the next reader of the real scan must not see these
 
 
-def test_p90_rows_and_table(fake: dict) -> None:
-    rows = local.p90_rows()
-    names = [r["name"] for r in rows]
-    assert names[0] == "backprop" and rows[0]["ratio"] == 1
-    assert "CLAPP (local)" in names and "FA" in names and "BP" not in names
-    clapp = rows[names.index("CLAPP (local)")]
-    assert clapp["family"] == "local" and 1 < clapp["ratio"] < 3
-    assert clapp["p90"] == pytest.approx(p90(summarize(fake["ssl_best"], by=("P",))))
-    fa = rows[names.index("FA")]
-    assert fa["diverged"] == 1 and fa["seeds"] == [3, 3, 3]
-    table = local.p90_table()
-    assert table.columns[-3:] == ["P_90 [68% interval]", "P_90 / backprop's", "diverged runs"]
-    assert next(r for r in table.rows if r["rule"] == "FA")["diverged runs"] == 1
-    never = next(r for r in table.rows if r["rule"] == "CLAPP (global, top)")
-    assert never["P_90 [68% interval]"] == "> 4,000" and never["P_90 / backprop's"].startswith(">")
-
-
-def test_scan_rows_mark_the_recipe(fake: dict) -> None:
-    rows = local.scan_rows()
-    # One per rule but InfoNCE, whose recipe rate (0.06, the five-rate scan's choice) this
-    # short scan does not contain.
-    assert sum(r["recipe"] for r in rows) == 3
-    clapp = [r for r in rows if r["rule"] == "clapp"]
-    assert [r["temperature"] for r in clapp] == [0.25] * 4 + [0.15, 0.5]
-    assert [r["lr"] for r in clapp[:4]] == [3e-3, 1e-2, 2e-2, 5e-2]
-    assert all(r["n"] == 2 for r in rows)
-    table = local.scan_table()
-    assert table.rows[2]["recipe"] == "✓" and "diverged" not in table.columns
-
-
-def test_width_and_global_curves(fake: dict) -> None:
-    widths = local.width_curves()
-    assert [r["width"] for r in widths["CLAPP (local)"]] == [32, 64, 128]
-    assert widths["CLAPP (local)"][1]["n"] == 10 and widths["backprop"][0]["n"] == 3
-    assert local.width_table().columns == ["rule", "width 32", "width 64", "width 128", "seeds"]
-    twins = local.global_curves()
-    assert list(twins)[:3] == ["CLAPP (local)", "CLAPP (global, top)", "CLAPP (global, sum)"]
-    assert all(r["P"] in (2000, 4000) for rows in twins.values() for r in rows)
-    assert local.global_table().rows[0]["P = 4,000"] is None  # local CLAPP stops at 3,000
-
-
 def test_backprop_tables(fake: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     rows = bp.reference_rows()
     assert [r["network"] for r in rows] == ["hierarchical CNN", "shallow fully connected"]
@@ -225,13 +183,13 @@ def test_local_global_cosines_top_layer_coincides() -> None:
                                                        ("sum", 2)]
     assert all(len(r["cosines"]) == 2 and r["cosines"][1] == pytest.approx(1, abs=1e-5)
                for r in rows)
-    table = local.cosine_table(rows)
+    table = ch07.twin_cosine_table(rows)
     assert table.columns == ["rule", "global twin", "local steps", "layer 1", "layer 2"]
     assert table.rows[0]["layer 2"] == "+1.00"
 
 
 def test_hebbian_check_agrees_with_autograd() -> None:
-    table = local.hebbian_check(n_probe=64)
+    table = ch07.hebbian_check(n_probe=64)
     assert len(table.rows) == 4
     assert all(r["largest difference / largest entry"] < 1e-4 for r in table.rows)
 

@@ -9,6 +9,8 @@ from pathlib import Path
 import plotly.graph_objects as go
 
 from ..plots import panels, scatter
+from ..probes import live
+from ..rhm import REFERENCE
 from ..stats import mean_sem, rank_correlation
 from ..sweeps import RESULTS_DIR, load_sweep
 from ..sweeps.contrast import label, twin_points
@@ -17,7 +19,7 @@ from ..tables import Table, pm
 
 __all__ = ["WIDE_ENOUGH", "family_of", "similarity_rows", "similarity_table", "twin_figure",
            "blend_rows", "blend_figure", "blend_table", "VARIANT_NAMES", "variant_rows",
-           "variant_table"]
+           "variant_table", "twin_cosine_table", "hebbian_check"]
 
 # The test can decide only if the cosines to the global update spread over most of [0, 1].
 WIDE_ENOUGH = 0.5
@@ -160,3 +162,27 @@ def variant_table(root: Path = RESULTS_DIR) -> Table:
     return Table(list(out.values()), ["rule or variant", *grammars],
                  caption="Test accuracy at P = 2 P*, width 256, CLAPP's scanned rate (mean ± "
                  "sem over 3 seeds)")
+
+
+def twin_cosine_table(rows: list[dict]) -> Table:
+    """:func:`rhmlib.sweeps.local.local_global_cosines` rows, one column per layer."""
+    n_layers = max(len(r["cosines"]) for r in rows)
+    out = [{"rule": r["rule"], "global twin": f"global ({r['twin']})",
+            "local steps": r["steps"],
+            **{f"layer {k + 1}": f"{c:+.2f}" for k, c in enumerate(r["cosines"])}}
+           for r in rows]
+    return Table(out, ["rule", "global twin", "local steps",
+                       *(f"layer {k + 1}" for k in range(n_layers))],
+                 caption="cosine(local update, global update) per layer; 1: same direction")
+
+
+def hebbian_check(seed: int = 1, n_probe: int = 512) -> Table:
+    """Explicit three-factor CLAPP update against autograd, every mode and score.
+
+    ``gap`` is the largest entry of their difference over the largest entry of the
+    update, over the self-supervised layers, on a fresh network of the reference setting
+    (:func:`rhmlib.probes.live.hebbian_gaps`).
+    """
+    return Table(live.hebbian_gaps(seed, n_probe, grammar=REFERENCE),
+                 caption="Explicit pre x post x third-factor update against autograd's "
+                         "gradient of the local loss", digits=2)

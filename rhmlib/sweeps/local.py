@@ -1,46 +1,36 @@
-"""Sweeps of the chapters "Self-supervised local rules", "Data efficiency" and
-"Local versus global".
+"""Sweeps and readers of the self-supervised chapters: the oracle-views control.
 
 Every self-supervised run trains under the same convergence protocol
 (:mod:`rhmlib.train`, settings :data:`SSL_TRAINING`): the self-supervised stage and then
-the labelled readout stage, each until its validation score stops improving. Backprop's
-reference curve is the sweep ``bp_reference`` of :mod:`rhmlib.sweeps.backprop`. Regenerate with::
+the labelled readout stage, each until its validation score stops improving. The
+central comparison of the self-supervised rules is :mod:`rhmlib.sweeps.contrast`'s; here
+is the positive control that hands a rule the generator's invariance (``ssl_oracle``),
+beside backprop's reference curve (``bp_reference`` of :mod:`rhmlib.sweeps.backprop`).
+Regenerate with::
 
-    python -m rhmlib.sweeps ssl_best ssl_rules ssl_global ssl_oracle ssl_semi ssl_variants \
-        ssl_width ssl_scan --jobs 1
-
-About 250 runs, 8 to 14 s each on one core (about 45 core-minutes).
+    python -m rhmlib.sweeps ssl_oracle --jobs 2
 """
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 from ..probes import live
-from ..stats import p90_summary, summarize
-from ..tables import Table, curve_table, p90_summary_text, pm, range_text, ratio_text
+from ..stats import summarize
 from . import REFERENCE, RESULTS_DIR, load_sweep, sweep
-from .cache import resolve
 from .variants import Variant, config_of, label_of, rule_label, variants
 
-__all__ = ["SSL_TRAINING", "READOUT", "LABELS", "P_GRID", "label", "ssl_config", "curves",
-           "SSL_SWEEPS", "FAMILIES", "SSL_RULES", "sweep_curves", "bp_curve", "type1_curves",
-           "p90_rows", "p90_table", "scan_rows", "scan_table", "width_curves", "width_table",
-           "global_curves", "global_table", "local_global_cosines", "cosine_table",
-           "hebbian_check"]
+__all__ = ["SSL_TRAINING", "READOUT", "LABELS", "P_FEW", "label", "ssl_config", "curves",
+           "ssl_oracle", "SSL_RULES", "bp_curve", "local_global_cosines"]
 
 # Our choices, from a short scan (see the chapter): Adam with decoupled weight decay for
 # the self-supervised stage, Adam for the readout on frozen features.
 SSL_TRAINING = {"width": 64, "optimizer": "adam", "weight_decay": 1e-2, "retries": 0}
 READOUT = {"readout_optimizer": "adam", "readout_lr": 3e-3}
-# Sized to about an hour of one core: 10 seeds on the best local rule's grid, 3 seeds and
-# fewer points for the others.
-P_GRID = (500, 1000, 1500, 2000, 3000)
-P_SHORT = (1000, 2000, 4000)
-P_GLOBAL = (2000, 4000)
+# The control's grid, 10 seeds for the better of its two rules and 3 for the other, none
+# of them seeds that chose a recipe (0-2).
 P_FEW = (250, 500, 1000)
-SEEDS_BEST, SEEDS = range(10), range(3)
+SEEDS_BEST, SEEDS = range(10, 20), range(10, 13)
 UNLABELLED = 8000
 
 # The curves: rule and options beyond READOUT. Oracle views use the generator.
@@ -95,29 +85,6 @@ def _curves(names: list[str], grid: tuple[int, ...], seeds: range,
 
 
 @sweep
-def ssl_best() -> list[dict]:
-    """Local CLAPP on sibling pairs, the best local rule of our scan: 10 seeds."""
-    return _curves(["CLAPP (local)"], P_GRID, SEEDS_BEST)
-
-
-@sweep
-def ssl_rules() -> list[dict]:
-    """The other local rules on sibling pairs: InfoNCE, VICReg, Forward-Forward, 3 seeds."""
-    return _curves(["InfoNCE (local)", "VICReg (local)", "Forward-Forward (local)"],
-                   P_SHORT, SEEDS)
-
-
-@sweep
-def ssl_global() -> list[dict]:
-    """Global twins (top-layer loss, end to end) and CLAPP's summed global loss, 3 seeds.
-
-    CLAPP (global, sum), the best of these on 3 seeds, has 10.
-    """
-    names = [n for n in LABELS if "global" in n]
-    return _curves(names, P_GLOBAL, SEEDS, best="CLAPP (global, sum)")
-
-
-@sweep
 def ssl_oracle() -> list[dict]:
     """Oracle views (synonyms redrawn by the generator) for CLAPP and VICReg, 3 seeds.
 
@@ -127,192 +94,16 @@ def ssl_oracle() -> list[dict]:
                    best="CLAPP, oracle views (uses the generator)")
 
 
-@sweep
-def ssl_semi() -> list[dict]:
-    """CLAPP on sibling pairs with many unlabelled inputs, few labels, 3 seeds."""
-    return _curves([n for n in LABELS if "semi" in n], P_FEW, SEEDS)
-
-
-@sweep
-def ssl_variants() -> list[dict]:
-    """CLAPP's alternate-sign mode and the linear-only readout, 3 seeds."""
-    return _curves(["CLAPP, alternate +/-", "CLAPP, linear readout only"], P_GLOBAL, SEEDS)
-
-
-@sweep
-def ssl_width() -> list[dict]:
-    """Local CLAPP and backprop at widths 32 and 128, P = 2000, 3 seeds (width 64 is above)."""
-    from .backprop import BP_TRAINING
-
-    out = [ssl_config("CLAPP (local)", 2000, seed, width=width)
-           for width in (32, 128) for seed in SEEDS]
-    out += [{**REFERENCE, "P": 2000, "rule": "bp", "seed": seed, **BP_TRAINING, "width": width}
-            for width in (32, 128) for seed in SEEDS]
-    return out
-
-
-@sweep
-def ssl_scan() -> list[dict]:
-    """The scan behind our budget choice, at P = 1500 (CLAPP) and 2000 (others), 2 seeds.
-
-    CLAPP: learning rate at temperature 0.25, and temperature at learning rate 0.02.
-    InfoNCE, VICReg, Forward-Forward: learning rate 0.003 against the chosen 0.02.
-    """
-    out = [ssl_config("CLAPP (local)", 1500, seed, lr=lr)
-           for lr in (3e-3, 1e-2, 2e-2, 5e-2) for seed in range(2)]
-    out += [{**ssl_config("CLAPP (local)", 1500, seed),
-             "rule_options": {**READOUT, "temperature": tau}}
-            for tau in (0.15, 0.5) for seed in range(2)]
-    out += [ssl_config(name, 2000, seed, lr=lr)
-            for name in ("InfoNCE (local)", "VICReg (local)", "Forward-Forward (local)")
-            for lr in (3e-3, 2e-2) for seed in range(2)]
-    return out
-
-
 # -- analysis: what the chapters show (cached results, or short live measurements) ----------
 
-SSL_SWEEPS = ("ssl_best", "ssl_rules", "ssl_global", "ssl_oracle", "ssl_semi", "ssl_variants")
 # The family of each sweep's curves, in the P_90 table.
-FAMILIES = {"ssl_best": "local", "ssl_rules": "local", "ssl_global": "global twin",
-            "ssl_oracle": "oracle views (generator)", "ssl_semi": "semi-supervised",
-            "ssl_variants": "local variant"}
 SSL_RULES = ("clapp", "infonce", "vicreg", "ff")  # the self-supervised rules, in the book's order
-
-
-def _by_label(records: list[dict]) -> dict[str, list[dict]]:
-    """``records`` per curve label, in the book's order (:data:`LABELS`)."""
-    found: dict[str, list[dict]] = {}
-    for record in records:
-        found.setdefault(label(record["config"]), []).append(record)
-    return {name: found[name] for name in LABELS if name in found}
-
-
-def sweep_curves(names: tuple[str, ...] = SSL_SWEEPS,
-                 root: Path = RESULTS_DIR) -> dict[str, dict[str, list[dict]]]:
-    """Per self-supervised sweep: its :func:`curves` (labels carry the number of seeds)."""
-    return {name: curves(load_sweep(name, root)) for name in names}
 
 
 def bp_curve(root: Path = RESULTS_DIR) -> tuple[str, list[dict]]:
     """Backprop's reference curve (``bp_reference``) and its name with the number of seeds."""
     rows = summarize(load_sweep("bp_reference", root), by=("P",))
     return Variant(f"backprop, {max(r['n'] for r in rows)} seeds", "bp"), rows
-
-
-def type1_curves(root: Path = RESULTS_DIR) -> dict[str, list[dict]]:
-    """The type-1 rules of ``feedback_P`` (BP left out), named with their seeds."""
-    from . import feedback
-
-    return {name.relabelled(f"{name} (type 1), {max(r['n'] for r in rows)} seeds"): rows
-            for name, rows in feedback.summary(feedback.records("feedback_P", root)).items()
-            if name != "BP"}
-
-
-def p90_rows(root: Path = RESULTS_DIR) -> list[dict]:
-    """P_90 with its interval (:func:`rhmlib.tables.p90_summary`) of every curve of the book.
-
-    Backprop first, then each self-supervised curve with its family, then the type-1
-    rules of ``feedback_P``; ``ratio`` is P_90 over backprop's.
-    """
-    from . import feedback
-
-    groups = [("backprop", "backprop", load_sweep("bp_reference", root))]
-    for sweep_name in SSL_SWEEPS:
-        groups += [(name, FAMILIES[sweep_name], recs)
-                   for name, recs in _by_label(load_sweep(sweep_name, root)).items()]
-    type1: dict[str, list[dict]] = {}
-    for record in load_sweep("feedback_P", root):
-        type1.setdefault(feedback.label(record["config"]), []).append(record)
-    groups += [(name, "type 1 (5,000 steps)", recs) for name, recs in type1.items()
-               if name != "BP"]
-    rows = [{"name": name, "family": family, **p90_summary(recs)}
-            for name, family, recs in groups]
-    for row in rows:
-        row["ratio"] = row["p90"] / rows[0]["p90"]
-    return rows
-
-
-def p90_table(root: Path = RESULTS_DIR) -> Table:
-    """:func:`p90_rows` as a table: P_90 [68% interval over seeds] and its ratio to backprop's."""
-    rows = p90_rows(root)
-    out = [{"rule": r["name"], "family": r["family"], "seeds": range_text(r["seeds"]),
-            "P grid": ", ".join(f"{P:,}" for P in r["grid"]),
-            "P_90 [68% interval]": p90_summary_text(r),
-            "P_90 / backprop's": ratio_text(r["p90"], rows[0]["p90"], r["grid"]),
-            "diverged runs": r["diverged"] or None} for r in rows]
-    columns = [c for c in out[0] if c != "diverged runs" or any(r[c] for r in out)]
-    return Table(out, columns, caption="P_90: the smallest P with mean test accuracy >= 90%, "
-                              "interpolated in log P; interval: bootstrap over seeds")
-
-
-def scan_rows(root: Path = RESULTS_DIR) -> list[dict]:
-    """The budget scan ``ssl_scan``: per rule, P, lr and temperature, validation mean and sem."""
-    cells: dict[tuple, list[dict]] = {}
-    for record in load_sweep("ssl_scan", root):
-        c = record["config"]
-        key = (c["rule"], c["P"], c["lr"], c["rule_options"].get("temperature"))
-        cells.setdefault(key, []).append(record)
-    rows = []
-    for (rule, P, lr, tau), recs in cells.items():
-        recipe = resolve({**REFERENCE, "P": P, "rule": rule})
-        row = summarize(recs, by=("rule",), metric="val_accuracy")
-        mean, sem, n = (row[0]["mean"], row[0]["sem"], row[0]["n"]) if row else (
-            math.nan, math.nan, 0)
-        rows.append({"rule": rule, "P": P, "lr": lr, "temperature": tau, "mean": mean,
-                     "sem": sem, "n": n, "diverged": len(recs) - n,
-                     "recipe_temperature": tau == recipe["rule_options"].get("temperature"),
-                     "recipe": lr == recipe["lr"] and tau == recipe["rule_options"].get(
-                         "temperature")})
-    # Per rule: the learning rates at the recipe's temperature first, then the temperatures.
-    return sorted(rows, key=lambda r: (SSL_RULES.index(r["rule"]), not r["recipe_temperature"],
-                                       r["temperature"] or 0, r["lr"]))
-
-
-def scan_table(root: Path = RESULTS_DIR) -> Table:
-    """:func:`scan_rows` as a table; the row of each rule's recipe is marked."""
-    out = [{"rule": rule_label(r["rule"]), "P": f"{r['P']:,}", "learning rate": r["lr"],
-            "temperature": r["temperature"], "validation accuracy": pm(r["mean"], r["sem"]),
-            "seeds": r["n"], "diverged": r["diverged"] or None,
-            "recipe": "✓" if r["recipe"] else None} for r in scan_rows(root)]
-    columns = [c for c in out[0] if any(row[c] is not None for row in out)]
-    return Table(out, columns, caption="The budget scan (ssl_scan): validation accuracy, mean "
-                                       "± sem over seeds; ✓: the setting the sweeps use")
-
-
-def width_curves(root: Path = RESULTS_DIR, P: int = 2000) -> dict[str, list[dict]]:
-    """Local CLAPP and backprop at ``P`` against the width: 32 and 128 (``ssl_width``), 64."""
-    wide = load_sweep("ssl_width", root)
-    at64 = {"clapp": [r for r in load_sweep("ssl_best", root) if r["config"]["P"] == P],
-            "bp": [r for r in load_sweep("bp_reference", root) if r["config"]["P"] == P]}
-    names = {"clapp": LABELS["CLAPP (local)"], "bp": Variant("backprop", "bp")}
-    return {name: summarize([r for r in wide if r["config"]["rule"] == rule] + at64[rule],
-                            by=("width",))
-            for rule, name in names.items()}
-
-
-def width_table(root: Path = RESULTS_DIR, P: int = 2000) -> Table:
-    """:func:`width_curves` as a table: test accuracy (mean ± sem) per width."""
-    return curve_table(width_curves(root, P), x="width", column="width {}",
-                       caption=f"Test accuracy at P = {P:,} against the width (mean ± sem)")
-
-
-def global_curves(root: Path = RESULTS_DIR) -> dict[str, list[dict]]:
-    """Each local rule and its global twins at the P of ``ssl_global`` (no seeds in names)."""
-    records = load_sweep("ssl_best", root) + load_sweep("ssl_rules", root)
-    by_name = {**_by_label(records), **_by_label(load_sweep("ssl_global", root))}
-    out = {}
-    for rule in map(rule_label, SSL_RULES):
-        for name in (f"{rule} (local)", f"{rule} (global, top)", f"{rule} (global, sum)"):
-            if name in by_name:
-                out[LABELS[name]] = [r for r in summarize(by_name[name], by=("P",))
-                                     if r["P"] in P_GLOBAL]
-    return out
-
-
-def global_table(root: Path = RESULTS_DIR) -> Table:
-    """:func:`global_curves` as a table: local rules against their twins, same P."""
-    return curve_table(global_curves(root), caption="Test accuracy (mean ± sem): each local "
-                                                    "rule and its global twins, same protocol")
 
 
 def local_global_cosines(
@@ -328,25 +119,3 @@ def local_global_cosines(
     return [{**row, "rule": rule_label(row["rule"])} for row in rows]
 
 
-def cosine_table(rows: list[dict]) -> Table:
-    """:func:`local_global_cosines` rows as a table, one column per self-supervised layer."""
-    n_layers = max(len(r["cosines"]) for r in rows)
-    out = [{"rule": r["rule"], "global twin": f"global ({r['twin']})",
-            "local steps": r["steps"],
-            **{f"layer {k + 1}": f"{c:+.2f}" for k, c in enumerate(r["cosines"])}}
-           for r in rows]
-    return Table(out, ["rule", "global twin", "local steps",
-                       *(f"layer {k + 1}" for k in range(n_layers))],
-                 caption="cosine(local update, global update) per layer; 1: same direction")
-
-
-def hebbian_check(seed: int = 1, n_probe: int = 512) -> Table:
-    """Explicit three-factor CLAPP update against autograd, every mode and score.
-
-    ``gap`` is the largest entry of their difference over the largest entry of the
-    update, over the self-supervised layers, on a fresh network of the reference setting
-    (:func:`rhmlib.probes.live.hebbian_gaps`).
-    """
-    return Table(live.hebbian_gaps(seed, n_probe, grammar=REFERENCE),
-                 caption="Explicit pre x post x third-factor update against autograd's "
-                         "gradient of the local loss", digits=2)
