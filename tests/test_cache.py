@@ -29,7 +29,8 @@ import rhmlib.sweeps as sweeps
 from rhmlib import fingerprint
 from rhmlib.fingerprint import code_fingerprint, normalise
 from rhmlib.probes import PROBES
-from rhmlib.sweeps import Run, cache, execute, load_run, load_sweep, missing, run_key, run_sweep
+from rhmlib.sweeps import Run, cache, load_run, load_sweep, missing, run_key, run_sweep
+from rhmlib.sweeps.execute import execute
 
 REAL_DIGEST = fingerprint.file_digest
 RULE = '''"""A rule."""
@@ -194,7 +195,8 @@ def test_a_code_edit_makes_exactly_that_rule_s_runs_stale(
     assert missing("tiny_bp", tmp_path) == [] and len(missing("tiny_fa", tmp_path)) == 1
     run_sweep("tiny_fa", root=tmp_path)
     assert len(list((tmp_path / "runs").glob("*.json"))) == 4
-    monkeypatch.setattr(sweeps, "SWEEPS", {k: sweeps.SWEEPS[k] for k in ("tiny_bp", "tiny_fa")})
+    kept = {k: sweeps.SWEEPS[k] for k in ("tiny_bp", "tiny_fa")}
+    monkeypatch.setattr(sweeps.registry, "SWEEPS", kept)
     assert len(sweeps.prune(tmp_path)) == 1
     assert len(load_sweep("tiny_fa", tmp_path)) == 1
 
@@ -210,7 +212,7 @@ def test_load_sweep_never_computes(tmp_path, monkeypatch) -> None:
 
 
 def test_prune_deletes_only_runs_no_sweep_uses(tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr(sweeps, "SWEEPS", {"tiny": lambda: [{**TINY, "seed": 0}]})
+    monkeypatch.setattr(sweeps.registry, "SWEEPS", {"tiny": lambda: [{**TINY, "seed": 0}]})
     records = run_sweep([{**TINY, "seed": s} for s in range(2)], root=tmp_path)
     assert [p.stem for p in sweeps.prune(root=tmp_path)] == [records[1]["key"]]
     assert load_run({**TINY, "seed": 0}, root=tmp_path) is not None

@@ -8,13 +8,14 @@ from test_sweeps import TINY, assert_same_record
 
 import rhmlib.sweeps as sweeps
 from rhmlib.stats import best_lr
-from rhmlib.sweeps import Run, execute, run_sweep
+from rhmlib.sweeps import Run, run_sweep
 from rhmlib.sweeps.__main__ import main
 from rhmlib.sweeps.execute import (
     ProcessExecutor,
     RayExecutor,
     SerialExecutor,
     cost,
+    execute,
     make_executor,
     pick_device,
 )
@@ -91,10 +92,10 @@ def test_cost_grows_with_steps_and_data() -> None:
 
 
 def test_command_line_lists_computes_and_prunes(tmp_path, monkeypatch, capsys) -> None:
-    monkeypatch.setattr(sweeps, "SWEEPS", {})
-    monkeypatch.setitem(sweeps.SWEEPS, "tiny_scan", lambda: [{**TINY, "seed": s}
+    monkeypatch.setattr(sweeps.registry, "SWEEPS", {})
+    monkeypatch.setitem(sweeps.registry.SWEEPS, "tiny_scan", lambda: [{**TINY, "seed": s}
                                                              for s in range(2)])
-    monkeypatch.setitem(sweeps.SWEEPS, "tiny_chosen", lambda: [
+    monkeypatch.setitem(sweeps.registry.SWEEPS, "tiny_chosen", lambda: [
         {**TINY, "seed": 5, "lr": best_lr(sweeps.load_sweep("tiny_scan", tmp_path))}])
     main(["--list"], root=tmp_path)
     out = capsys.readouterr().out

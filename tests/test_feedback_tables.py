@@ -107,14 +107,14 @@ def test_p90_table_marks_the_ends_of_the_grid() -> None:
     def curve(*means: float) -> list[dict]:
         return [{"P": P, "mean": m, "sem": 0.01, "n": 3} for P, m in zip((2000, 4000, 8000), means)]
 
-    table = fb.p90_table({"BP": curve(0.95, 1.0, 1.0), "DFA": curve(0.5, 0.8, 1.0),
+    table = ch03.p90_table({"BP": curve(0.95, 1.0, 1.0), "DFA": curve(0.5, 0.8, 1.0),
                           "DRTP": curve(0.06, 0.07, 0.08)}, {"BP": 0.2, "DFA": 0.03, "DRTP": 1e-3})
     bp, dfa, drtp = table.rows
     assert bp["P₉₀"] == "≤ 2,000" and bp["at P"] == "4,000"
     assert 4000 < dfa["p90"] < 8000 and dfa["P₉₀"] == f"{dfa['p90']:,.0f}"
     assert drtp["P₉₀"] == "> 8,000" and math.isinf(drtp["p90"]) and drtp["lr"] == "0.001"
     assert dfa["best test accuracy"] == "1.000 ± 0.010" and dfa["seeds"] == 3
-    assert "lr" not in fb.p90_table({"BP": curve(1, 1, 1)}).columns
+    assert "lr" not in ch03.p90_table({"BP": curve(1, 1, 1)}).columns
 
 
 def test_width_table_compares_at_the_chosen_rate(scan: list[dict]) -> None:
@@ -141,7 +141,7 @@ def grammar_curves() -> dict:
 
 def test_grammar_gap_table_reads_2_p_star_and_p90() -> None:
     lrs = {("BP", 8, 3): 0.3, ("FA", 8, 3): 0.1, ("BP", 4, 4): 0.1, ("FA", 4, 4): 1.0}
-    table = fb.grammar_gap_table(grammar_curves(), lrs)
+    table = ch03.grammar_gap_table(grammar_curves(), lrs)
     assert [(r["m"], r["L"], r["name"]) for r in table.rows] == [
         (4, 4, "BP"), (4, 4, "FA"), (8, 3, "BP"), (8, 3, "FA")]
     bp44, fa44, _, fa83 = table.rows

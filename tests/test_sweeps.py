@@ -214,7 +214,7 @@ def test_a_sweep_records_its_probes(tmp_path, monkeypatch) -> None:
     configs = [{**TINY, "seed": s} for s in range(2)]
     before = run_sweep(configs, root=tmp_path)  # no probes
     monkeypatch.setitem(sweeps.SWEEPS, "tiny_probed", lambda: configs)
-    monkeypatch.setitem(sweeps._PROBED, "tiny_probed",
+    monkeypatch.setitem(sweeps.registry._PROBED, "tiny_probed",
                         lambda c: ("angles",) if c["seed"] == 1 else ())
     # Probes are part of a run's key: the probed run is another run.
     assert missing("tiny_probed", root=tmp_path) == configs[1:]

@@ -16,8 +16,7 @@ import os
 import signal
 from pathlib import Path
 
-from .. import sweeps as package
-from . import RESULTS_DIR, MissingResults, absent, load_sweep, prune, run_sweep, runs_of
+from . import RESULTS_DIR, MissingResults, absent, load_sweep, prune, registry, run_sweep, runs_of
 from .cache import stale
 from .execute import DEVICES, EXECUTORS, MAX_JOBS, Progress, make_executor, pick_device
 
@@ -115,14 +114,14 @@ def _check(parser: _Parser, args: argparse.Namespace, root: Path) -> list[str]:
         make_executor(args.executor, args.jobs, args.address)
     except (ValueError, TypeError, ImportError) as err:
         parser.error(str(err).splitlines()[0])
-    unknown = sorted(set(args.names) - set(package.SWEEPS))
+    unknown = sorted(set(args.names) - set(registry.SWEEPS))
     if unknown:
-        parser.error(f"unknown sweeps {unknown}; they are {sorted(package.SWEEPS)}")
+        parser.error(f"unknown sweeps {unknown}; they are {sorted(registry.SWEEPS)}")
     if args.prune and args.names:
         parser.error("--prune deletes the runs no sweep uses, across every sweep: it takes "
                      f"no sweep names, got {args.names}")
     listing = args.list or args.costs
-    names = sorted(package.SWEEPS) if args.all or listing and not args.names else args.names
+    names = sorted(registry.SWEEPS) if args.all or listing and not args.names else args.names
     if not names and not args.prune:
         parser.error("name a sweep or pass --all")
     return names

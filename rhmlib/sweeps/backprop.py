@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..rhm import p_star
 from ..stats import best_lr, p90_summary, summarize
-from . import REFERENCE, RESULTS_DIR, load_sweep, sweep
+from .registry import REFERENCE, RESULTS_DIR, load_sweep, sweep
 
 __all__ = ["BP_TRAINING", "SCALING_TRAINING", "BP_LRS", "SCALING_FACTORS", "scaling_lr",
            "NETWORKS", "reference_rows", "SCALING_M", "SCALING_L", "scaling_rows"]

@@ -35,8 +35,9 @@ from pathlib import Path
 
 from ..rhm import p_star
 from ..stats import best_lr, best_row, finished, mean_sem, p90_summary, summarize
-from . import REFERENCE, RESULTS_DIR, feedback, load_sweep, sweep
+from . import feedback
 from .feedback import BUDGET, GRAMMARS
+from .registry import REFERENCE, RESULTS_DIR, load_sweep, sweep
 from .variants import Variant, config_of, label_of, rule_label, variants
 
 __all__ = ["RULES", "SSL", "OTHERS", "CONTROL", "TYPE1", "VARIANTS", "label", "SSL_LRS", "BEYOND",

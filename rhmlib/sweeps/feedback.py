@@ -29,19 +29,18 @@ from pathlib import Path
 
 from .. import stats as _stats
 from ..rhm import p_star
-from ..stats import best_lr, best_row, finished, mean_sem, p90, summarize
-from ..tables import Table, p90_text, pm
-from . import REFERENCE, RESULTS_DIR, load_sweep, sweep
+from ..stats import best_lr, best_row, finished, mean_sem, summarize
+from .registry import REFERENCE, RESULTS_DIR, load_sweep, sweep
 from .variants import Variant, config_of, label_of, variants
 
 __all__ = [
     "BUDGET", "TYPE1", "VARIANTS", "LRS", "MASKING", "label", "records", "diverged", "angles",
-    "chosen_lr", "chosen_lrs", "angles_at_chosen_lr", "final_cosines", "all_records",
+    "chosen_lr", "chosen_lrs", "angles_at_chosen_lr", "final_cosines", "all_records", "in_grammar",
     "summary", "feedback_lr", "feedback_P", "feedback_width", "masking_lr", "masking_P",
     "GRAMMARS", "grammar_factors", "grammar_config", "grammar_lr", "grammar_chosen_lrs",
     "grammar_P", "grammar_curves", "grammar_budget", "masking_grammar", "MASKING_GRAMMARS",
-    "MASKING_GRAMMAR_VARIANTS", "masking_grammar_table", "by_label", "at_chosen_lr",
-    "headline_pepita", "grammar_name", "ordered_grammars", "p90_table", "grammar_gap_table",
+    "MASKING_GRAMMAR_VARIANTS", "by_label", "at_chosen_lr",
+    "headline_pepita", "grammar_name", "ordered_grammars",
 ]
 
 BUDGET = {"width": 64, "n_test": 2000, "retries": 0}
@@ -146,7 +145,7 @@ def summary(recs: list[dict], by: tuple[str, ...] = ("P",),
     return {name: summarize(mine, by, metric) for name, mine in by_label(recs).items()}
 
 
-def _in_grammar(recs: list[dict], m: int, L: int) -> list[dict]:
+def in_grammar(recs: list[dict], m: int, L: int) -> list[dict]:
     return [r for r in recs if (r["config"]["m"], r["config"]["L"]) == (m, L)]
 
 
@@ -260,7 +259,7 @@ def grammar_lr() -> list[dict]:
 def grammar_chosen_lrs(root: Path = RESULTS_DIR) -> dict[tuple[str, int, int], float]:
     """Per ``(rule, m, L)``: the lr with the best mean accuracy in ``grammar_lr``."""
     scan = by_label(all_records("grammar_lr", root))
-    return {(name, m, L): best_lr(_in_grammar(scan[name], m, L))
+    return {(name, m, L): best_lr(in_grammar(scan[name], m, L))
             for m, L in GRAMMARS for name in GRAMMAR_LRS}
 
 
@@ -318,34 +317,6 @@ def masking_grammar() -> list[dict]:
             for seed in SEEDS_SCAN]
 
 
-def masking_grammar_table(root: Path = RESULTS_DIR) -> Table:
-    """Per harder grammar and rule or variant: accuracy at P = 2 P*, at its best lr.
-
-    BP, FA and DFA come from ``grammar_P`` (lr chosen by ``grammar_lr``); each variant
-    of ``masking_grammar`` from its best lr there (chosen on the same 3 seeds). Rows
-    also hold ``m``, ``L``, ``name``, ``lr``, ``mean``, ``sem`` and ``n``.
-    """
-    variants = by_label(all_records("masking_grammar", root))
-    reference, lrs = grammar_curves(root), grammar_chosen_lrs(root)
-    rows = []
-    for m, L in MASKING_GRAMMARS:
-        for name, curve in reference[(m, L)].items():
-            point = next(r for r in curve if r["ratio"] == 2)
-            rows.append({"m": m, "L": L, "name": name, "lr": lrs[(name, m, L)],
-                         **{k: point[k] for k in ("mean", "sem", "n")}})
-        for name in MASKING_GRAMMAR_VARIANTS:
-            best = best_row(_in_grammar(variants[name], m, L))
-            rows.append({"m": m, "L": L, "name": VARIANTS[name],
-                         **{k: best[k] for k in ("lr", "mean", "sem", "n")}})
-    for row in rows:
-        row.update({"grammar": grammar_name(row["m"], row["L"]), "rule or variant": row["name"],
-                    "learning rate": f"{row['lr']:g}", "test accuracy at 2 P*": pm(
-                        row["mean"], row["sem"]), "seeds": row["n"]})
-    return Table(rows, ["grammar", "rule or variant", "learning rate", "test accuracy at 2 P*",
-                        "seeds"], caption="The harder grammars at P = 2 P*, each rule or variant "
-                 "at its best learning rate (mean ± sem over seeds)")
-
-
 def grammar_curves(
     root: Path = RESULTS_DIR, metric: str = "test_accuracy"
 ) -> dict[tuple[int, int], dict[str, list[dict]]]:
@@ -355,74 +326,17 @@ def grammar_curves(
     for m, L in GRAMMARS:
         scale = p_star(REFERENCE["n_c"], m, L)
         out[(m, L)] = {name: [{**row, "ratio": row["P"] / scale} for row in rows]
-                       for name, rows in summary(_in_grammar(recs, m, L), metric=metric).items()}
+                       for name, rows in summary(in_grammar(recs, m, L), metric=metric).items()}
     return out
 
-
-# -- tables shared by the chapters and the introduction ------------------------------------
 
 def grammar_name(m: int, L: int) -> str:
     """A grammar as the tables name it: "m = 4, L = 3"."""
     return f"m = {m}, L = {L}"
 
 
-def p90_table(
-    curves: dict[str, list[dict]], lrs: dict[str, float] | None = None, level: float = 0.9,
-    caption: str = "",
-) -> Table:
-    """Per curve (rows of P): P_90 and the best mean test accuracy, with its P and seeds.
-
-    Rows also hold ``name``, ``p90`` (inf when not reached), ``mean``, ``sem``, ``P`` and
-    ``n`` (of the best point).
-    """
-    rows = []
-    for name, points in curves.items():
-        best = max(points, key=lambda r: r["mean"])
-        value = p90(points, level)
-        rows.append({"name": name, "p90": value, **{k: best[k] for k in ("mean", "sem", "P", "n")},
-                     "variant": name, "lr": None if lrs is None else f"{lrs[name]:g}",
-                     "P₉₀": p90_text(value, None, None, [r["P"] for r in points]),
-                     "best test accuracy": pm(best["mean"], best["sem"]),
-                     "at P": f"{best['P']:,}", "seeds": best["n"]})
-    columns = ["variant", *(["lr"] if lrs is not None else []), "P₉₀", "best test accuracy",
-               "at P", "seeds"]
-    return Table(rows, columns, caption=caption or (
-        f"P₉₀: the P at which the mean test accuracy reaches {level:.0%} (interpolated; "
-        "\"> P\" when the largest P measured is below it); best: mean ± sem over seeds"))
-
-
 def ordered_grammars(grammars: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     """Grammars in the book's order: the depth series (m = 4) by L, then the others by m."""
     return sorted(grammars, key=lambda g: (g[0] != 4, g[0], g[1]))
-
-
-def grammar_gap_table(
-    curves: dict[tuple[int, int], dict[str, list[dict]]],
-    lrs: dict[tuple[str, int, int], float] | None = None, at: float = 2,
-) -> Table:
-    """Per grammar and rule: the lr, test accuracy at ``P = at * P*`` and ``P_90 / P*``.
-
-    ``curves`` as :func:`grammar_curves` gives them. Rows also hold ``m``, ``L``,
-    ``name``, ``mean``, ``sem``, ``n`` (at ``at * P*``) and ``p90`` (inf when not reached).
-    """
-    rows = []
-    for m, L in ordered_grammars(curves):
-        for name, points in curves[(m, L)].items():
-            point = next(r for r in points if r["ratio"] == at)
-            value = p90(points, 0.9, x="ratio")
-            rows.append({
-                "m": m, "L": L, "name": name, "p90": value,
-                **{k: point[k] for k in ("mean", "sem", "n")},
-                "grammar": grammar_name(m, L), "rule": name,
-                "lr": None if lrs is None else f"{lrs[(name, m, L)]:g}",
-                f"test accuracy at {at:g} P*": pm(point["mean"], point["sem"]),
-                "P₉₀ / P*": p90_text(value, None, None, [r["ratio"] for r in points],
-                                      lambda x: f"{x:.2g}"),
-                "seeds": point["n"]})
-    columns = ["grammar", "rule", *(["lr"] if lrs is not None else []),
-               f"test accuracy at {at:g} P*", "P₉₀ / P*", "seeds"]
-    return Table(rows, columns, caption=(
-        f"Each grammar at P = {at:g} P* (mean ± sem over seeds), and P₉₀ / P*: the data 90 % "
-        "test accuracy needs, in units of P* (\"> x\": not reached at the largest P measured)"))
 
 

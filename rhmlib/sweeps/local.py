@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..probes import live
 from ..stats import summarize
-from . import REFERENCE, RESULTS_DIR, load_sweep, sweep
+from .registry import REFERENCE, RESULTS_DIR, load_sweep, sweep
 from .variants import Variant, config_of, label_of, rule_label, variants
 
 __all__ = ["SSL_TRAINING", "READOUT", "LABELS", "P_FEW", "label", "ssl_config", "curves",

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from ..mnist1d import resolve
 from ..stats import best_lr, summarize
-from . import RESULTS_DIR, load_sweep, sweep
+from .registry import RESULTS_DIR, load_sweep, sweep
 
 __all__ = ["LABELS", "SELECTION_SEEDS", "HEADLINE_SEEDS", "UNLABELLED", "TRAINING", "RULES",
            "SSL_RULES", "LR_FACTORS", "BEYOND", "config", "recipe_lr", "mnist1d_lr",

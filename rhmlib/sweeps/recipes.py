@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..rhm import REFERENCE, p_star
 from ..rules import RULES
-from . import sweep
+from .registry import sweep
 
 __all__ = ["CARRY_GRAMMARS", "recipes_carry"]
 
