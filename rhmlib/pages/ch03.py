@@ -32,17 +32,15 @@ from ..sweeps.feedback import (
     final_cosines,
     grammar_chosen_lrs,
     grammar_curves,
-    grammar_gap_table,
     grammar_name,
     headline_pepita,
     label,
     ordered_grammars,
-    p90_table,
     records,
     summary,
 )
 from ..sweeps.variants import rule_label
-from ..tables import Table, pm, recipes
+from ..tables import Table, p90_text, pm, recipes
 from . import Claim, cosine_range, final_losses, join
 
 __all__ = [
@@ -838,3 +836,60 @@ EXERCISE_CLAIMS = (
     Claim("c03-ex-fa-fit", "FA and DFA do not fit their training sets within 400 steps",
           lambda n: max(n["fits"]["fa"], n["fits"]["dfa"]) < 0.99),
 )
+
+
+# -- tables shared with chapter 04 and the introduction ------------------------------------
+
+def p90_table(
+    curves: dict[str, list[dict]], lrs: dict[str, float] | None = None, level: float = 0.9,
+    caption: str = "",
+) -> Table:
+    """Per curve (rows of P): P_90 and the best mean test accuracy, with its P and seeds.
+
+    Rows also hold ``name``, ``p90`` (inf when not reached), ``mean``, ``sem``, ``P`` and
+    ``n`` (of the best point).
+    """
+    rows = []
+    for name, points in curves.items():
+        best = max(points, key=lambda r: r["mean"])
+        value = p90(points, level)
+        rows.append({"name": name, "p90": value, **{k: best[k] for k in ("mean", "sem", "P", "n")},
+                     "variant": name, "lr": None if lrs is None else f"{lrs[name]:g}",
+                     "P₉₀": p90_text(value, None, None, [r["P"] for r in points]),
+                     "best test accuracy": pm(best["mean"], best["sem"]),
+                     "at P": f"{best['P']:,}", "seeds": best["n"]})
+    columns = ["variant", *(["lr"] if lrs is not None else []), "P₉₀", "best test accuracy",
+               "at P", "seeds"]
+    return Table(rows, columns, caption=caption or (
+        f"P₉₀: the P at which the mean test accuracy reaches {level:.0%} (interpolated; "
+        "\"> P\" when the largest P measured is below it); best: mean ± sem over seeds"))
+
+
+def grammar_gap_table(
+    curves: dict[tuple[int, int], dict[str, list[dict]]],
+    lrs: dict[tuple[str, int, int], float] | None = None, at: float = 2,
+) -> Table:
+    """Per grammar and rule: the lr, test accuracy at ``P = at * P*`` and ``P_90 / P*``.
+
+    ``curves`` as :func:`grammar_curves` gives them. Rows also hold ``m``, ``L``,
+    ``name``, ``mean``, ``sem``, ``n`` (at ``at * P*``) and ``p90`` (inf when not reached).
+    """
+    rows = []
+    for m, L in ordered_grammars(curves):
+        for name, points in curves[(m, L)].items():
+            point = next(r for r in points if r["ratio"] == at)
+            value = p90(points, 0.9, x="ratio")
+            rows.append({
+                "m": m, "L": L, "name": name, "p90": value,
+                **{k: point[k] for k in ("mean", "sem", "n")},
+                "grammar": grammar_name(m, L), "rule": name,
+                "lr": None if lrs is None else f"{lrs[(name, m, L)]:g}",
+                f"test accuracy at {at:g} P*": pm(point["mean"], point["sem"]),
+                "P₉₀ / P*": p90_text(value, None, None, [r["ratio"] for r in points],
+                                      lambda x: f"{x:.2g}"),
+                "seeds": point["n"]})
+    columns = ["grammar", "rule", *(["lr"] if lrs is not None else []),
+               f"test accuracy at {at:g} P*", "P₉₀ / P*", "seeds"]
+    return Table(rows, columns, caption=(
+        f"Each grammar at P = {at:g} P* (mean ± sem over seeds), and P₉₀ / P*: the data 90 % "
+        "test accuracy needs, in units of P* (\"> x\": not reached at the largest P measured)"))

@@ -14,8 +14,9 @@ import torch
 from .. import plots
 from ..probes import live
 from ..rhm import REFERENCE
-from ..stats import p90
+from ..stats import best_row, p90
 from ..sweeps import RESULTS_DIR, load_sweep
+from ..sweeps import feedback as fb
 from ..sweeps.feedback import (
     BUDGET,
     MASKING,
@@ -31,14 +32,12 @@ from ..sweeps.feedback import (
     diverged,
     final_cosines,
     label,
-    masking_grammar_table,
-    p90_table,
     records,
     summary,
 )
-from ..tables import Table
+from ..tables import Table, pm
 from . import Claim, cosine_range, join, lost_at
-from .ch03 import cosine_table, diverged_table, lr_table, spec
+from .ch03 import cosine_table, diverged_table, lr_table, p90_table, spec
 
 __all__ = [
     "error_growth", "mask_table", "error_growth_table", "lr_table", "diverged_table",
@@ -422,3 +421,31 @@ EXERCISE_CLAIMS = (
     Claim("c04-ex-none", "with every mask the network fits its training set",
           lambda n: n["train_none"] > 0.99),
 )
+
+
+def masking_grammar_table(root: Path = RESULTS_DIR) -> Table:
+    """Per harder grammar and rule or variant: accuracy at P = 2 P*, at its best lr.
+
+    BP, FA and DFA come from ``grammar_P`` (lr chosen by ``grammar_lr``); each variant
+    of ``masking_grammar`` from its best lr there (chosen on the same 3 seeds). Rows
+    also hold ``m``, ``L``, ``name``, ``lr``, ``mean``, ``sem`` and ``n``.
+    """
+    variants = fb.by_label(fb.all_records("masking_grammar", root))
+    reference, lrs = fb.grammar_curves(root), fb.grammar_chosen_lrs(root)
+    rows = []
+    for m, L in fb.MASKING_GRAMMARS:
+        for name, curve in reference[(m, L)].items():
+            point = next(r for r in curve if r["ratio"] == 2)
+            rows.append({"m": m, "L": L, "name": name, "lr": lrs[(name, m, L)],
+                         **{k: point[k] for k in ("mean", "sem", "n")}})
+        for name in fb.MASKING_GRAMMAR_VARIANTS:
+            best = best_row(fb.in_grammar(variants[name], m, L))
+            rows.append({"m": m, "L": L, "name": fb.VARIANTS[name],
+                         **{k: best[k] for k in ("lr", "mean", "sem", "n")}})
+    for row in rows:
+        row.update({"grammar": fb.grammar_name(row["m"], row["L"]), "rule or variant": row["name"],
+                    "learning rate": f"{row['lr']:g}", "test accuracy at 2 P*": pm(
+                        row["mean"], row["sem"]), "seeds": row["n"]})
+    return Table(rows, ["grammar", "rule or variant", "learning rate", "test accuracy at 2 P*",
+                        "seeds"], caption="The harder grammars at P = 2 P*, each rule or variant "
+                 "at its best learning rate (mean ± sem over seeds)")

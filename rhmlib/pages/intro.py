@@ -13,7 +13,7 @@ from ..stats import p90
 from ..sweeps import REFERENCE, backprop, contrast
 from ..sweeps import feedback as fb
 from ..tables import Table
-from . import ch06, ch07, ch09
+from . import ch03, ch04, ch06, ch07, ch09
 
 __all__ = ["claims_table", "abstract_figure", "abstract_texts", "ABSTRACT_SERIES"]
 
@@ -57,11 +57,11 @@ def _claim_backprop() -> str:
 
 
 def _claim_type1() -> str:
-    best = {r["name"]: r for r in fb.p90_table(fb.summary(fb.records("feedback_P"))).rows}
+    best = {r["name"]: r for r in ch03.p90_table(fb.summary(fb.records("feedback_P"))).rows}
     bp = best["BP"]["p90"]
     stuck = [n for n in ("DRTP", "PEPITA") if math.isinf(best[n]["p90"])]
     largest = max(best[n]["P"] for n in ("DRTP", "PEPITA"))
-    hard = _hard_grammars(fb.grammar_gap_table(fb.grammar_curves(), fb.grammar_chosen_lrs()).rows)
+    hard = _hard_grammars(ch03.grammar_gap_table(fb.grammar_curves(), fb.grammar_chosen_lrs()).rows)
     worst = max(g[n]["mean"] for g in hard.values() for n in ("FA", "DFA"))
     bp_hard = min(g["BP"]["mean"] for g in hard.values())
     ls = sorted({L for m, L in hard if L > 3})
@@ -89,7 +89,7 @@ def _claim_masking() -> str:
     down = max(p90(rows) / bp for n, rows in curves.items()
                if n.startswith("downstream") or n == "DFA + exact transport")
     transport = p90(curves["DFA"]) / p90(curves["DFA + exact transport"])
-    hard = _hard_grammars(fb.masking_grammar_table().rows)
+    hard = _hard_grammars(ch04.masking_grammar_table().rows)
     (m, L), deepest = max(hard.items(), key=lambda item: (item[0][1], item[0][0]))
     return (f"Refined. A layer's own mask, which every direct rule keeps, is indispensable: "
             f"without it the test accuracy stays at or below {_at_most(own)} up to "
