@@ -98,3 +98,88 @@ def test_separating_layers_need_every_rule_of_one_family_beyond_the_other() -> N
     layers = separating_layers(rows)
     assert [v["separates"] for v in layers] == [True, False]
     assert layers[0]["type1"] == pytest.approx(0.85) and layers[0]["ssl"] == pytest.approx(0.35)
+
+
+# -- the chapters' page functions end to end, on synthetic runs of every contrast sweep ----
+
+def _synthetic(config: dict, probes: tuple[str, ...]) -> dict:
+    """A record of ``config``: accuracy rising with P / P*, faster for backprop and wider
+    networks; probes filled with plausible values."""
+    from rhmlib.rhm import p_star
+    from rhmlib.sweeps.cache import resolve
+
+    full = resolve(config)
+    ratio = full["P"] / p_star(full["n_c"], full["m"], full["L"])
+    half = {"bp": 0.6, "fa": 3.0, "dfa": 2.5}.get(full["rule"], 1.2) * full["L"] / 3
+    half *= 64 / full["width"] if full["rule"] not in ("bp", "fa", "dfa") else 1
+    blend = full["rule_options"].get("blend", 0.0)
+    acc = min(1.0, 1 / (1 + (half / ratio) ** 2) + 0.005 * (full["seed"] % 3) - 0.1 * blend)
+    record = {"config": full, "result": {
+        "test_accuracy": acc, "val_accuracy": acc, "train_accuracy": min(1.0, acc + 0.1),
+        "stages": [{"steps": 2000, "stopped": "converged", "best_step": 2000,
+                    "lr": full["lr"], "restarts": 0}]}}
+    L = full["L"]
+    if "hierarchy" in probes:
+        record["probes"] = {"hierarchy": {
+            "steps": [100, 200], "sensitivity": [[0.5] * L, [0.3] * L],
+            "decodability": [[[0.5] * L for _ in range(L)], [[0.8] * L for _ in range(L)]]}}
+    if "twins" in probes:
+        record["probes"] = {"twins": {"steps": [100], "cosines": [[blend] * (L - 2) + [1.0]]}}
+    return record
+
+
+def install_synthetic(setattr: object = None) -> dict[str, list[dict]]:
+    """Make every sweep the contrast chapters read load synthetic runs (made in dependency
+    order); ``setattr`` as pytest's monkeypatch gives it, else the patch stays (for a
+    notebook run by hand on synthetic results)."""
+    import builtins
+
+    import rhmlib.sweeps as package
+    from rhmlib.pages import ch06, ch07, intro
+    from rhmlib.sweeps import contrast, feedback, local, registry
+
+    patch = setattr or (lambda obj, name, value, raising=True: builtins.setattr(obj, name, value))
+    sweeps: dict[str, list[dict]] = {}
+
+    def load(name: str, root: object = None) -> list[dict]:
+        if name not in sweeps:
+            runs = registry.runs_of(name)
+            sweeps[name] = [_synthetic(run.config, run.probes) for run in runs]
+        return sweeps[name]
+
+    for module in (contrast, feedback, local, ch06, ch07, intro, registry, package):
+        patch(module, "load_sweep", load, raising=False)
+    patch(ch06, "untrained", lambda config: {
+        "sensitivity": [0.9] * config["L"],
+        "decodability": [[0.1] * config["L"] for _ in range(config["L"])]})
+    return sweeps
+
+
+@pytest.fixture()
+def synthetic_contrast(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[dict]]:
+    """Every sweep the contrast chapters read, synthesised in dependency order."""
+    return install_synthetic(monkeypatch.setattr)
+
+
+def test_chapter_06_and_07_pages_run_on_synthetic_results(synthetic_contrast: dict) -> None:
+    from rhmlib.pages import ch06, ch07
+    from rhmlib.sweeps import contrast
+
+    rows = contrast.scaling_rows()
+    assert {r["name"] for r in rows} >= set(contrast.RULES) | {contrast.CONTROL}
+    type1, ssl = ch06.central_figures()
+    for fig in (type1, ssl, ch06.capacity_figure(), ch06.label_figure(), ch06.oracle_figure(),
+                ch06.hierarchy_figure("sensitivity"), ch07.blend_figure(), ch07.twin_figure()):
+        assert fig.data
+    verdicts = ch06.contrast_verdicts(rows)
+    assert len(verdicts) == 7 and {v["verdict"] for v in verdicts} <= {
+        "holds", "both keep it", "both lose it", "reversed"}
+    for table in (ch06.verdict_table(rows), ch06.width_table(), ch06.scaling_table(rows),
+                  ch06.chosen_lr_table(), ch06.temperature_table(), ch07.blend_table(),
+                  ch07.variant_table(), ch07.similarity_table()):
+        assert table.rows
+    assert ch06.label_verdicts(contrast.label_rows())
+    assert ch06.separating_layers(contrast.hierarchy_rows()) is not None
+    # The synthetic blends spread the cosines over [0, 1], and learn worse the more global.
+    every = {r["grammar"]: r for r in ch07.similarity_rows(contrast.twin_points())}["all"]
+    assert every["decides"] and every["rho"] < 0

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 
-from ..plots import interval_panels, panels
+from ..plots import accuracy_vs_P, interval_panels, panels
 from ..probes import untrained
 from ..rhm import REFERENCE
 from ..stats import best_lr
-from ..sweeps import RESULTS_DIR, load_sweep
+from ..sweeps import RESULTS_DIR, load_sweep, local
 from ..sweeps import contrast as c
 from ..tables import Table, pm
 
@@ -19,7 +19,7 @@ __all__ = ["AXES", "central_figures", "capacity_groups", "capacity_figure", "lab
            "label_figure", "untrained_rows", "hierarchy_figure", "temperature_table", "KEEPS",
            "ratio_to_bp", "contrast_verdicts", "verdict_table", "label_verdicts",
            "separating_layers", "width_table", "p90_ratio_text", "scaling_table",
-           "chosen_lr_table"]
+           "chosen_lr_table", "oracle_figure"]
 
 AXES = ["depth L (m = 4)", "synonyms m (L = 3)"]
 P90_TITLE = "P₉₀ / (n_c mᴸ)"
@@ -286,3 +286,10 @@ def chosen_lr_table(root: Path = RESULTS_DIR) -> Table:
         rows.append(row)
     return Table(rows, ["rule or variant", *columns], caption="Learning rate chosen on the "
                  "validation split at P = 2 P* (Adam); * the end of the rates scanned")
+
+
+def oracle_figure(root: Path = RESULTS_DIR) -> go.Figure:
+    """The positive control: rules handed the generator's invariance, beside backprop."""
+    bp_name, bp = local.bp_curve(root)
+    oracle = local.curves(load_sweep("ssl_oracle", root))
+    return accuracy_vs_P({bp_name: bp, **oracle}, chance=1 / 16)
