@@ -109,6 +109,8 @@ def _synthetic(config: dict, probes: tuple[str, ...]) -> dict:
     from rhmlib.sweeps.cache import resolve
 
     full = resolve(config)
+    if full.get("dataset") == "mnist1d":
+        return _synthetic_mnist1d(full, probes)
     ratio = full["P"] / p_star(full["n_c"], full["m"], full["L"])
     half = {"bp": 0.6, "fa": 3.0, "dfa": 2.5}.get(full["rule"], 1.2) * full["L"] / 3
     half *= 64 / full["width"] if full["rule"] not in ("bp", "fa", "dfa") else 1
@@ -135,8 +137,8 @@ def install_synthetic(setattr: object = None) -> dict[str, list[dict]]:
     import builtins
 
     import rhmlib.sweeps as package
-    from rhmlib.pages import ch06, ch07, intro
-    from rhmlib.sweeps import contrast, feedback, local, registry
+    from rhmlib.pages import ch06, ch07, ch09, intro
+    from rhmlib.sweeps import contrast, feedback, local, mnist1d, registry
 
     patch = setattr or (lambda obj, name, value, raising=True: builtins.setattr(obj, name, value))
     sweeps: dict[str, list[dict]] = {}
@@ -147,12 +149,35 @@ def install_synthetic(setattr: object = None) -> dict[str, list[dict]]:
             sweeps[name] = [_synthetic(run.config, run.probes) for run in runs]
         return sweeps[name]
 
-    for module in (contrast, feedback, local, ch06, ch07, intro, registry, package):
+    for module in (contrast, feedback, local, mnist1d, ch06, ch07, ch09, intro, registry,
+                   package):
         patch(module, "load_sweep", load, raising=False)
     patch(ch06, "untrained", lambda config: {
         "sensitivity": [0.9] * config["L"],
         "decodability": [[0.1] * config["L"] for _ in range(config["L"])]})
     return sweeps
+
+
+def _synthetic_mnist1d(full: dict, probes: tuple[str, ...]) -> dict:
+    """A record of an MNIST-1D config: accuracy rising with the labels, backprop best."""
+    ceiling = {"bp": 0.92, "fa": 0.6, "dfa": 0.65}.get(full["rule"], 0.35)
+    if full["model"] == "fcn":
+        ceiling = 0.68
+    acc = ceiling / (1 + 1000 / full["P"]) + 0.005 * (full["seed"] % 3)
+    record = {"config": full, "result": {
+        "test_accuracy": acc, "val_accuracy": acc, "train_accuracy": min(1.0, acc + 0.2),
+        "stages": [{"steps": 2000, "stopped": "converged", "best_step": 2000,
+                    "lr": full["lr"], "restarts": 0}],
+        "history": {"step": [1000, 2000], "train_accuracy": [acc / 2, acc + 0.2],
+                    "test_accuracy": [acc / 2, acc]}}}
+    layers = full["L"]
+    if "activity" in probes:
+        record["probes"] = {"activity": {"steps": [100], "silent": [[0.1] * layers],
+                                         "active": [[0.4] * layers]}}
+    if "twins" in probes:
+        blend = full["rule_options"].get("blend", 0.0)
+        record["probes"] = {"twins": {"steps": [100], "cosines": [[blend] * (layers - 2) + [1.0]]}}
+    return record
 
 
 @pytest.fixture()
@@ -183,3 +208,16 @@ def test_chapter_06_and_07_pages_run_on_synthetic_results(synthetic_contrast: di
     # The synthetic blends spread the cosines over [0, 1], and learn worse the more global.
     every = {r["grammar"]: r for r in ch07.similarity_rows(contrast.twin_points())}["all"]
     assert every["decides"] and every["rho"] < 0
+
+
+def test_chapter_09_pages_run_on_synthetic_results(synthetic_contrast: dict) -> None:
+    from rhmlib.pages import ch09
+
+    assert len(ch09.anchor_rows()) == 2 and ch09.scan_table().rows
+    found = ch09.findings()
+    assert found["best_ssl"] in ("clapp", "infonce", "vicreg")
+    assert found[250]["limited_behind"] or not found[250]["limited_ahead"]
+    for fig in (ch09.label_figure(), ch09.twin_figure(), ch09.explorer("bp")):
+        assert fig.data
+    assert all(len(curves) <= 6 for curves in ch09.label_groups().values())
+    assert ch09.label_table().rows and ch09.activity_table().rows
