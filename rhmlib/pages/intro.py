@@ -13,7 +13,7 @@ from ..stats import p90
 from ..sweeps import REFERENCE, backprop, contrast
 from ..sweeps import feedback as fb
 from ..tables import Table
-from . import ch03, ch04, ch06, ch07, ch09
+from . import ch03, ch04, ch06, ch07, ch09, join
 
 __all__ = ["claims_table", "abstract_figure", "abstract_texts", "ABSTRACT_SERIES"]
 
@@ -103,8 +103,20 @@ def _claim_masking() -> str:
             f"{deepest['BP']['mean']:.2f}.")
 
 
-def _grammar_list(vs: list[dict]) -> str:
+def _grammar_list(vs: list[dict], of: int | None = None) -> str:
+    """Grammars as prose; "every grammar measured" when they are all ``of`` of them."""
+    if of is not None and len(vs) == of:
+        return "every grammar measured"
     return ", ".join(f"$m = {v['m']}, L = {v['L']}$" for v in vs) or "none"
+
+
+def _label_cases(vs: list[dict]) -> str:
+    """Depths and numbers of labels as prose: "$L = 3$ (0.25, 0.5 and 1 $P^*$ labels)"."""
+    by_depth: dict[int, list[float]] = {}
+    for v in vs:
+        by_depth.setdefault(v["L"], []).append(v["ratio"])
+    return "; ".join(f"$L = {L}$ ({join([f'{r:g}' for r in sorted(rs)])} $P^*$ labels)"
+                     for L, rs in sorted(by_depth.items())) or "no depth and number of labels"
 
 
 def _claim_local() -> str:
@@ -115,14 +127,15 @@ def _claim_local() -> str:
     loses = [v for v in verdicts if not v["ssl_keeps"]]
     verdict = "Holds" if not loses else "Partly" if keeps else "Does not hold"
     name, ratio = reference["ssl"]
-    needs = "never reaches 90 %" if math.isinf(ratio) else f"needs {ratio:.2f} times its labels"
+    needs = ("never reaches 90 %" if math.isinf(ratio)
+             else f"needs {ratio:.2f} times backprop's labels")
     ahead = [v for v in ch06.label_verdicts(contrast.label_rows()) if v["verdict"] == "ahead"]
-    limited = (", ".join(f"$L = {v['L']}$ with {v['ratio']:g} $P^*$ labels" for v in ahead)
-               or "no depth and number of labels measured")
+    limited = _label_cases(ahead)
     return (f"{verdict}, at convergence and each rule at its preferred width. Strict regime "
             f"(labels only): on the reference grammar the best self-supervised rule, {name}, "
-            f"{needs} relative to backprop; within a factor {ch06.KEEPS:g} of backprop on "
-            f"{_grammar_list(keeps)}, beyond it on {_grammar_list(loses)}. Label-limited "
+            f"{needs}; within a factor {ch06.KEEPS:g} of backprop on "
+            f"{_grammar_list(keeps, len(verdicts))}, beyond it on {_grammar_list(loses)}. "
+            "Label-limited "
             f"regime ($8P^*$ unlabelled inputs): ahead of backprop on the same labels at "
             f"{limited}.")
 
@@ -135,8 +148,10 @@ def _claim_contrast() -> str:
     verdict = ("Holds" if holds and len(holds) == len(type1_lose) else "Partly" if holds
                else "Does not hold")
     return (f"{verdict} (each rule at its preferred width, trained to convergence, strict "
-            f"regime). FA and DFA lose backprop's data efficiency on {_grammar_list(type1_lose)}; "
-            f"a self-supervised rule keeps it there on {_grammar_list(holds)}.")
+            f"regime). FA and DFA lose backprop's data efficiency on "
+            f"{_grammar_list(type1_lose, len(verdicts))}; a self-supervised rule keeps it "
+            + ("on all of them." if holds and len(holds) == len(type1_lose)
+               else f"there on {_grammar_list(holds)}."))
 
 
 def _claim_linear() -> str:
