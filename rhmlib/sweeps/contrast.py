@@ -463,13 +463,11 @@ def pepita_recipe() -> list[dict]:
 DEPTH, SYNONYMS = "depth L (m = 4)", "synonyms m (L = 3)"
 
 
-def cell_records(root: Path = RESULTS_DIR, name: str = "contrast_P"
+def cell_records(root: Path = RESULTS_DIR, narrow: bool = False
                  ) -> dict[tuple[str, int, int], list[dict]]:
-    """Finished runs of sweep ``name`` against P per (rule, m, L).
-
-    ``contrast_P``: every rule at its preferred width (the headline); ``contrast_narrow``:
-    the self-supervised rules at width 64.
-    """
+    """Finished runs against P per (rule, m, L): every rule at its preferred width (the
+    headline), or with ``narrow`` the self-supervised rules at width 64."""
+    name = "contrast_narrow" if narrow else "contrast_P"
     cells: dict[tuple[str, int, int], list[dict]] = {}
     for record in finished(load_sweep(name, root)):
         c = record["config"]
@@ -477,7 +475,7 @@ def cell_records(root: Path = RESULTS_DIR, name: str = "contrast_P"
     return cells
 
 
-def scaling_rows(root: Path = RESULTS_DIR, name: str = "contrast_P") -> list[dict]:
+def scaling_rows(root: Path = RESULTS_DIR, narrow: bool = False) -> list[dict]:
     """Per rule or variant and grammar: ``P_90 / P*`` and the accuracies at ``2 P*``.
 
     Keys: ``name``, ``m``, ``L``, ``p90``, ``low``, ``high`` (``P_90 / P*`` with its 68%
@@ -488,7 +486,7 @@ def scaling_rows(root: Path = RESULTS_DIR, name: str = "contrast_P") -> list[dic
     ``test_sem``, ``train`` (mean accuracies at ``2 P*``) and ``n`` (seeds there).
     """
     rows = []
-    for (rule, m, L), recs in cell_records(root, name).items():
+    for (rule, m, L), recs in cell_records(root, narrow).items():
         scale = _scale(m, L)
         summary = p90_summary(recs)
         point, low, high = summary["p90"], summary["low"], summary["high"]
