@@ -7,8 +7,9 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 
 from .checks import check_choice, check_int, check_list, check_real
+from .rhm import REFERENCE
 from .rules import RULES, get_rule
-from .train import BASE, resolve
+from .train import resolve
 
 __all__ = ["Table", "recipes", "pm", "range_text", "p90_text", "ratio_text", "ratio_interval_text",
            "p90_summary_text", "settings", "curve_table", "markdown"]
@@ -60,15 +61,22 @@ def recipes(names: Sequence[str] | None = None) -> Table:
                                          for n in check_list("names", names)]
     rows = []
     for name in names:
-        settings = {**BASE, **RULES[name].defaults}
+        settings = resolve({**REFERENCE, "P": 100, "rule": name})
         options = get_rule(name).options()
+        # The options every self-supervised rule shares are in its chapter's text; a row
+        # lists the rule's own (its loss's) and those set away from the shared default.
+        shared = {"pairs": "sibling", "locality": "local", "readout": "upper", "unlabelled": 0,
+                  "detach_context": True, "readout_steps": None, "readout_lr": 3e-3,
+                  "readout_optimizer": "adam", "context": "sibling", "predictor": "shared",
+                  "blend": 0.0, "pretrain": True}
         extra = ", ".join(f"{k}={v}" for k, v in options.items()
-                          if k not in ("pairs", "locality", "readout", "unlabelled",
-                                       "detach_context"))
-        rows.append({"rule": name, "optimizer": settings["optimizer"], "lr": settings["lr"],
+                          if k not in shared or shared[k] != v)
+        steps = settings["steps"]
+        rows.append({"rule": name, "width": settings["width"],
+                     "optimizer": settings["optimizer"], "lr": settings["lr"],
                      "weight decay": settings["weight_decay"], "schedule": settings["schedule"],
-                     "steps": settings["steps"], "batch": settings["batch_size"],
-                     "options": extra or None})
+                     "training": "to convergence" if steps is None else f"{steps:,} steps",
+                     "batch": settings["batch_size"], "options": extra or None})
     return Table(rows, caption="Tuned recipes: the defaults of run_experiment for each rule")
 
 
