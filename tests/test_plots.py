@@ -231,3 +231,12 @@ def test_the_graphical_abstract_has_few_series_and_shows_failures_as_bounds() ->
             assert all(math.isfinite(p90[(n, L)]) for (n, L) in p90 if n in names)
     widths = contrast.preferred_widths()
     assert texts["intro-widths"] == ", ".join(f"{n} {widths[n]}" for n, _, _ in ABSTRACT_SERIES)
+
+
+def test_learning_rows_average_the_runs_still_training() -> None:
+    def record(steps: list[int], acc: list[float]) -> dict:
+        return {"config": {}, "result": {"history": {"step": steps, "test_accuracy": acc}}}
+
+    rows = plots.learning_rows({"BP": [record([5, 10], [0.2, 0.4]), record([5], [0.4])]})["BP"]
+    assert [(r["step"], r["mean"], r["n"]) for r in rows] == [(5, pytest.approx(0.3), 2),
+                                                             (10, 0.4, 1)]
