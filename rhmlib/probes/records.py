@@ -37,14 +37,19 @@ def _is_ratio_or_none(x: object) -> bool:
     return x is None or is_number(x) and x >= 0
 
 
-def check_hierarchy(value: object, where: str) -> None:
-    """A record of ``steps`` and, per step, ``sensitivity`` and ``decodability`` rows."""
-    fields(value, where, {"steps", "sensitivity", "decodability"})
+def _per_step(value: object, where: str, names: tuple[str, ...]) -> None:
+    """A record of ``steps`` and, for each of ``names``, one list per step."""
+    fields(value, where, {"steps", *names})
     steps = items(value["steps"], f"{where}.steps", is_int, "an integer")
-    for name in ("sensitivity", "decodability"):
+    for name in names:
         rows = items(value[name], f"{where}.{name}", lambda row: isinstance(row, list), "a list")
         if rows != steps:
             raise InvalidRecord(f"{where} has {rows} rows of {name} for {steps} steps")
+
+
+def check_hierarchy(value: object, where: str) -> None:
+    """A record of ``steps`` and, per step, ``sensitivity`` and ``decodability`` rows."""
+    _per_step(value, where, ("sensitivity", "decodability"))
     for i, row in enumerate(value["sensitivity"]):
         items(row, f"{where}.sensitivity[{i}]", _is_ratio_or_none, "a ratio >= 0 or null")
     for i, layers in enumerate(value["decodability"]):
@@ -56,11 +61,7 @@ def check_hierarchy(value: object, where: str) -> None:
 
 def check_activity(value: object, where: str) -> None:
     """A record of ``steps`` and, per step, ``silent`` and ``active`` fractions per layer."""
-    fields(value, where, {"steps", "silent", "active"})
-    steps = items(value["steps"], f"{where}.steps", is_int, "an integer")
+    _per_step(value, where, ("silent", "active"))
     for name in ("silent", "active"):
-        rows = items(value[name], f"{where}.{name}", lambda row: isinstance(row, list), "a list")
-        if rows != steps:
-            raise InvalidRecord(f"{where} has {rows} rows of {name} for {steps} steps")
         for i, row in enumerate(value[name]):
             items(row, f"{where}.{name}[{i}]", is_accuracy_or_none, "a fraction in [0, 1]")
