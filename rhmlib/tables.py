@@ -160,9 +160,13 @@ def ratio_text(p90: float, reference: float, grid: Sequence[float]) -> str:
     p90, reference, grid = _p90_value("p90", p90), _p90_value("reference", reference), _grid(grid)
     if math.isinf(reference):
         return "–"
-    if math.isinf(p90):
-        return f"> {max(grid) / reference:.2f}" if grid else "–"
-    return f"{p90 / reference:.2f}"
+    if math.isinf(p90) and not grid:
+        return "–"
+    value = max(grid) / reference if math.isinf(p90) else p90 / reference
+    if not math.isfinite(value):
+        raise ValueError(f"p90 / reference must be a finite ratio, got p90={p90!r} over "
+                         f"reference={reference!r}")
+    return f"> {value:.2f}" if math.isinf(p90) else f"{value:.2f}"
 
 
 def ratio_interval_text(p90: float, low: float, high: float, reference: float,

@@ -401,3 +401,11 @@ def test_best_row_chooses_any_config_field_on_validation() -> None:
     assert chosen["rule_options.temperature"] == 0.5 and chosen["n"] == 2
     with pytest.raises(ValueError, match="no \\['depth'\\]"):
         best_row(records, by="depth")
+
+
+def test_a_ratio_that_overflows_is_refused_not_written_inf() -> None:
+    from rhmlib.tables import ratio_text
+
+    with pytest.raises(ValueError, match="p90 / reference"):
+        ratio_text(9.6e29, 5.3e-279, [])
+    assert ratio_text(2000.0, 1000.0, [500, 4000]) == "2.00"
