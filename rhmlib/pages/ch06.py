@@ -41,7 +41,7 @@ def capacity_groups(root: Path = RESULTS_DIR) -> dict[str, dict[str, list[dict]]
     """CLAPP and InfoNCE at their preferred width and at width 64, beside backprop."""
     widths = c.preferred_widths(root)
     wide = c.scaling_groups(c.scaling_rows(root), ("BP", "CLAPP", "InfoNCE"))
-    narrow = c.scaling_groups(c.scaling_rows(root, narrow=True), ("CLAPP", "InfoNCE"))
+    narrow = c.scaling_groups(c.scaling_rows(root, narrow=True), c.NARROW_RULES)
     out: dict[str, dict[str, list[dict]]] = {}
     for axis in wide:
         out[axis] = {(f"{n}, width {widths[n]}" if n != "BP" else n): rows
