@@ -163,9 +163,15 @@ def test_budget_table_pairs_each_long_run_with_the_standard_one() -> None:
              for g, by in curves.items()}
     longer = [run("FA", 1.0, seed, 0.2 + 0.01 * seed, train=0.6, P=2 * 16 * 4**4, m=4, L=4,
                   schedule="cosine", steps=20000) for seed in range(3)]
-    table = ch03.budget_table(longer, curves, train)
+    converged = [run("FA", 1.0, seed, 0.15, P=2 * 16 * 4**4, m=4, L=4, schedule="cosine")
+                 for seed in range(2)]
+    for steps, record in zip((3000, 5000), converged):
+        record["result"]["stages"] = [{"steps": steps, "best_step": steps, "stopped": "converged",
+                                       "lr": 1.0}]
+    table = ch03.budget_table(longer, curves, train, converged=converged)
     (row,) = table.rows
     assert (row["name"], row["P"], row["steps"]) == ("FA", "2 P*", 20000)
+    assert row["steps_before"] == 4000 and row["steps to convergence"] == "4,000"
     assert row["test_before"] == 0.15 and row["test_after"] == pytest.approx(0.21)
     assert row["train_before"] == pytest.approx(0.25) and row["train_after"] == 0.6
     assert row["test, 20,000 steps"] == "0.210 ± 0.006" and row["seeds"] == 3
@@ -176,7 +182,7 @@ def test_schedule_table_sets_the_two_protocols_side_by_side() -> None:
     headline = {"FA": [{"P": 8000, "mean": 0.94, "sem": 0.004, "n": 10}], "BP": []}
     table = ch03.schedule_table(headline, {(4, 3): grammar_curves()[(8, 3)]}, ratio=4)
     (row,) = table.rows
-    assert row["name"] == "FA" and row["constant lr, P = 8,000"] == "0.940 ± 0.004"
+    assert row["name"] == "FA" and row["plateau lr, P = 8,000"] == "0.940 ± 0.004"
     assert row["cosine lr, P = 4,096"] == "0.800 ± 0.010"
 
 
@@ -217,14 +223,16 @@ def test_seed_labels_and_bars() -> None:
         plots.accuracy_bars(rows)
 
 
-def test_progress_table_reads_the_histories() -> None:
-    records = [run("DFA", 0.03, seed, 0.9) for seed in range(2)]
+def test_stopping_table_counts_steps_and_capped_runs() -> None:
+    records = [run("DFA", 0.03, seed, 0.5 + seed / 10) for seed in range(2)]
     for seed, record in enumerate(records):
-        record["result"]["history"] = {"step": [500, 1000], "test_accuracy": [0.1, 0.5 + seed / 10]}
-    table = ch03.progress_table(records, steps=(1000, 2000))
+        record["result"]["stages"] = [{"steps": 3000 + 1000 * seed, "best_step": 2000,
+                                       "stopped": "cap" if seed else "converged", "lr": 0.03}]
+    table = ch03.stopping_table(records)
     (row,) = table.rows
-    assert row["step 1,000"] == "0.550 ± 0.050" and row["step 2,000"] == "–"
-    assert row["means"][0] == pytest.approx(0.55) and math.isnan(row["means"][1])
+    assert (row["steps"], row["capped"], row["n"]) == (3500, 1, 2)
+    assert row["steps run"] == "3,500 ± 500" and row["stopped at the cap"] == "1 of 2"
+    assert row["best validation at step"] == "2,000" and ch03.steps_run(records[1]) == 4000
 
 
 def test_collapse_table_finds_runs_that_fell_back_to_chance() -> None:
