@@ -88,24 +88,30 @@ def _runs(text: str) -> list[tuple[str, str]]:
 def _text(x: float, y: float, text: str, size: float = 16, anchor: str = "middle",
           fill: str = TEXT, weight: str | None = None, halo: bool = False) -> str:
     """One line of text: ``_x``, ``_{..}``, ``^x``, ``^{..}`` become sub- and superscripts."""
-    # Shifts use ``dy`` in user units: not every browser draws ``baseline-shift``. ``halo``
-    # draws a white outline under the glyphs, for labels that sit on lines.
+    # ``halo`` draws a white outline under the glyphs, for labels that sit on lines.
     head = _attrs(x=float(x), y=float(y), font_size=float(size), text_anchor=anchor, fill=fill,
                   font_weight=weight)
     if halo:
         head += ' stroke="#ffffff" stroke-width="4" stroke-linejoin="round" paint-order="stroke"'
-    runs = _runs(text)
-    if all(kind == "" for kind, _ in runs):
+    if all(kind == "" for kind, _ in _runs(text)):
         return f"<text {head}>{escape(text)}</text>"
-    parts, offset = [], 0.0
-    for kind, body in runs:
-        target = {"": 0.0, "_": 0.3 * size, "^": -0.38 * size}[kind]
-        small = None if kind == "" else float(round(size * 0.85, 1))
-        dy = None if target == offset else float(target - offset)
-        parts.append(f"<tspan {_attrs(dy=dy, font_size=small)}>{escape(body)}</tspan>"
-                     .replace("<tspan >", "<tspan>"))
-        offset = target
-    return f"<text {head}>{''.join(parts)}</text>"
+    return f"<text {head}>{_tspans([(text, None)], size)}</text>"
+
+
+def _tspans(parts: Sequence[tuple[str, str | None]], size: float) -> str:
+    """``<tspan>``s of ``(text, fill)`` pieces, sub- and superscripts shifted by ``dy``."""
+    # Shifts use ``dy`` in user units, not ``baseline-shift``, which not every browser draws;
+    # ``dy`` moves from the previous span's baseline, hence the difference of the targets.
+    spans, offset = [], 0.0
+    for text, fill in parts:
+        for kind, body in _runs(text):
+            target = {"": 0.0, "_": 0.3 * size, "^": -0.38 * size}[kind]
+            small = None if kind == "" else float(round(size * 0.85, 1))
+            dy = None if target == offset else float(target - offset)
+            spans.append(f"<tspan {_attrs(dy=dy, font_size=small, fill=fill)}>"
+                         f"{escape(body)}</tspan>".replace("<tspan >", "<tspan>"))
+            offset = target
+    return "".join(spans)
 
 
 def _line(x1: float, y1: float, x2: float, y2: float, color: str = LINE, width: float = 2,
@@ -575,16 +581,8 @@ def _equation(x: float, y: float, parts: Sequence[tuple[str, str]], size: float)
     """Centred bold text made of coloured pieces (each may hold sub- and superscripts)."""
     head = _attrs(x=float(x), y=float(y), font_size=float(size), text_anchor="middle",
                   fill=TEXT, font_weight="bold")
-    spans, offset = [], 0.0
-    for text, color in parts:
-        for kind, body in _runs(text):
-            target = {"": 0.0, "_": 0.3 * size, "^": -0.38 * size}[kind]
-            small = None if kind == "" else float(round(size * 0.85, 1))
-            dy = None if target == offset else float(target - offset)
-            spans.append(f"<tspan {_attrs(dy=dy, font_size=small, fill=_ink(color, 0.15))}>"
-                         f"{escape(body)}</tspan>")
-            offset = target
-    return f"<text {head}>{''.join(spans)}</text>"
+    spans = _tspans([(text, _ink(color, 0.15)) for text, color in parts], size)
+    return f"<text {head}>{spans}</text>"
 
 
 def three_factor() -> str:

@@ -12,7 +12,7 @@ from .rules import RULES, get_rule
 from .train import resolve
 
 __all__ = ["Table", "recipes", "pm", "range_text", "p90_text", "ratio_text", "ratio_interval_text",
-           "p90_summary_text", "settings", "curve_table", "markdown"]
+           "p90_summary_text", "settings", "markdown"]
 
 
 def _cell(value: object, digits: int) -> str:
@@ -229,26 +229,6 @@ def settings(records: Iterable[dict], by: Sequence[str] = ("rule",), caption: st
     columns = [_SETTINGS.get(k, k) for k in keys
                if any(row[_SETTINGS.get(k, k)] is not None for row in rows)]
     return Table(rows, columns, caption=caption or "Training settings of these runs")
-
-
-# -- curves side by side -------------------------------------------------------------------
-
-def curve_table(curves: dict[str, Sequence[dict]], x: str = "P", column: str = "P = {:,}",
-                name: str = "rule", caption: str = "") -> Table:
-    """Mean ± sem of named :func:`~rhmlib.stats.summarize` curves, one column per ``x``.
-
-    A curve without a point at some ``x`` shows a dash there; ``seeds`` is the range of
-    runs per point.
-    """
-    xs = sorted({row[x] for rows in curves.values() for row in rows})
-    out = []
-    for label, rows in curves.items():
-        at = {row[x]: row for row in rows}
-        out.append({name: label,
-                    **{column.format(v): pm(at[v]["mean"], at[v]["sem"])
-                       if v in at else None for v in xs},
-                    "seeds": range_text(row["n"] for row in rows)})
-    return Table(out, [name, *(column.format(v) for v in xs), "seeds"], caption=caption)
 
 
 # -- as MyST markdown ------------------------------------------------------------------------

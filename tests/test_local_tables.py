@@ -15,7 +15,6 @@ from rhmlib.sweeps import REFERENCE, SWEEPS, feedback
 from rhmlib.sweeps.cache import resolve
 from rhmlib.tables import (
     Table,
-    curve_table,
     p90_summary_text,
     p90_text,
     range_text,
@@ -112,16 +111,6 @@ def test_settings_lists_what_the_runs_used() -> None:
     assert ">learning rate</th>" in html and ">readout stage (labels)</th>" not in html
     with pytest.raises(ValueError):
         settings([])
-
-
-def test_curve_table_one_column_per_x_and_dashes() -> None:
-    curves = {"a": [{"P": 100, "mean": 0.5, "sem": 0.01, "n": 3},
-                    {"P": 1000, "mean": 0.9, "sem": 0.02, "n": 10}],
-              "b": [{"P": 1000, "mean": 0.7, "sem": 0.0, "n": 3}]}
-    table = curve_table(curves, caption="c")
-    assert table.columns == ["rule", "P = 100", "P = 1,000", "seeds"]
-    assert table.rows[0]["P = 1,000"] == "0.900 ± 0.020" and table.rows[0]["seeds"] == "3–10"
-    assert table.rows[1]["P = 100"] is None and "–" in repr(table)
 
 
 # -- the chapters' analyses on synthetic sweeps ----------------------------------------------

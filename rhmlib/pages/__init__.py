@@ -1,4 +1,4 @@
-"""Helpers of the chapters' pages: claims, small tables, glued texts, ranges and curve lookups.
+"""Helpers of the chapters' pages: claims, small tables, glued texts, ranges and record summaries.
 
 A chapter's page module (``rhmlib.pages.chNN``) holds what its notebook shows and states:
 its tables and figures, ``numbers()`` (the numbers its prose cites, loaded from the cached
@@ -29,7 +29,7 @@ from ..stats import mean_sem
 from ..tables import Table
 
 __all__ = ["Claim", "check_claims", "texts", "results_table", "cosine_range", "join", "lost_at",
-           "final_losses", "glue_texts", "mean_at", "sem_at", "sensitivity_table"]
+           "final_losses", "glue_texts", "sensitivity_table"]
 
 
 @dataclass(frozen=True)
@@ -153,24 +153,6 @@ def glue_texts(values: Mapping[str, object]) -> None:
 
     for name, value in values.items():
         glue(name, str(value), display=False)
-
-
-def _row_at(rows: Sequence[dict], x: float, key: str) -> dict:
-    """The row of a summarised curve whose ``key`` is ``x``."""
-    for row in rows:
-        if row[key] == x:
-            return row
-    raise KeyError(f"no point at {key} = {x} among {[r[key] for r in rows]}")
-
-
-def mean_at(rows: Sequence[dict], x: float, key: str = "P") -> float:
-    """Mean of a summarised curve (:func:`rhmlib.stats.summarize`) at ``key == x``."""
-    return float(_row_at(rows, x, key)["mean"])
-
-
-def sem_at(rows: Sequence[dict], x: float, key: str = "P") -> float:
-    """Standard error of a summarised curve at ``key == x``."""
-    return float(_row_at(rows, x, key)["sem"])
 
 
 def sensitivity_table(models: Mapping[str, LayeredNet], rhm: RHM, sample: Sample) -> Table:

@@ -211,14 +211,12 @@ def _check_result(result: object, config: dict) -> None:
     if not is_accuracy(result["train_accuracy"]):
         raise InvalidRecord(f"result.train_accuracy is {show(result['train_accuracy'])}, "
                             f"not an accuracy in [0, 1]")
-    test = result["test_accuracy"]
-    if not (is_accuracy(test) or test is None and config.get("n_test") == 0):
-        raise InvalidRecord(f"result.test_accuracy is {show(test)}, not an accuracy in "
-                            f"[0, 1]" + ("" if test is not None else " (its n_test is not 0)"))
-    val = result["val_accuracy"]
-    if not (is_accuracy(val) or val is None and config.get("n_val") == 0):
-        raise InvalidRecord(f"result.val_accuracy is {show(val)}, not an accuracy in "
-                            f"[0, 1]" + ("" if val is not None else " (its n_val is not 0)"))
+    for split in ("test", "val"):
+        value = result[f"{split}_accuracy"]
+        if not (is_accuracy(value) or value is None and config.get(f"n_{split}") == 0):
+            raise InvalidRecord(f"result.{split}_accuracy is {show(value)}, not an accuracy in "
+                                f"[0, 1]" + ("" if value is not None
+                                             else f" (its n_{split} is not 0)"))
     if not (is_number(result["seconds"]) and result["seconds"] >= 0):
         raise InvalidRecord(f"result.seconds is {show(result['seconds'])}, not a time")
     history = fields(result["history"], "result.history", set(HISTORY))

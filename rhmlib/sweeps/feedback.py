@@ -146,6 +146,7 @@ def summary(recs: list[dict], by: tuple[str, ...] = ("P",),
 
 
 def in_grammar(recs: list[dict], m: int, L: int) -> list[dict]:
+    """The records of ``recs`` on the grammar with ``m`` rules per symbol and depth ``L``."""
     return [r for r in recs if (r["config"]["m"], r["config"]["L"]) == (m, L)]
 
 
