@@ -40,8 +40,8 @@ from .rules import RULES, Batch, Dataset, Rule, get_rule
 from .streams import derive, generator
 
 __all__ = ["TrainConfig", "History", "StageReport", "ExperimentResult", "Diverged", "train",
-           "evaluate", "run_experiment", "fit", "resolve", "pick_device", "BASE", "flush_denormal",
-           "STOPS", "DEVICES"]
+           "evaluate", "run_experiment", "fit", "resolve", "recipe_settings", "pick_device",
+           "BASE", "DEFAULT_WIDTH", "flush_denormal", "STOPS", "DEVICES"]
 
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("constant", "cosine", "plateau")
@@ -53,6 +53,8 @@ WEIGHT_BOUND = 1e6
 # training inputs (on all of them at the end), a label-free objective on this many
 # validation inputs.
 EVAL_SUBSET = 2048
+# Hidden units per position of a run whose rule's recipe names no width.
+DEFAULT_WIDTH = 64
 # A label-free objective improves when it falls by more than this fraction. Small: the
 # objective creeps while the features still change a lot for a readout (VICReg on a deep
 # grammar: test accuracy 0.20 when stopped at 1% per evaluation, 0.97 at 0.1%).
@@ -299,7 +301,7 @@ def train(
     one class) restarts the stage from its initial state at half the rate, up to
     ``config.retries`` times, then raises :class:`Diverged`.
     """
-    config = config or TrainConfig(**{**BASE, **rule.defaults})
+    config = config or TrainConfig(**{**BASE, **recipe_settings(type(rule))})
     needs = rule.needs if needs is None else frozenset(needs)
     if len(train_data) == 0:
         raise ValueError("train_data must not be empty")
@@ -459,6 +461,11 @@ def _rule_class(rule: object) -> type[Rule]:
     return RULES[rule]
 
 
+def recipe_settings(rule: type[Rule]) -> dict:
+    """The training settings of a rule's recipe: all of it but the width it may name."""
+    return {k: v for k, v in rule.defaults.items() if k != "width"}
+
+
 def resolve(config: dict) -> dict:
     """The full config of a run: every setting ``config`` leaves out, from the rule's recipe.
 
@@ -474,7 +481,9 @@ def resolve(config: dict) -> dict:
     grammar_seed = config.pop("grammar_seed", None)
     grammar_seed = seed if grammar_seed is None else check_int(
         "grammar_seed", grammar_seed, 0, 2**63 - 1)
-    width = check_int("width", config.pop("width", 64), 1, 4096)
+    width = config.pop("width", None)
+    width = check_int("width", cls.defaults.get("width", DEFAULT_WIDTH) if width is None
+                      else width, 1, 4096)
     model = check_choice("model", config.pop("model", "cnn"), tuple(MODELS))
     activation = check_choice("activation", config.pop("activation", "relu"),
                               tuple(ACTIVATIONS))
@@ -488,7 +497,7 @@ def resolve(config: dict) -> dict:
     if unknown:
         raise TypeError(f"unknown option(s) {sorted(unknown)}; allowed: {sorted(TRAIN_FIELDS)}, "
                         "or rule_options={...} for the rule's own")
-    settings = asdict(TrainConfig(**{**BASE, **cls.defaults, **config}))
+    settings = asdict(TrainConfig(**{**BASE, **recipe_settings(cls), **config}))
     return {**grammar, "P": P, "rule": rule, "width": width, "seed": seed,
             "grammar_seed": grammar_seed, "model": model, "activation": activation,
             "n_test": n_test, "n_val": n_val,
@@ -517,7 +526,7 @@ def run_experiment(
     L: int,
     P: int,
     rule: str = "bp",
-    width: int = 64,
+    width: int | None = None,
     seed: int = 0,
     *,
     model: str = "cnn",
@@ -533,7 +542,9 @@ def run_experiment(
 ) -> ExperimentResult:
     """Draw an RHM, train a model on ``P`` points with ``rule``, test on a disjoint set.
 
-    Every setting left out comes from the rule's tuned recipe (:func:`resolve`). A
+    Every setting left out comes from the rule's tuned recipe (:func:`resolve`), the
+    ``width`` (hidden units per position) among them: :data:`DEFAULT_WIDTH` unless the
+    recipe names the width its rule needs. A
     validation set of ``n_val`` inputs (default ``n_test // 4``), disjoint from both,
     decides when each stage has converged and which state it keeps, and gives the
     accuracy that hyper-parameter choices use, so that the test set never does.

@@ -513,7 +513,7 @@ def ssl_live(P: int = 2000, rule: str = "clapp", pairs: str = "sibling", width: 
     from .probes import synonymic_sensitivity
     from .rules import RULES, get_rule
     from .rules.local import PAIRS, LocalRule
-    from .train import BASE, TrainConfig, train
+    from .train import BASE, TrainConfig, recipe_settings, train
 
     rhm = RHM(16, 16, 4, 2, 3, seed=seed)
     probe = rhm.sample(500, seed=seed + 1)
@@ -549,7 +549,7 @@ def ssl_live(P: int = 2000, rule: str = "clapp", pairs: str = "sibling", width: 
             curve.append(synonymic_sensitivity(net, rhm, probe))
 
         # The weight decay of the rule's recipe: what the book's sweeps train with.
-        recipe = {**BASE, **RULES[values["rule"]].defaults}
+        recipe = {**BASE, **recipe_settings(RULES[values["rule"]])}
         config = TrainConfig(steps=values["steps"], optimizer="adam", lr=values["lr"],
                              weight_decay=recipe["weight_decay"])
         # The self-supervised stage sees what it needs (the tree, for oracle pairs).

@@ -238,3 +238,17 @@ def test_a_budget_that_ends_after_the_score_stalled_counts_as_converged() -> Non
     rising = run_experiment(**GRAMMAR, P=120, width=16, n_test=60, n_val=60, epochs=1,
                             min_steps=20, max_steps=20, eval_every=10, patience=3)
     assert rising.stages[0].stopped == "cap"
+
+
+def test_the_width_comes_from_the_recipe_unless_given(monkeypatch) -> None:
+    from rhmlib.train import DEFAULT_WIDTH, resolve
+
+    assert "width" not in RULES["bp"].defaults
+    assert resolve({**TINY, "P": 10, "rule": "bp"})["width"] == DEFAULT_WIDTH
+    monkeypatch.setitem(RULES["bp"].defaults, "width", 24)
+    assert resolve({**TINY, "P": 10, "rule": "bp"})["width"] == 24
+    assert resolve({**TINY, "P": 10, "rule": "bp", "width": 8})["width"] == 8
+    result = run_experiment(**TINY, P=20, steps=2, n_test=8, seed=0)
+    assert result.config["width"] == 24 and "width" not in TrainConfig.__dataclass_fields__
+    with pytest.raises(ValueError, match="width"):
+        resolve({**TINY, "P": 10, "rule": "bp", "width": 0})

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
-
 import torch
 
 from ..models import LayeredNet
@@ -11,7 +9,7 @@ from ..probes import linear_decodability
 from ..rhm import RHM, Sample
 from ..rules import RULES, get_rule
 from ..tables import Table
-from ..train import run_experiment
+from ..train import DEFAULT_WIDTH
 from . import Claim
 
 __all__ = ["SSL_RULES", "decodability_table", "numbers", "TEXTS", "CLAIMS",
@@ -51,8 +49,7 @@ def decodability_table(models: dict[str, LayeredNet], rhm: RHM, sample: Sample,
 
 def numbers() -> dict:
     """Per self-supervised rule its stage defaults and options; the recipes' width."""
-    default_width = inspect.signature(run_experiment).parameters["width"].default
-    widths = {name: RULES[name].defaults.get("width", default_width) for name in SSL_RULES}
+    widths = {name: RULES[name].defaults.get("width", DEFAULT_WIDTH) for name in SSL_RULES}
     return {"defaults": {name: RULES[name].defaults for name in SSL_RULES},
             "options": {name: get_rule(name).options() for name in SSL_RULES},
             "widths": widths, "05-width": ", ".join(sorted({str(w) for w in widths.values()}))}

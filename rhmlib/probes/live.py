@@ -16,7 +16,7 @@ from ..models import LayeredNet, build_model
 from ..rhm import REFERENCE, RHM
 from ..rules import RULES, Batch, Rule, get_rule
 from ..rules.clapp import MODES, hebbian_update
-from ..train import BASE, TrainConfig, train
+from ..train import BASE, TrainConfig, recipe_settings, train
 from .measures import layer_errors, update_cosine
 from .twins import twin_of
 
@@ -95,7 +95,7 @@ def local_global_cosines(
         local = get_rule(rule)
         for when in (0, steps):
             if when:
-                config = TrainConfig(**{**BASE, **RULES[rule].defaults, "steps": when,
+                config = TrainConfig(**{**BASE, **recipe_settings(RULES[rule]), "steps": when,
                                         "eval_every": when})
                 train(net, local, rhm, data, None, config, seed=seed, progress=False,
                       needs=frozenset())

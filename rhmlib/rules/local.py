@@ -111,7 +111,7 @@ class LocalRule(Rule):
     layer (predictors, thresholds) created in :meth:`make_heads`.
     """
 
-    defaults = {"lr": 0.02, "optimizer": "adam", "weight_decay": 0.01}
+    defaults = {"lr": 0.02, "optimizer": "adam", "weight_decay": 0.01, "width": 256}
     default_locality: ClassVar[str] = "local"
     # Negatives (and VICReg's variances) come from the other inputs of the batch.
     min_batch = 2
