@@ -137,7 +137,8 @@ def findings(root: Path = RESULTS_DIR) -> dict[str, object]:
 
     Keys: ``best_ssl`` (the self-supervised rule of best strict accuracy at 4,000
     labels), per number of labels ``bp``/``ssl``/``ssl_limited``/``type1`` (the best of
-    FA and DFA) points, and per number of labels whether the best label-limited
+    FA and DFA) points, and per number of labels of the label-limited regime
+    (:data:`~rhmlib.sweeps.mnist1d.LIMITED_LABELS`) whether the best label-limited
     self-supervised rule is ahead of backprop (``limited_ahead``) or behind it
     (``limited_behind``), and whether the best strict one beats the random-features
     ``control`` (``ssl_beats_control``), each by more than twice the sem of the difference.
@@ -147,17 +148,18 @@ def findings(root: Path = RESULTS_DIR) -> dict[str, object]:
     best = max(sweeps.SSL_RULES, key=lambda rule: at[(rule, "strict", scan)]["mean"])
     out: dict[str, object] = {"best_ssl": best, "best_ssl_label": rule_label(best)}
     for P in sweeps.LABELS:
-        limited = max((at[(rule, "label-limited", P)] for rule in sweeps.SSL_RULES),
-                      key=lambda r: r["mean"])
         out[P] = {"bp": at[("bp", "strict", P)], "ssl": at[(best, "strict", P)],
                   "control": at[(sweeps.CONTROL, "strict", P)],
                   "ssl_beats_control": _ahead(at[(best, "strict", P)],
                                               at[(sweeps.CONTROL, "strict", P)]),
-                  "ssl_limited": limited,
                   "type1": max((at[(rule, "strict", P)] for rule in ("fa", "dfa")),
-                               key=lambda r: r["mean"]),
-                  "limited_ahead": _ahead(limited, at[("bp", "strict", P)]),
-                  "limited_behind": _ahead(at[("bp", "strict", P)], limited)}
+                               key=lambda r: r["mean"])}
+    for P in sweeps.LIMITED_LABELS:
+        limited = max((at[(rule, "label-limited", P)] for rule in sweeps.SSL_RULES),
+                      key=lambda r: r["mean"])
+        out[P].update(ssl_limited=limited,
+                      limited_ahead=_ahead(limited, at[("bp", "strict", P)]),
+                      limited_behind=_ahead(at[("bp", "strict", P)], limited))
     return out
 
 
