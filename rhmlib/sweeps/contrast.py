@@ -51,8 +51,7 @@ __all__ = ["RULES", "SSL", "OTHERS", "CONTROL", "TYPE1", "VARIANTS", "label", "S
            "contrast_twins", "BLENDS", "twin_points", "hierarchy", "HIERARCHY_RULES",
            "HIERARCHY_CELLS", "hierarchy_rows", "probe_means", "hierarchy_groups", "drtp_control",
            "pepita_recipe", "DRTP_LRS", "DRTP_DECAYS", "SHALLOW_LRS",
-           "drtp_rows", "pepita_rows", "cell_records", "scaling_rows", "scaling_groups",
-           "scan_curves"]
+           "drtp_rows", "pepita_rows", "cell_records", "scaling_rows", "scaling_groups"]
 
 # The rules of the contrast: the type-1 rules of the direct-feedback chapter and the
 # self-supervised ones, with CLAPP++'s best variant on the reference grammar (one
@@ -629,12 +628,4 @@ def hierarchy_groups(rows: list[dict], measure: str) -> dict[str, dict[str, list
             {"x": k + 1, "mean": mean, "sem": sem, "n": row["n"]}
             for k, (mean, sem) in enumerate(row[measure])]
     return groups
-
-
-def scan_curves(m: int = REFERENCE["m"], L: int = REFERENCE["L"],
-                root: Path = RESULTS_DIR) -> dict[str, list[dict]]:
-    """Per variant on grammar ``(m, L)``: validation accuracy (mean, sem) against lr."""
-    return {name: summarize(records, ("lr",), "val_accuracy")
-            for (name, gm, gL), records in scan_records(root).items() if (gm, gL) == (m, L)}
-
 
