@@ -49,8 +49,9 @@ def test_probe_means_and_hierarchy_panels_per_cell() -> None:
     rows = [{"name": "BP", "m": 4, "L": 3, "P": 2048, **means, "test": 0.9, "n": 2},
             {"name": "untrained, width 64", "m": 4, "L": 3, "P": 2048, **means,
              "test": None, "n": 2}]
+    rows.append({**rows[0], "m": 8, "P": 2 * 16 * 8**3})
     groups = hierarchy_groups(rows, "sensitivity")
-    assert list(groups) == ["L = 3, P = 2 P*"]
+    assert list(groups) == ["L = 3, P = 2 P*", "m = 8, L = 3, P = 2 P*"]
     assert [p["x"] for p in groups["L = 3, P = 2 P*"]["BP"]] == [1, 2, 3]
     with pytest.raises(ValueError, match="measure must be"):
         hierarchy_groups(rows, "decodability")

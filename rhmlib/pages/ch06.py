@@ -201,16 +201,16 @@ def separating_layers(rows: list[dict], measure: str = "sensitivity") -> list[di
     """Per cell of the hierarchy probes and layer: does ``measure`` separate the direct-
     feedback rules (FA, DFA) from the self-supervised ones (CLAPP, InfoNCE)?
 
-    ``rows`` are :func:`rhmlib.sweeps.contrast.hierarchy_rows`. Keys: ``L``, ``P``,
+    ``rows`` are :func:`rhmlib.sweeps.contrast.hierarchy_rows`. Keys: ``m``, ``L``, ``P``,
     ``layer`` (1-based), ``type1`` and ``ssl`` (each family's mean of the rules' means),
     ``separates`` (every rule of one family beyond every rule of the other by more than
     twice the larger sem).
     """
-    cells: dict[tuple[int, int], dict[str, dict]] = {}
+    cells: dict[tuple[int, int, int], dict[str, dict]] = {}
     for r in rows:
-        cells.setdefault((r["L"], r["P"]), {})[r["name"]] = r
+        cells.setdefault((r["m"], r["L"], r["P"]), {})[r["name"]] = r
     out = []
-    for (L, P), named in sorted(cells.items()):
+    for (m, L, P), named in sorted(cells.items()):
         families = [[named[n][measure] for n in names if n in named]
                     for names in (("FA", "DFA"), ("CLAPP", "InfoNCE"))]
         if not all(families):
@@ -220,7 +220,7 @@ def separating_layers(rows: list[dict], measure: str = "sensitivity") -> list[di
             margin = 2 * max(sem for _, sem in a + b)
             low_a, high_a = min(m for m, _ in a), max(m for m, _ in a)
             low_b, high_b = min(m for m, _ in b), max(m for m, _ in b)
-            out.append({"L": L, "P": P, "layer": k + 1,
+            out.append({"m": m, "L": L, "P": P, "layer": k + 1,
                         "type1": sum(m for m, _ in a) / len(a),
                         "ssl": sum(m for m, _ in b) / len(b),
                         "separates": low_a - high_b > margin or low_b - high_a > margin})

@@ -49,7 +49,8 @@ __all__ = ["RULES", "SSL", "OTHERS", "CONTROL", "TYPE1", "VARIANTS", "label", "S
            "preferred_widths", "width_rows",
            "contrast_P", "contrast_narrow", "NARROW_RULES", "contrast_labels", "label_rows",
            "contrast_twins", "BLENDS", "twin_points", "hierarchy", "HIERARCHY_RULES",
-           "HIERARCHY_CELLS", "hierarchy_rows", "probe_means", "hierarchy_groups", "drtp_control",
+           "HIERARCHY_CELLS", "hierarchy_rows", "probe_means", "cell_name", "hierarchy_groups",
+           "drtp_control",
            "pepita_recipe", "DRTP_LRS", "DRTP_DECAYS", "SHALLOW_LRS",
            "drtp_rows", "pepita_rows", "cell_records", "scaling_rows", "scaling_groups"]
 
@@ -396,10 +397,11 @@ def twin_points(root: Path = RESULTS_DIR) -> list[dict]:
 
 
 # Does each network learn the hierarchy? Each family's rules where they succeed and where
-# they fail: the reference grammar at 0.5 P* and 4 P*, the depth-4 and depth-5 grammars at
-# 2 P*, with the per-layer probes of rhmlib.probes.hierarchy at every evaluation point.
+# they fail: the reference grammar at 0.5 P* and 4 P*, the depth-4 and depth-5 grammars and
+# the grammar of most synonyms (m = 8) at 2 P*, with the per-layer probes of
+# rhmlib.probes.hierarchy at every evaluation point.
 HIERARCHY_RULES = ("BP", "FA", "DFA", "CLAPP", "InfoNCE")
-HIERARCHY_CELLS = ((4, 3, 0.5), (4, 3, 4), (4, 4, 2), (4, 5, 2))
+HIERARCHY_CELLS = ((4, 3, 0.5), (4, 3, 4), (4, 4, 2), (4, 5, 2), (8, 3, 2))
 
 
 def _hierarchy_probes(config: dict) -> tuple[str, ...]:
@@ -408,7 +410,7 @@ def _hierarchy_probes(config: dict) -> tuple[str, ...]:
 
 @sweep(probes=_hierarchy_probes)
 def hierarchy() -> list[dict]:
-    """Per-layer hierarchy probes over training: 5 rules on 4 cells, seeds 10-12."""
+    """Per-layer hierarchy probes over training: 5 rules on 5 cells, seeds 10-12."""
     lrs = chosen_rates()
     widths = preferred_widths()
     return [contrast_config(name, m, L, f, seed, lrs[(name, m, L)], width=widths[name])
@@ -617,13 +619,18 @@ def probe_means(points: list[dict], L: int) -> dict[str, list[tuple[float, float
                     for k in range(L)]}
 
 
+def cell_name(m: int, L: int) -> str:
+    """A grammar as the probes' panels name it: by its depth, and its m where not 4."""
+    return f"L = {L}" if m == REFERENCE["m"] else f"m = {m}, L = {L}"
+
+
 def hierarchy_groups(rows: list[dict], measure: str) -> dict[str, dict[str, list]]:
     """:func:`hierarchy_rows` as panels (one per cell) of ``measure`` against the layer."""
     if measure not in ("sensitivity", "own"):
         raise ValueError(f"measure must be 'sensitivity' or 'own', got {measure!r}")
     groups: dict[str, dict[str, list]] = {}
-    for row in sorted(rows, key=lambda r: (r["L"], r["P"])):
-        panel = f"L = {row['L']}, P = {row['P'] / _scale(row['m'], row['L']):g} P*"
+    for row in sorted(rows, key=lambda r: (r["m"], r["L"], r["P"])):
+        panel = f"{cell_name(row['m'], row['L'])}, P = {row['P'] / _scale(row['m'], row['L']):g} P*"
         groups.setdefault(panel, {})[row["name"]] = [
             {"x": k + 1, "mean": mean, "sem": sem, "n": row["n"]}
             for k, (mean, sem) in enumerate(row[measure])]
