@@ -406,15 +406,16 @@ def fit_table(numbers: dict) -> Table:
     control, recipe = numbers["control"], numbers["recipe"]
     drtp_loss, pepita_loss = numbers["drtp_loss"], numbers["pepita_loss"]
     return Table(
-        [{"rule": "DRTP", "P": "4,000", "lr": f"{r['lr']:g}",
+        [{"rule": "DRTP", "units": r["units"], "P": "4,000", "lr": f"{r['lr']:g}",
           "weight decay": f"{r['weight_decay']:g}",
           **_fit_cells(r, drtp_loss.get(("cnn", r["lr"], r["weight_decay"])))}
          for r in control["bounded"]]
-        + [{"rule": "PEPITA, published recipe", "P": f"{r['P']:,}", "lr": f"{r['lr']:g}",
-            "weight decay": "0", **_fit_cells(r, pepita_loss.get((r["P"], r["lr"])))}
+        + [{"rule": "PEPITA, published recipe", "units": "relu", "P": f"{r['P']:,}",
+            "lr": f"{r['lr']:g}", "weight decay": "0",
+            **_fit_cells(r, pepita_loss.get((r["P"], r["lr"])))}
            for r in recipe],
-        ["rule", "P", "lr", "weight decay", "diverged", "train accuracy", "test accuracy",
-         "training loss"],
+        ["rule", "units", "P", "lr", "weight decay", "diverged", "train accuracy",
+         "test accuracy", "training loss"],
         caption="Reference grammar, hierarchical CNN of width 64, 3 seeds per row. Accuracies: "
         "mean (± sem) over the runs that finished; training loss: their median cross-entropy "
         f"over the last tenth of training (ln 16 = {math.log(16):.2f} at chance)")
@@ -423,21 +424,18 @@ def fit_table(numbers: dict) -> Table:
 def shallow_table(numbers: dict) -> Table:
     """The positive control: each rule's test (and training) accuracy against P."""
     control = numbers["control"]
-    shallow_cells: dict[tuple[str, float], dict[str, str]] = {}
+    shallow_cells: dict[tuple[str, str, float], dict[str, str]] = {}
     for r in control["shallow"]:
-        shallow_cells.setdefault((r["rule"], r["lr"]), {})[f"P = {r['P']}"] = (
+        shallow_cells.setdefault((r["rule"], r["units"], r["lr"]), {})[f"P = {r['P']}"] = (
             f"{pm(r['test'], r['test_sem'], 2)} ({r['train']:.2f})")
     return Table(
-        [{"rule": rule, "lr": f"{lr:g}", **cells} for (rule, lr), cells in shallow_cells.items()],
-        ["rule", "lr", *(f"P = {P}" for P in sorted({r["P"] for r in control["shallow"]}))],
-        caption="Positive control: one hidden layer of 256 units on the L = 2 grammar, 5,000 "
-        "steps, each rule at the learning rate chosen on the validation split. Test accuracy, "
-        "mean ± sem over 3 seeds (training accuracy)")
-
-
-def _rounded(x: float) -> str:
-    """A large number to two significant digits, with thousands separators."""
-    return f"{float(f'{x:.2g}'):,.0f}"
+        [{"rule": rule, "units": units, "lr": f"{lr:g}", **cells}
+         for (rule, units, lr), cells in shallow_cells.items()],
+        ["rule", "units", "lr",
+         *(f"P = {P}" for P in sorted({r["P"] for r in control["shallow"]}))],
+        caption="Positive control: one hidden layer of 256 units on the L = 2 grammar, each "
+        "run trained to convergence, each rule at the learning rate chosen on the validation "
+        "split. Test accuracy, mean ± sem over 3 seeds (training accuracy)")
 
 
 # -- the numbers the prose cites ----------------------------------------------------------------
@@ -456,12 +454,16 @@ def _scan(root: Path) -> dict:
     best_in_scan = {name: max(r["mean"] for r in scan[name]) for name in TYPE1}
     stopping = stopping_table(at_chosen_lr("feedback_lr", root=root))
     stops = {r["name"]: r for r in stopping.rows}
+    x10_all = [r for r in all_records("feedback_lr", root)
+               if label(r["config"]) == "PEPITA (F x10)"]
+    x10 = finished(x10_all)
     capped = sum(r["capped"] for r in stopping.rows)
     total = sum(r["n"] for r in stopping.rows)
     return {
         "scan": scan, "scan_lrs": chosen_lrs("feedback_lr", root), "best_in_scan": best_in_scan,
-        "pepita_x10_finished": [r for r in records("feedback_lr", root)
-                                if label(r["config"]) == "PEPITA (F x10)"],
+        "pepita_x10_finished": x10,
+        "c03-x10-best": max((r["result"]["test_accuracy"] for r in x10), default=1 / 16),
+        "c03-x10-lost": len(x10_all) - len(x10), "c03-x10-runs": len(x10_all),
         "headline_pepita": headline_pepita(root),
         "c03-scan-drtp": best_in_scan["DRTP"], "c03-scan-pepita": best_in_scan["PEPITA"],
         "recipes": recipes(["bp", "fa", "dfa", "drtp", "pepita"]), "stopping": stopping,
@@ -502,37 +504,46 @@ def _controls(root: Path, best: dict) -> dict:
     pepita_loss = final_losses(load_sweep("pepita_recipe", root), ("P", "lr"))
     low, mid, high = contrast.DRTP_LRS
     weak, strong = min(contrast.DRTP_DECAYS), max(contrast.DRTP_DECAYS)
-    bounded = {(r["lr"], r["weight_decay"]): r for r in control["bounded"]}
-    fitted = [r for r in control["bounded"] if r.get("n")]
-    mid_loss = {d: drtp_loss[("cnn", mid, d)] for d in contrast.DRTP_DECAYS}
+    relu = [r for r in control["bounded"] if r["units"] == "relu"]
+    fitted = [r for r in relu if r.get("n")]
+    tanh = max((r for r in control["bounded"] if r["units"] == "tanh" and r.get("n")),
+               key=lambda r: r["test"])
+    relu_loss = {(lr, d): drtp_loss[("cnn", lr, d)] for lr in contrast.DRTP_LRS
+                 for d in contrast.DRTP_DECAYS}
+    mid_loss = {d: relu_loss[(mid, d)] for d in contrast.DRTP_DECAYS}
     ran = [r for r in recipe if r.get("n")]
     top = max(ran, key=lambda r: r["test"])
+    # Every rule with ReLU units, as on the reference grammar; DRTP's tanh units apart.
     ctl: dict[str, dict[int, dict]] = {}
     for r in control["shallow"]:
-        ctl.setdefault(r["rule"], {})[r["P"]] = r
+        ctl.setdefault(r["rule"] if r["units"] == "relu" else f"{r['rule']} ({r['units']})",
+                       {})[r["P"]] = r
     sizes = sorted(ctl["BP"])
     first_P, last_P = sizes[0], sizes[-1]
     times = min(ctl[rule][P]["test"] for rule in ("DRTP", "PEPITA") for P in sizes) * 16
     drtp_fit = [ctl["DRTP"][P]["train"] for P in sizes]
+    pepita_fit = [ctl["PEPITA"][P]["train"] for P in sizes]
     edge = [rule for rule, lrs in contrast.SHALLOW_LRS.items() if rule in ("drtp", "pepita")
             and ctl[rule_label(rule)][last_P]["lr"] == max(lrs)]
     names = [rule_label(r) for r in edge]
     return {
         "control": control, "recipe": recipe, "drtp_loss": drtp_loss, "pepita_loss": pepita_loss,
-        "drtp_lrs": (low, mid, high), "bounded": bounded, "fitted": fitted,
+        "drtp_lrs": (low, mid, high), "fitted": fitted, "relu_loss": relu_loss,
+        "tanh": tanh, "pepita_fit": pepita_fit,
         "mid_loss": mid_loss, "weak": weak, "strong": strong, "ran": ran, "top": top,
         "pepita_best": best["PEPITA"]["mean"],
         "ctl": ctl, "sizes": sizes, "first_P": first_P, "last_P": last_P, "drtp_fit": drtp_fit,
         "gain": {rule: rows[last_P]["test"] - rows[first_P]["test"] for rule, rows in ctl.items()},
         "c03-wd-train": max((r["train"] for r in fitted), default=math.nan),
         "c03-wd-loss-weak": mid_loss[weak], "c03-wd-loss-strong": mid_loss[strong],
-        "c03-wd-lost": sum(bounded[(high, d)]["diverged"] for d in contrast.DRTP_DECAYS),
+        "c03-tanh-test": tanh["test"], "c03-tanh-train": tanh["train"], "c03-tanh-lr": tanh["lr"],
         "c03-recipe-test": top["test"], "c03-recipe-train": top["train"],
         "c03-recipe-P": top["P"], "c03-recipe-lr": top["lr"],
         "c03-ctl-times": times,
         **{f"c03-ctl-{rule.lower()}-{P}": ctl[rule][P]["test"] for rule in ctl
-           for P in (first_P, last_P)},
-        "c03-ctl-pepita-fit": min(ctl["PEPITA"][P]["train"] for P in sizes),
+           if rule in ("BP", "DFA", "DRTP", "PEPITA") for P in (first_P, last_P)},
+        "c03-ctl-drtp-tanh": ctl["DRTP (tanh)"][last_P]["test"],
+        "c03-ctl-pepita-fit": pepita_fit[0], "c03-ctl-pepita-fit-last": pepita_fit[-1],
         "c03-ctl-drtp-fit": drtp_fit[-1],
         "c03-ctl-edge": "" if not edge else (
             f"The {'rates' if len(edge) > 1 else 'rate'} chosen for {join(names)} "
@@ -562,6 +573,11 @@ def _grammars(root: Path, curves: dict[str, list[dict]]) -> dict:
     train_gains = [row["train_after"] - row["train_before"] for row in budget.rows]
     budget_times = [row["steps"] / row["steps_before"] for row in budget.rows]
     bp_collapses = collapse_table("grammar_P", root=root)
+    schedules = schedule_table(curves, grammars)
+    higher = {row["cosine"]["mean"] > row["plateau"]["mean"] for row in schedules.rows
+              if row["name"] in ("FA", "DFA")}
+    schedule_word = ("no different" if len(higher) != 1 else "higher" if higher.pop()
+                     else "lower")
     last = [r for r in records("grammar_P", root) if r["config"]["rule"] == "bp"
             and (r["config"]["m"], r["config"]["L"], r["config"]["P"])
             == (4, 5, 4 * p_star(16, 4, 5))]
@@ -570,29 +586,33 @@ def _grammars(root: Path, curves: dict[str, list[dict]]) -> dict:
                   "training set when they stopped, hence the dip of its curve there. "
                   if unfit else f"Backprop, for its part, fits every training set at L = 5 and "
                   f"4 P* by the time it stops ({len(last)} seeds). ")
-    collapse_lrs = {r["lr"] for r in bp_collapses.rows}
-    if bp_collapses.rows:
+    collapsed: dict[str, list[dict]] = {}
+    for row in bp_collapses.rows:
+        collapsed.setdefault(row["name"], []).append(row)
+    if collapsed:
+        parts = [f"{len(rows)} of {name}'s (on "
+                 f"{join(list(dict.fromkeys(r['grammar'] for r in rows)))})"
+                 for name, rows in collapsed.items()]
         collapse_text = (
-            f"And at the rate of {join(sorted(collapse_lrs))} that its scan chose, "
-            f"{len(bp_collapses.rows)} of its runs fell to near chance accuracy partway through "
-            "training (on the grammars "
-            f"{join(list(dict.fromkeys(r['grammar'] for r in bp_collapses.rows)))}), some for "
-            "good, some recovering partly or fully; they make the dips of its curves there. These "
-            "runs finished (their weights stayed bounded and they never gave every input one "
-            "class), so they count in the means:")
+            "A few runs fell to near chance accuracy partway through training, at the rates "
+            f"their scans chose: {join(parts)}; some for good, some recovering partly or fully, "
+            "they make the dips of those curves. These runs finished (their weights stayed "
+            "bounded and they never gave every input one class), so they count in the means:")
     else:
-        collapse_text = ("None of its runs fell to near chance partway through training at the "
-                         "learning rates its scans chose on the validation split.")
+        collapse_text = ("No run fell to near chance partway through training at the "
+                         "learning rates the scans chose on the validation split.")
     return {
         "grammars": grammars, "gaps": gaps, "train": train, "train_table": train_table,
         "gap": gap, "fit": fit, "bp90": bp90, "budget": budget,
         "test_gains": test_gains, "train_gains": train_gains, "budget_times": budget_times,
         "c03-budget-steps": max((row["steps"] for row in budget.rows), default=0),
         "c03-budget-times": min(budget_times, default=math.nan),
-        "schedules": schedule_table(curves, grammars),
+        "schedules": schedules, "c03-schedule": schedule_word,
+        "grammar_scan_diverged": diverged("grammar_lr", root),
         "grammar_diverged": (diverged("grammar_lr", root) + diverged("grammar_P", root)
                              + diverged("grammar_budget", root)),
         "collapses": bp_collapses, "last": last, "unfit": unfit,
+        "curve_runs": len(records("grammar_P", root)),
         "c03-bp-p90-max": max(bp90), "c03-bp-p90-hard": max(gap[(*g, "BP")]["p90"]
                                                              for g in HARDEST),
         "c03-hard-top": hard_top, "c03-hard-gain": hard_gain, "c03-hard-fit": hard_fit,
@@ -641,17 +661,19 @@ TEXTS = {
     "c03-budget-steps": "{:,}", "c03-budget-times": "{:.0f}",
     "c03-drtp-best": "{:.2f}", "c03-pepita-best": "{:.2f}",
     "c03-width-fa": "{:+.2f}", "c03-width-dfa": "{:+.2f}",
-    "c03-wd-train": "{:.2f}", "c03-wd-loss-weak": _rounded, "c03-wd-loss-strong": _rounded,
-    "c03-wd-lost": "{}",
+    "c03-wd-train": "{:.2f}", "c03-wd-loss-weak": "{:.2f}", "c03-wd-loss-strong": "{:.2f}",
+    "c03-tanh-test": "{:.2f}", "c03-tanh-train": "{:.2f}", "c03-tanh-lr": "{:g}",
     "c03-recipe-test": "{:.2f}", "c03-recipe-train": "{:.2f}", "c03-recipe-P": "{:,}",
     "c03-recipe-lr": "{:g}",
     "c03-ctl-times": lambda x: f"{int(x)}",
     **{f"c03-ctl-{rule}-{P}": "{:.2f}" for rule in contrast.SHALLOW_LRS for P in (256, 768)},
-    "c03-ctl-pepita-fit": "{:.2f}", "c03-ctl-drtp-fit": "{:.2f}", "c03-ctl-edge": "{}",
+    "c03-ctl-pepita-fit": "{:.2f}", "c03-ctl-pepita-fit-last": "{:.2f}",
+    "c03-ctl-drtp-fit": "{:.2f}", "c03-ctl-edge": "{}", "c03-ctl-drtp-tanh": "{:.2f}",
     "c03-bp-p90-max": "{:.1f}", "c03-bp-p90-hard": "{:.1f}", "c03-hard-top": "{:.0%}",
     "c03-hard-gain": "{:.2f}", "c03-hard-fit": "{:.0%}",
     "c03-budget-train-low": "{:.2f}", "c03-budget-train-high": "{:.2f}",
-    "c03-budget-test-high": "{:.2f}",
+    "c03-budget-test-high": "{:.2f}", "c03-schedule": "{}", "c03-x10-best": "{:.2f}",
+    "c03-x10-lost": "{}", "c03-x10-runs": "{}",
     "c03-bp-unfit": "{}", "c03-bp-collapse-text": "{}",
     "c03-align-fa-first": "{:.2f}", "c03-align-fa-top": "{:.2f}",
     "c03-align-dfa-first": "{:.2f}", "c03-align-dfa-top": "{:.2f}",
@@ -683,9 +705,9 @@ CLAIMS = (
     Claim("c03-first-pepita", "PEPITA's readout cosine is just below 1",
           lambda n: 0.99 < n["c03-first-pepita"] < 1),
     # A fair budget: the learning-rate scan.
-    Claim("pepita-x10", "at ten times the feedback scale every PEPITA run diverged, so PEPITA "
-          "keeps 0.05", lambda n: not n["pepita_x10_finished"]
-          and "PEPITA (F x10)" not in n["scan_lrs"] and n["headline_pepita"] == "PEPITA"),
+    Claim("c03-x10-best", "at ten times the feedback scale PEPITA's runs diverged or stayed at "
+          "chance, so PEPITA keeps 0.05", lambda n: n["headline_pepita"] == "PEPITA"
+          and n["c03-x10-best"] < 0.1),
     Claim("c03-scan-drtp", "DRTP and PEPITA stay at or near chance at every rate",
           lambda n: n["best_in_scan"]["DRTP"] < 0.08 and n["best_in_scan"]["PEPITA"] < 0.2),
     Claim("scan-learn", "BP, FA and DFA learn over a wide range of rates",
@@ -724,17 +746,17 @@ CLAIMS = (
     Claim("drtp-grid", "DRTP's rates and decays are 1e-4, 1e-3 and 1e-2, the recipe's rate in "
           "the middle", lambda n: contrast.DRTP_LRS == contrast.DRTP_DECAYS == (1e-4, 1e-3, 1e-2)
           and n["scan_lrs"]["DRTP"] == n["drtp_lrs"][1]),
-    Claim("c03-wd-train", "DRTP underfits at every setting: training accuracy at chance, like "
-          "the test accuracy", lambda n: n["fitted"]
+    Claim("c03-wd-train", "with ReLU units DRTP underfits at every setting: training accuracy at "
+          "chance, like the test accuracy", lambda n: n["fitted"]
           and all(r["train"] < 0.1 and r["test"] < 0.1 for r in n["fitted"])),
     Claim("drtp-low", "at the smallest rate the training loss stays at ln 16", lambda n: all(
         abs(n["drtp_loss"][("cnn", n["drtp_lrs"][0], d)] - math.log(16)) < 0.05
         for d in contrast.DRTP_DECAYS)),
-    Claim("c03-wd-loss-weak", "at the recipe's rate the loss runs away whatever the decay, and "
-          "more decay slows it", lambda n: min(n["mid_loss"].values()) > 1000
-          and n["mid_loss"][n["strong"]] < n["mid_loss"][n["weak"]]),
-    Claim("c03-wd-lost", "at 1e-2 runs diverged at every decay", lambda n: all(
-        n["bounded"][(n["drtp_lrs"][2], d)]["diverged"] >= 1 for d in contrast.DRTP_DECAYS)),
+    Claim("c03-wd-loss-weak", "at every rate and decay the training loss stays at ln 16",
+          lambda n: all(abs(loss - math.log(16)) < 0.05 for loss in n["relu_loss"].values())),
+    Claim("c03-tanh-test", "with tanh units DRTP leaves chance, barely, and underfits",
+          lambda n: 1.5 / 16 < n["tanh"]["test"] < 0.3
+          and n["tanh"]["train"] - n["tanh"]["test"] < 0.05),
     Claim("c03-recipe-test", "PEPITA underfits with its published recipe: no gap between "
           "training and test accuracy", lambda n: all(r["train"] - r["test"] < 0.05
                                                       for r in n["ran"])),
@@ -746,9 +768,11 @@ CLAIMS = (
           lambda n: n["c03-ctl-times"] > 2.5),
     Claim("c03-ctl-bp-768", "BP and DFA fit every training set and gain the most from data, "
           "far ahead of DRTP and PEPITA", _shallow_claims),
-    Claim("c03-ctl-pepita-fit", "PEPITA fits most of its training set but generalises much "
-          "less from it", lambda n: min(n["ctl"]["PEPITA"][P]["train"] for P in n["sizes"]) > 0.75
-          and 0 < n["gain"]["PEPITA"] < n["gain"]["BP"] / 2),
+    Claim("c03-ctl-pepita-fit", "PEPITA fits part of its training set, less the larger it is, "
+          "and generalises much less from it", lambda n: _falls(n["pepita_fit"])
+          and n["pepita_fit"][0] < 0.9 and 0 < n["gain"]["PEPITA"] < n["gain"]["BP"] / 2),
+    Claim("c03-ctl-drtp-tanh", "with tanh units DRTP does about as well on the shallow task",
+          lambda n: abs(n["c03-ctl-drtp-tanh"] - n["ctl"]["DRTP"][n["last_P"]]["test"]) < 0.1),
     Claim("c03-ctl-drtp-fit", "DRTP fits less of its training set the larger it is",
           lambda n: _falls(n["drtp_fit"]) and n["drtp_fit"][-1] < 0.8),
     Claim("c03-ctl-drtp-768", "DRTP's test accuracy hardly moves",
@@ -764,29 +788,29 @@ CLAIMS = (
         for name in ("FA", "DFA"))),
     Claim("c03-bp-p90-max", "backprop's P_90 / P* stays below 4 on every grammar",
           lambda n: all(p < 4 for p in n["bp90"])),
-    Claim("c03-hard-top", "on the four hardest grammars FA and DFA stay low, gain little from "
-          "more data and do not fit their training sets", lambda n: n["c03-hard-top"] < 0.5
-          and n["c03-hard-gain"] < 0.25 and n["c03-hard-fit"] < 0.5),
-    Claim("fit-falls", "at L = 4 and m = 6, 8 the larger the training set, the smaller the "
-          "fraction FA and DFA fit", lambda n: all(
-              _falls([r["mean"] for r in n["train"][g][name]])
-              for name in ("FA", "DFA") for g in ((4, 4), (6, 3), (8, 3)))),
+    Claim("c03-hard-top", "on the four hardest grammars FA and DFA stay far below 90 % even at "
+          "the largest P, and at L = 5 at chance", lambda n: n["c03-hard-top"] < 0.75
+          and all(r["mean"] < 0.1 for name in ("FA", "DFA") for r in n["grammars"][(4, 5)][name])),
+    Claim("c03-hard-gain", "elsewhere more data helps them", lambda n: n["c03-hard-gain"] > 0.1),
+    Claim("c03-hard-fit", "where they fail they do not fit their training sets",
+          lambda n: n["c03-hard-fit"] < 0.9),
     Claim("easy-fit", "on the easy grammars FA and DFA fit every training set", lambda n: all(
         n["fit"][(*g, name)]["mean"] > 0.99 for name in ("FA", "DFA") for g in ((4, 2), (3, 3)))),
     Claim("c03-budget-times", "the fixed budget is several times the steps the converged "
           "runs took", lambda n: n["budget"].rows and min(n["budget_times"]) >= 2),
     Claim("c03-budget-test-high", "what longer training buys is mostly memorisation: each "
-          "test gain well below its train gain", lambda n: min(n["train_gains"]) > 0.1
+          "test gain well below its train gain, and small", lambda n: n["budget"].rows
+          and max(n["test_gains"]) < 0.1
           and all(t < 0.6 * f for t, f in zip(n["test_gains"], n["train_gains"]))),
-    Claim("schedules", "the cosine schedule leaves FA and DFA lower than the plateau schedule",
-          lambda n: all(row["cosine"]["mean"] < row["plateau"]["mean"]
-                        for row in n["schedules"].rows if row["name"] in ("FA", "DFA"))),
-    Claim("grammar-diverged", "only FA and DFA runs diverged in the grammar scans",
-          lambda n: {label(r["config"]) for r in n["grammar_diverged"]} <= {"FA", "DFA"}),
+    Claim("c03-schedule", "the two schedules differ in the same direction for FA and DFA",
+          lambda n: n["c03-schedule"] != "no different"),
+    Claim("grammar-diverged", "every run that diverged was in the learning-rate scans, at a rate "
+          "not chosen", lambda n: all(r in n["grammar_scan_diverged"]
+                                      for r in n["grammar_diverged"])),
     Claim("c03-bp-unfit", "backprop's seeds at L = 5 and 4 P* are all there",
           lambda n: len(n["last"]) == 3),
-    Claim("c03-bp-collapse-text", "only backprop's runs collapsed",
-          lambda n: {r["name"] for r in n["collapses"].rows} <= {"BP"}),
+    Claim("c03-bp-collapse-text", "a few runs collapsed",
+          lambda n: len(n["collapses"].rows) <= 0.05 * n["curve_runs"]),
     # Do the updates align with backprop's?
     Claim("c03-drtp-cosine", "DRTP's hidden updates turn against backprop's; PEPITA's stay "
           "weakly aligned", lambda n: all(c < 0 for c in n["final"]["DRTP"][:-1])

@@ -31,7 +31,7 @@ class DirectFeedbackAlignment(Rule):
     color = "olive"
     # Adam: with SGD the hidden activity DFA drives ran away at depth (a collapse to one
     # class at L = 5 even at a quarter of the rate); Adam's bounded steps carry.
-    defaults = {"lr": 3e-3, "optimizer": "adam"}
+    defaults = {"lr": 1e-3, "optimizer": "adam"}
 
     def __init__(self, feedback: str = "random") -> None:
         if feedback not in FEEDBACKS:

@@ -58,8 +58,10 @@ VARIANTS = variants(
 )
 # The learning rates each variant is scanned at.
 LRS: dict[str, tuple[float, ...]] = {
-    "BP": (0.05, 0.2, 0.5), "FA": (0.03, 0.1, 0.3, 1.0), "DFA": (0.01, 0.03, 0.1),
-    "DRTP": (0.001, 0.01, 0.1), "PEPITA": (0.01, 0.03, 0.1), "PEPITA (F x10)": (0.003, 0.01),
+    "BP": (0.05, 0.2, 0.5), "FA": (0.03, 0.1, 0.3, 1.0),
+    "DFA": (3e-4, 0.001, 0.003, 0.01, 0.03, 0.1),
+    "DRTP": (1e-4, 0.001, 0.01, 0.1), "PEPITA": (0.01, 0.03, 0.1),
+    "PEPITA (F x10)": (3e-4, 0.001, 0.003, 0.01),
     **{f"own mask: {kind}": (0.003, 0.01, 0.03, 0.1) for kind in MASKS},
     **{f"downstream masks: {kind}": (0.03, 0.1, 0.2) for kind in MASKS},
     "DFA + exact transport": (0.01, 0.03, 0.1, 0.2),
