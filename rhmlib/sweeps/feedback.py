@@ -62,9 +62,9 @@ LRS: dict[str, tuple[float, ...]] = {
     "DFA": (3e-4, 0.001, 0.003, 0.01, 0.03, 0.1),
     "DRTP": (1e-4, 0.001, 0.01, 0.1), "PEPITA": (0.01, 0.03, 0.1),
     "PEPITA (F x10)": (3e-4, 0.001, 0.003, 0.01),
-    **{f"own mask: {kind}": (0.003, 0.01, 0.03, 0.1) for kind in MASKS},
-    **{f"downstream masks: {kind}": (0.03, 0.1, 0.2) for kind in MASKS},
-    "DFA + exact transport": (0.01, 0.03, 0.1, 0.2),
+    **{f"own mask: {kind}": (0.003, 0.01, 0.03, 0.1, 0.3) for kind in MASKS},
+    **{f"downstream masks: {kind}": (0.03, 0.1, 0.2, 0.5) for kind in MASKS},
+    "DFA + exact transport": (0.001, 0.003, 0.01, 0.03, 0.1, 0.2),
     "FA without downstream masks": (0.03, 0.1, 0.2, 0.5),
 }
 MASKING = tuple(k for k in VARIANTS if k not in TYPE1 and not k.startswith("PEPITA"))
@@ -309,14 +309,17 @@ def grammar_budget() -> list[dict]:
 # transport without downstream masks still learn there? Same protocol as grammar_P.
 MASKING_GRAMMARS = ((4, 4), (4, 5), (8, 3))
 MASKING_GRAMMAR_VARIANTS = ("DFA + exact transport", "downstream masks: other")
-MASKING_GRAMMAR_LRS = (0.01, 0.03, 0.1, 0.3)
+# Each variant's rates: DFA's exact-transport hybrid trains with DFA's recipe (Adam), the
+# other with backprop's (SGD); each grid reaches past the rate chosen on every grammar.
+MASKING_GRAMMAR_LRS = {"DFA + exact transport": (3e-4, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3),
+                       "downstream masks: other": (0.01, 0.03, 0.1, 0.3, 1.0)}
 
 
 @sweep
 def masking_grammar() -> list[dict]:
-    """Two downstream-mask variants at P = 2 P* on the harder grammars, 4 lrs, 3 seeds."""
+    """Two downstream-mask variants at P = 2 P* on the harder grammars, their rates, 3 seeds."""
     return [grammar_config(name, m, L, 2, seed, lr) for m, L in MASKING_GRAMMARS
-            for name in MASKING_GRAMMAR_VARIANTS for lr in MASKING_GRAMMAR_LRS
+            for name in MASKING_GRAMMAR_VARIANTS for lr in MASKING_GRAMMAR_LRS[name]
             for seed in SEEDS_SCAN]
 
 
