@@ -440,12 +440,18 @@ def _check_numbers(values: object, name: str) -> list[float]:
     return [float(v) for v in out]
 
 
+def _longest_steps(records: Sequence[Mapping]) -> list:
+    """The steps of the longest of ``records`` (those that stopped sooner have a prefix)."""
+    return list(max((r["steps"] for r in records), key=len))
+
+
 def check_angle_records(records: object, name: str = "records") -> dict[str, list[dict]]:
     """``records``: name -> non-empty list of angle records of one shape, or raise naming it.
 
     An angle record (:class:`rhmlib.probes.AngleRecorder`) holds ``steps`` and a row of
     ``cosines`` per step (None where undefined); the records of one name are seeds of
-    one setting, so they share their steps and row length, which every name shares too.
+    one setting: they record at the same steps until each stops (a run that converges
+    sooner has fewer), and every row has the same length, which every name shares too.
     """
     _check_mapping(records, name)
     width = None
@@ -454,12 +460,13 @@ def check_angle_records(records: object, name: str = "records") -> dict[str, lis
             raise ValueError(f"{name}[{label!r}] must be a non-empty list of angle records")
         if not all(isinstance(r, Mapping) and {"steps", "cosines"} <= set(r) for r in recs):
             raise ValueError(f"{name}[{label!r}] must hold dicts with steps and cosines")
-        steps = recs[0]["steps"]
+        steps = _longest_steps(recs)
         for r in recs:
             rows = r["cosines"]
-            if r["steps"] != steps or not isinstance(rows, Sequence) or len(rows) != len(steps):
-                raise ValueError(f"{name}[{label!r}]: every record needs the same steps and "
-                                 "one row of cosines per step")
+            if (list(r["steps"]) != list(steps[:len(r["steps"])]) or not isinstance(rows, Sequence)
+                    or len(rows) != len(r["steps"])):
+                raise ValueError(f"{name}[{label!r}]: every record needs the steps of the "
+                                 "others until it stops, and one row of cosines per step")
             for row in rows:
                 if not isinstance(row, Sequence) or len(row) != (width or len(row)) or not row:
                     raise ValueError(f"{name}[{label!r}]: rows of cosines must have one "
@@ -891,10 +898,12 @@ def angle_rows(groups: dict[str, dict[str, list[dict]]], title: str = "") -> go.
     styles, reached, steps_seen = Styles(), [0.0, 1.0], []
     for row, records in enumerate(groups.values(), start=1):
         for name, recs in records.items():
-            steps, style = recs[0]["steps"], styles(name)
+            steps, style = _longest_steps(recs), styles(name)
             steps_seen += list(steps)
             for k in range(n_panels):
-                stats = [mean_sem(r["cosines"][t][k] for r in recs) for t in range(len(steps))]
+                # At each step, the runs still training (those that stopped sooner drop out).
+                stats = [mean_sem(r["cosines"][t][k] for r in recs if t < len(r["cosines"]))
+                         for t in range(len(steps))]
                 reached += [m + sign * e for m, e, _ in stats for sign in (-1, 1)]
                 fig.add_scatter(
                     x=steps, y=[m for m, _, _ in stats], row=row, col=k + 1,

@@ -240,3 +240,15 @@ def test_learning_rows_average_the_runs_still_training() -> None:
     rows = plots.learning_rows({"BP": [record([5, 10], [0.2, 0.4]), record([5], [0.4])]})["BP"]
     assert [(r["step"], r["mean"], r["n"]) for r in rows] == [(5, pytest.approx(0.3), 2),
                                                              (10, 0.4, 1)]
+
+
+def test_angle_curves_average_the_runs_still_training() -> None:
+    """Runs that converge sooner record fewer points; later points average the others."""
+    long = {"steps": [100, 200, 300], "cosines": [[0.1, 1.0], [0.2, 1.0], [0.4, 1.0]]}
+    short = {"steps": [100, 200], "cosines": [[0.3, 1.0], [0.4, 1.0]]}
+    fig = plots.angles_figure({"FA": [long, short]})
+    layer1 = fig.data[0]
+    assert list(layer1.x) == [100, 200, 300]
+    assert list(layer1.y) == pytest.approx([0.2, 0.3, 0.4])
+    with pytest.raises(ValueError, match="steps of the others"):
+        plots.angles_figure({"FA": [long, {**short, "steps": [100, 250]}]})
