@@ -41,7 +41,7 @@ __all__ = [
     "accuracy_vs_P", "collapse_figure", "learning_curve", "tree_figure", "rules_figure",
     "lines", "layer_curves", "per_layer", "panels", "signal_noise", "accuracy_bars",
     "interval_panels", "scatter", "MAX_SERIES", "math_text", "facets", "learning_curve_panels",
-    "angle_rows",
+    "angle_rows", "angle_means",
 ]
 
 LEGEND_ROW_PX = 22  # one row of the legend below a plot
@@ -443,6 +443,18 @@ def _check_numbers(values: object, name: str) -> list[float]:
 def _longest_steps(records: Sequence[Mapping]) -> list:
     """The steps of the longest of ``records`` (those that stopped sooner have a prefix)."""
     return list(max((r["steps"] for r in records), key=len))
+
+
+def angle_means(records: Sequence[Mapping]) -> tuple[list, list[list[tuple[float, float, int]]]]:
+    """Steps and, per step and layer, ``mean_sem`` of the cosines of the runs still training.
+
+    ``records`` are the angle records of one setting (:func:`check_angle_records`); a run
+    that stopped sooner drops out of the later steps.
+    """
+    steps = _longest_steps(records)
+    width = len(records[0]["cosines"][0])
+    return steps, [[mean_sem(r["cosines"][t][k] for r in records if t < len(r["cosines"]))
+                    for k in range(width)] for t in range(len(steps))]
 
 
 def check_angle_records(records: object, name: str = "records") -> dict[str, list[dict]]:
@@ -898,12 +910,11 @@ def angle_rows(groups: dict[str, dict[str, list[dict]]], title: str = "") -> go.
     styles, reached, steps_seen = Styles(), [0.0, 1.0], []
     for row, records in enumerate(groups.values(), start=1):
         for name, recs in records.items():
-            steps, style = _longest_steps(recs), styles(name)
+            style = styles(name)
+            steps, means = angle_means(recs)
             steps_seen += list(steps)
             for k in range(n_panels):
-                # At each step, the runs still training (those that stopped sooner drop out).
-                stats = [mean_sem(r["cosines"][t][k] for r in recs if t < len(r["cosines"]))
-                         for t in range(len(steps))]
+                stats = [row[k] for row in means]
                 reached += [m + sign * e for m, e, _ in stats for sign in (-1, 1)]
                 fig.add_scatter(
                     x=steps, y=[m for m, _, _ in stats], row=row, col=k + 1,

@@ -25,7 +25,6 @@ from ..checks import check_list, check_real, check_records
 from ..models import LayeredNet
 from ..probes import synonymic_sensitivity
 from ..rhm import RHM, Sample
-from ..stats import mean_sem
 from ..tables import Table
 
 __all__ = ["Claim", "check_claims", "texts", "results_table", "cosine_range", "join", "lost_at",
@@ -95,15 +94,13 @@ def results_table(results: Mapping[str, object], name: str = "rule", caption: st
 def cosine_range(angle_sets: Mapping[str, Sequence[dict]], low: float = -0.3,
                  high: float = 1.05, pad: float = 0.05) -> list[float]:
     """A y range holding [low, high] and every mean ± sem that ``angles_figure`` draws."""
-    from ..plots import check_angle_records
+    from ..plots import angle_means, check_angle_records
 
     reached = [low + pad, high - pad]
     for recs in check_angle_records(angle_sets, "angle_sets").values():
-        for t in range(len(recs[0]["cosines"])):
-            for k in range(len(recs[0]["cosines"][t])):
-                mean, sem, _ = mean_sem(r["cosines"][t][k] for r in recs)
-                if not math.isnan(mean):
-                    reached += [mean - sem, mean + sem]
+        for row in angle_means(recs)[1]:
+            reached += [v for mean, sem, _ in row if not math.isnan(mean)
+                        for v in (mean - sem, mean + sem)]
     return [min(reached) - pad, max(reached) + pad]
 
 
