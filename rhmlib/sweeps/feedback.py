@@ -229,8 +229,9 @@ def feedback_width() -> list[dict]:
 # P* = n_c m^L. Our choices: a cosine-decaying lr (with a constant one BP collapsed late
 # at L = 4), scanned per rule and grammar at P = 2 P*; 3 seeds per point.
 GRAMMARS = ((4, 2), (4, 3), (4, 4), (4, 5), (3, 3), (8, 3), (6, 3))
-GRAMMAR_LRS = {"BP": (0.03, 0.1, 0.3, 1.0), "FA": (0.03, 0.1, 0.3, 1.0, 3.0),
-               "DFA": (0.003, 0.01, 0.03, 0.1, 0.3)}
+# Each grid reaches past the rate chosen on every grammar (DFA trains with Adam, its recipe).
+GRAMMAR_LRS = {"BP": (0.03, 0.1, 0.3, 1.0, 3.0), "FA": (0.01, 0.03, 0.1, 0.3, 1.0, 3.0),
+               "DFA": (3e-4, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3)}
 GRAMMAR_SCAN_SEEDS = range(2)
 
 
