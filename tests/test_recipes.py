@@ -91,3 +91,18 @@ def test_every_recipe_carries_to_grammars_its_scans_never_saw() -> None:
                  and all(r["config"][k] == v for k, v in grammar.items())
                  and r["config"]["P"] == 2 * grammar["n_c"] * grammar["m"] ** grammar["L"]]
         assert bp["result"]["test_accuracy"] >= 0.9, (grammar, bp["result"]["test_accuracy"])
+
+
+@pytest.mark.parametrize("name", ["CLAPP", "InfoNCE"])
+def test_the_recipes_temperature_is_the_scans_choice_or_within_its_noise(name: str) -> None:
+    """The temperature scan confirms each contrastive recipe: its temperature is the one
+    chosen on the validation split, or within one standard error of it; and it is interior."""
+    from rhmlib.rules import get_rule
+    from rhmlib.sweeps import contrast
+
+    rows = [r for r in contrast.temperature_rows() if r["name"] == name]
+    recipe = get_rule(contrast.VARIANTS[name].rule).options()["temperature"]
+    best = next(r for r in rows if r["chosen"])
+    mine = next(r for r in rows if r["temperature"] == recipe)
+    assert min(contrast.TEMPERATURES) < recipe < max(contrast.TEMPERATURES)
+    assert mine["mean"] >= best["mean"] - best["sem"], (name, recipe, best["temperature"])
