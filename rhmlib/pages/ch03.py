@@ -315,17 +315,17 @@ def schedule_table(
 ) -> Table:
     """The plateau lr of the headline sweep at ``P`` against the cosine lr at ``ratio * P*``.
 
-    Rows also hold ``name``, ``constant`` and ``cosine`` (the summary rows).
+    Rows also hold ``name``, ``plateau`` and ``cosine`` (the summary rows).
     """
     scale = p_star(REFERENCE["n_c"], *grammar)
     rows = []
     for name, points in curves[grammar].items():
-        constant = next((r for r in headline.get(name, []) if r["P"] == P), None)
-        if constant is None:
+        plateau = next((r for r in headline.get(name, []) if r["P"] == P), None)
+        if plateau is None:
             continue
         cosine = next(r for r in points if r["ratio"] == ratio)
-        rows.append({"name": name, "plateau": constant, "cosine": cosine, "rule": name,
-                     f"plateau lr, P = {P:,}": pm(constant["mean"], constant["sem"]),
+        rows.append({"name": name, "plateau": plateau, "cosine": cosine, "rule": name,
+                     f"plateau lr, P = {P:,}": pm(plateau["mean"], plateau["sem"]),
                      f"cosine lr, P = {round(ratio * scale):,}": pm(cosine["mean"],
                                                                     cosine["sem"])})
     columns = ["rule", f"plateau lr, P = {P:,}", f"cosine lr, P = {round(ratio * scale):,}"]

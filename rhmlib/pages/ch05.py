@@ -6,10 +6,10 @@ import torch
 
 from ..models import LayeredNet
 from ..probes import linear_decodability
-from ..rhm import RHM, Sample
+from ..rhm import REFERENCE, RHM, Sample
 from ..rules import RULES, get_rule
 from ..tables import Table
-from ..train import DEFAULT_WIDTH
+from ..train import resolve
 from . import Claim
 
 __all__ = ["SSL_RULES", "decodability_table", "numbers", "TEXTS", "CLAIMS",
@@ -49,7 +49,7 @@ def decodability_table(models: dict[str, LayeredNet], rhm: RHM, sample: Sample,
 
 def numbers() -> dict:
     """Per self-supervised rule its stage defaults and options; the recipes' width."""
-    widths = {name: RULES[name].defaults.get("width", DEFAULT_WIDTH) for name in SSL_RULES}
+    widths = {name: resolve({**REFERENCE, "P": 100, "rule": name})["width"] for name in SSL_RULES}
     return {"defaults": {name: RULES[name].defaults for name in SSL_RULES},
             "options": {name: get_rule(name).options() for name in SSL_RULES},
             "widths": widths, "05-width": ", ".join(sorted({str(w) for w in widths.values()}))}
