@@ -198,8 +198,8 @@ def test_chapter_06_and_07_pages_run_on_synthetic_results(synthetic_contrast: di
                 ch06.hierarchy_figure("sensitivity"), ch07.blend_figure(), ch07.twin_figure()):
         assert fig.data
     verdicts = ch06.contrast_verdicts(rows)
-    assert len(verdicts) == len(contrast.CONTRAST_GRAMMARS) and {v["verdict"] for v in verdicts} <= {
-        "holds", "both keep it", "both lose it", "reversed"}
+    assert len(verdicts) == len(contrast.CONTRAST_GRAMMARS)
+    assert {v["verdict"] for v in verdicts} <= {"holds", "both keep it", "both lose it", "reversed"}
     for table in (ch06.verdict_table(rows), ch06.width_table(), ch06.scaling_table(rows),
                   ch06.chosen_lr_table(), ch06.temperature_table(), ch07.blend_table(),
                   ch07.variant_table(), ch07.similarity_table()):

@@ -2,8 +2,8 @@
 
 The grammars are those of the direct-feedback chapter up to depth 4
 (:data:`CONTRAST_GRAMMARS`: ``L = 2..4`` at ``m = 4`` and ``m = 3, 4, 6, 8`` at ``L = 3``,
-with ``v = n_c = 16``, ``s = 2``). Every run trains to convergence (:mod:`rhmlib.train`). Three steps, each on
-its own seeds so that no number the book reports was used to choose anything:
+with ``v = n_c = 16``, ``s = 2``). Every run trains to convergence (:mod:`rhmlib.train`).
+Three steps, each on its own seeds so that no number the book reports was used to choose anything:
 
 1. **Selection** (seeds 0-2). The self-supervised rules (:data:`SSL`) scan their Adam
    rate at ``P = 2 P*`` and width 256 on every grammar (``contrast_lr``, one more rate
@@ -18,8 +18,8 @@ its own seeds so that no number the book reports was used to choose anything:
    self-supervised rules at ``L = 4``) on every grammar (``contrast_P``); the same
    at width 64 for CLAPP and InfoNCE (``contrast_narrow``: what capacity does).
 3. **Label-limited regime** (seeds 10-12). The self-supervised stage sees ``8 P*``
-   unlabelled inputs besides the ``P`` labelled ones (CLAPP and InfoNCE), the readout the ``P`` labels
-   (``contrast_labels``), at ``L = 3, 4``; backprop on the same labels is in
+   unlabelled inputs besides the ``P`` labelled ones (CLAPP and InfoNCE), the readout
+   the ``P`` labels (``contrast_labels``), at ``L = 3, 4``; backprop on the same labels is in
    ``contrast_P``.
 
 Regenerate with::
@@ -42,8 +42,8 @@ from .variants import Variant, config_of, label_of, rule_label, variants
 
 __all__ = ["RULES", "SSL", "OTHERS", "CONTROL", "TYPE1", "VARIANTS", "label", "SSL_LRS", "BEYOND",
            "SELECTION_SEEDS",
-           "HEADLINE_SEEDS", "SCAN_WIDTH", "WIDTHS", "TEMPERATURES", "LABEL_GRAMMARS", "LABEL_RULES",
-           "CONTRAST_GRAMMARS",
+           "HEADLINE_SEEDS", "SCAN_WIDTH", "WIDTHS", "TEMPERATURES", "LABEL_GRAMMARS",
+           "LABEL_RULES", "CONTRAST_GRAMMARS",
            "UNLABELLED", "factors", "contrast_config", "contrast_lr", "contrast_lr_edge",
            "scan_records", "contrast_chosen_lrs", "chosen_rates", "contrast_temperature",
            "temperature_rows", "contrast_width", "WIDER", "contrast_width_edge",
