@@ -21,7 +21,7 @@ __all__ = ["BP_TRAINING", "SCALING_TRAINING", "BP_LRS", "SCALING_FACTORS", "scal
 BP_TRAINING = {"lr": 0.2, "width": 64, "retries": 0}
 # Scaling sweeps: the rate tuned per grammar on BP_LRS.
 SCALING_TRAINING = BP_TRAINING
-BP_LRS = (0.05, 0.1, 0.2, 0.3, 0.5)
+BP_LRS = (0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
 # The scans choose on seeds 0-1 (and the recipe's rate on seeds 0-2, in the direct-feedback
 # chapter); the curves the chapter reports run on other seeds.
 SCAN_SEEDS = range(2)

@@ -309,10 +309,14 @@ def grammar_budget() -> list[dict]:
 # The masking ablation on the grammars where DFA falls furthest behind: does exact
 # transport without downstream masks still learn there? Same protocol as grammar_P.
 MASKING_GRAMMARS = ((4, 4), (4, 5), (8, 3))
-MASKING_GRAMMAR_VARIANTS = ("DFA + exact transport", "downstream masks: other")
+MASKING_GRAMMAR_VARIANTS = ("DFA + exact transport", "downstream masks: ones",
+                            "downstream masks: other")
 # Each variant's rates: DFA's exact-transport hybrid trains with DFA's recipe (Adam), the
-# other with backprop's (SGD); each grid reaches past the rate chosen on every grammar.
+# others with backprop's (SGD): "ones" is the same update as the hybrid, so the pair
+# separates the optimiser from the masks. Each grid reaches past the rate chosen on every
+# grammar.
 MASKING_GRAMMAR_LRS = {"DFA + exact transport": (3e-4, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3),
+                       "downstream masks: ones": (0.01, 0.03, 0.1, 0.3, 1.0),
                        "downstream masks: other": (0.01, 0.03, 0.1, 0.3, 1.0)}
 
 
