@@ -95,12 +95,12 @@ def _claim_masking() -> str:
             f"without it the test accuracy stays at or below {_at_most(own)} up to "
             f"$P$ = {largest:,}. "
             "The downstream masks the direct rules lack cost little on the reference grammar "
-            f"($P_{{90}}$ at most {down:.1f} times backprop's), where DFA's gap is weight "
-            f"transport: DFA needs {transport:.1f} times the data of DFA with exact transport. "
-            f"They matter on deeper grammars: at $L = {L}$, $m = {m}$, DFA with exact "
-            f"transport (no downstream masks) reaches "
-            f"{deepest['DFA + exact transport']['mean']:.2f} at $P = 2P^*$, backprop "
-            f"{deepest['BP']['mean']:.2f}.")
+            f"($P_{{90}}$ at most {down:.1f} times backprop's) and part of backprop's accuracy "
+            "on harder ones; what DFA lacks most is weight transport. On the reference "
+            f"grammar DFA needs {transport:.1f} times the data of DFA with exact transport; "
+            f"at $L = {L}$, $m = {m}$, at $P = 2P^*$, DFA with exact transport (no downstream "
+            f"masks) reaches {deepest['DFA + exact transport']['mean']:.2f}, DFA "
+            f"{deepest['DFA']['mean']:.2f}, backprop {deepest['BP']['mean']:.2f}.")
 
 
 def _grammar_list(vs: list[dict], of: int | None = None) -> str:

@@ -231,7 +231,7 @@ def feedback_width() -> list[dict]:
 GRAMMARS = ((4, 2), (4, 3), (4, 4), (4, 5), (3, 3), (8, 3), (6, 3))
 # Each grid reaches past the rate chosen on every grammar (DFA trains with Adam, its recipe).
 GRAMMAR_LRS = {"BP": (0.03, 0.1, 0.3, 1.0, 3.0), "FA": (0.01, 0.03, 0.1, 0.3, 1.0, 3.0),
-               "DFA": (3e-4, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3)}
+               "DFA": (1e-4, 3e-4, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3)}
 GRAMMAR_SCAN_SEEDS = range(2)
 
 
