@@ -5,8 +5,9 @@ The grammars are those of the direct-feedback chapter up to depth 4
 with ``v = n_c = 16``, ``s = 2``). Every run trains to convergence (:mod:`rhmlib.train`).
 Three steps, each on its own seeds so that no number the book reports was used to choose anything:
 
-1. **Selection** (seeds 0-2). The self-supervised rules (:data:`SSL`) scan their Adam
-   rate at ``P = 2 P*`` and width 256 on every grammar (``contrast_lr``, one more rate
+1. **Selection** (seeds 0-2). The self-supervised rules (:func:`ssl_rules`: CLAPP++ on
+   the reference and depth-4 grammars only) scan their Adam rate at ``P = 2 P*`` and
+   width 256 on every grammar (``contrast_lr``, one more rate
    beyond a chosen end in ``contrast_lr_edge``); CLAPP and InfoNCE scan their temperature
    on the reference grammar (``contrast_temperature``); every rule of :data:`RULES` is
    run at widths 64, 128 and 256 on the depth-4 grammar at ``2 P*`` (``contrast_width``;
@@ -40,7 +41,8 @@ from .feedback import BUDGET, GRAMMARS
 from .registry import REFERENCE, RESULTS_DIR, load_sweep, sweep
 from .variants import Variant, config_of, label_of, rule_label, variants
 
-__all__ = ["RULES", "SSL", "OTHERS", "CONTROL", "TYPE1", "VARIANTS", "label", "SSL_LRS", "BEYOND",
+__all__ = ["RULES", "SSL", "PLUS", "PLUS_GRAMMARS", "ssl_rules",
+           "OTHERS", "CONTROL", "TYPE1", "VARIANTS", "label", "SSL_LRS", "BEYOND",
            "SELECTION_SEEDS",
            "HEADLINE_SEEDS", "SCAN_WIDTH", "WIDTHS", "TEMPERATURES", "LABEL_GRAMMARS",
            "LABEL_RULES", "CONTRAST_GRAMMARS",
@@ -62,6 +64,10 @@ __all__ = ["RULES", "SSL", "OTHERS", "CONTROL", "TYPE1", "VARIANTS", "label", "S
 TYPE1 = ("BP", "FA", "DFA")
 SSL = ("CLAPP", "InfoNCE", "VICReg", "CLAPP++ (position predictors)")
 RULES = TYPE1 + SSL
+# CLAPP++'s variant enters the contrast on the grammar that chose it (the reference) and
+# at depth 4; elsewhere it would be CLAPP again with a costlier predictor.
+PLUS = "CLAPP++ (position predictors)"
+PLUS_GRAMMARS = ((4, 3), (4, 4))
 VARIANTS = variants(
     Variant("BP", "bp"), Variant("FA", "fa"), Variant("DFA", "dfa"),
     Variant("CLAPP", "clapp"), Variant("InfoNCE", "infonce"), Variant("VICReg", "vicreg"),
@@ -101,6 +107,11 @@ LABEL_GRAMMARS = ((4, 3), (4, 4))
 LABEL_RULES = ("CLAPP", "InfoNCE")
 UNLABELLED = 8  # unlabelled inputs of the label-limited regime, in units of P*
 LABEL_FACTORS = (0.25, 0.5, 1, 2)
+
+
+def ssl_rules(m: int, L: int) -> tuple[str, ...]:
+    """The self-supervised rules of the contrast on grammar ``(m, L)``."""
+    return tuple(name for name in SSL if name != PLUS or (m, L) in PLUS_GRAMMARS)
 
 
 def _n_test(L: int) -> int:
@@ -170,7 +181,7 @@ def contrast_lr() -> list[dict]:
     (the global twins and Forward-Forward on the reference grammar only)."""
     reference = (REFERENCE["m"], REFERENCE["L"])
     return [contrast_config(name, m, L, 2, seed, lr) for m, L in CONTRAST_GRAMMARS
-            for name in SSL + (OTHERS if (m, L) == reference else ())
+            for name in ssl_rules(m, L) + (OTHERS if (m, L) == reference else ())
             for lr in SSL_LRS for seed in SELECTION_SEEDS]
 
 
@@ -311,7 +322,8 @@ def contrast_P() -> list[dict]:
     widths = preferred_widths()
     widths[CONTROL] = widths["CLAPP"]
     return [contrast_config(name, m, L, f, seed, lrs[(name, m, L)], width=widths[name])
-            for m, L in CONTRAST_GRAMMARS for name in (*RULES, CONTROL) for f in factors(name, L)
+            for m, L in CONTRAST_GRAMMARS for name in (*TYPE1, *ssl_rules(m, L), CONTROL)
+            for f in factors(name, L)
             for seed in _headline_seeds(m, L)]
 
 
