@@ -13,7 +13,7 @@ from rhmlib.machine import machine
 from rhmlib.rhm import p_star
 from rhmlib.stats import best_lr, best_row, diverged, finished, p90, p90_interval, summarize
 from rhmlib.sweeps import load_run, missing, run_sweep
-from rhmlib.sweeps.execute import ProcessExecutor, Run, compute, cost, execute
+from rhmlib.sweeps.execute import ProcessExecutor, Run, compute, execute
 from rhmlib.sweeps.replicate import disagreements, point_of, points, same_machine, seed_spread
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,9 +114,9 @@ def _commit_seed() -> int:
 def test_a_cached_run_of_every_sweep_recomputes_to_the_same_record(tmp_path) -> None:
     """Recompute one cached run of every sweep, two at a time, and compare it with the cache.
 
-    Each sweep's run is drawn among its cheapest quarter (among runs whose point has two
-    seeds or more, for a seed spread), by a generator seeded from the current commit, so
-    that over commits every cheap run gets checked. A record computed on this machine
+    Each sweep's run is drawn among its quickest quarter (by the seconds its record
+    took; among runs whose point has two seeds or more, for a seed spread), by a generator
+    seeded from the current commit, so that over commits every quick run gets checked. A record computed on this machine
     (same CPU, kernels and torch) must come back bit for bit; one computed elsewhere
     within the seed spread of its point (:mod:`rhmlib.sweeps.replicate`).
     """
@@ -129,7 +129,7 @@ def test_a_cached_run_of_every_sweep_recomputes_to_the_same_record(tmp_path) -> 
         by_key = {r["key"]: r for r in records}
         runs = sorted((run for run in sweeps.runs_of(name)
                        if len(finished(groups[point_of(by_key[run.key]["config"])])) >= 2),
-                      key=lambda run: cost(run.config))
+                      key=lambda run: by_key[run.key].get("result", {}).get("seconds", math.inf))
         assert runs, f"{name} has no point with two finished seeds to take a spread from"
         chosen[name] = rng.choice(runs[:max(1, len(runs) // 4)])
         spreads[name] = seed_spread(groups[point_of(by_key[chosen[name].key]["config"])])
