@@ -116,9 +116,10 @@ def test_a_cached_run_of_every_sweep_recomputes_to_the_same_record(tmp_path) -> 
 
     Each sweep's run is drawn among its quickest quarter (by the seconds its record
     took; among runs whose point has two seeds or more, for a seed spread), by a generator
-    seeded from the current commit, so that over commits every quick run gets checked. A record computed on this machine
-    (same CPU, kernels and torch) must come back bit for bit; one computed elsewhere
-    within the seed spread of its point (:mod:`rhmlib.sweeps.replicate`).
+    seeded from the current commit, so that over commits every quick run gets checked. A
+    record computed on this machine (same CPU, kernels and torch) must come back bit for
+    bit; one computed elsewhere within the seed spread of its point
+    (:mod:`rhmlib.sweeps.replicate`).
     """
     seed = _commit_seed()
     rng = random.Random(seed)
