@@ -155,7 +155,7 @@ def findings(root: Path = RESULTS_DIR) -> dict[str, object]:
                   "type1": max((at[(rule, "strict", P)] for rule in ("fa", "dfa")),
                                key=lambda r: r["mean"])}
     for P in sweeps.LIMITED_LABELS:
-        limited = max((at[(rule, "label-limited", P)] for rule in sweeps.SSL_RULES),
+        limited = max((at[(rule, "label-limited", P)] for rule in sweeps.LIMITED_RULES),
                       key=lambda r: r["mean"])
         out[P].update(ssl_limited=limited,
                       limited_ahead=_ahead(limited, at[("bp", "strict", P)]),
@@ -185,8 +185,8 @@ def label_widget(root: Path = RESULTS_DIR) -> W.VBox:
     def show(_: object = None) -> None:
         out.clear_output(wait=True)
         with out:
-            if regime.value != "strict" and rule.value not in sweeps.SSL_RULES:
-                print("Only the self-supervised rules can use unlabelled signals: "
+            if regime.value != "strict" and rule.value not in sweeps.LIMITED_RULES:
+                print("The label-limited regime was run for CLAPP and InfoNCE: "
                       "this rule's curves are the strict ones.")
                 explorer(rule.value, "strict", root).show()
             else:
