@@ -106,7 +106,8 @@ LABEL_GRAMMARS = ((4, 3), (4, 4))
 # the two contrastive rules answer it (VICReg, the slowest rule, would triple the cost).
 LABEL_RULES = ("CLAPP", "InfoNCE")
 UNLABELLED = 8  # unlabelled inputs of the label-limited regime, in units of P*
-LABEL_FACTORS = (0.25, 0.5, 1, 2)
+# Few labels beside 8 P* unlabelled inputs: up to P*, where labels are scarce.
+LABEL_FACTORS = (0.25, 0.5, 1)
 
 
 def ssl_rules(m: int, L: int) -> tuple[str, ...]:
