@@ -197,8 +197,9 @@ def test_the_chapter_sweeps_are_mnist1d_runs_on_disjoint_seeds() -> None:
     for config in scan[::7]:
         full = resolve(config)
         assert full["dataset"] == "mnist1d" and full["P"] == 4000
-    # Each rule's grid brackets its recipe from below: 0.1, 0.3 and 1 times its rate.
+    # Each rule's grid: 0.1, 0.3 and 1 times its base rate, one base per rule.
     assert {c["lr"] for c in scan if c["rule"] == "bp"} == {0.02, 0.06, 0.2}
+    assert set(sweeps.BASE_LRS) == set(sweeps.RULES)
     assert not set(sweeps.SELECTION_SEEDS) & set(sweeps.HEADLINE_SEEDS)
     assert {c["seed"] for c in scan} == set(sweeps.SELECTION_SEEDS)
 
