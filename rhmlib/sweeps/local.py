@@ -25,7 +25,8 @@ __all__ = ["SSL_TRAINING", "READOUT", "LABELS", "P_FEW", "label", "ssl_config", 
 
 # Our choices, from a short scan (see the chapter): Adam with decoupled weight decay for
 # the self-supervised stage, Adam for the readout on frozen features.
-SSL_TRAINING = {"width": 64, "optimizer": "adam", "weight_decay": 1e-2, "retries": 0}
+SSL_TRAINING = {"width": 64, "lr": 0.02, "optimizer": "adam", "weight_decay": 1e-2,
+                "retries": 0}
 READOUT = {"readout_optimizer": "adam", "readout_lr": 3e-3}
 # The control's grid, 10 seeds for the better of its two rules and 3 for the other, none
 # of them seeds that chose a recipe (0-2).
