@@ -23,9 +23,11 @@ def test_the_scan_brackets_the_recipe_and_covers_every_grammar() -> None:
     assert lrs[0] < 0.02 < lrs[-1]  # the recipe's rate is interior to the grid
     assert set(contrast.BEYOND) == {lrs[0], lrs[-1]}
     configs = contrast.contrast_lr()
-    assert {(c["m"], c["L"]) for c in configs} == set(GRAMMARS)
-    assert len(configs) == len(lrs) * 3 * (len(GRAMMARS) * len(contrast.SSL)
-                                           + len(contrast.OTHERS))
+    assert {(c["m"], c["L"]) for c in configs} == set(contrast.CONTRAST_GRAMMARS)
+    assert {g for g in GRAMMARS if g[1] <= 4} == set(contrast.CONTRAST_GRAMMARS)
+    assert len(configs) == len(lrs) * 3 * (
+        sum(len(contrast.ssl_rules(*g)) for g in contrast.CONTRAST_GRAMMARS)
+        + len(contrast.OTHERS))
     assert {contrast.label(c) for c in configs} == set(contrast.SSL + contrast.OTHERS)
     assert {c["width"] for c in configs} == {contrast.SCAN_WIDTH}
     for c in configs:  # each fits its grammar: training, test and validation sets
