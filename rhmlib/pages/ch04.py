@@ -276,9 +276,11 @@ CLAIMS = (
     Claim("hard-below-bp", "on every harder grammar every variant stays below backprop",
           lambda n: all(n["acc"][(m, L, name)] < n["acc"][(m, L, "BP")] - 0.05
                         for m, L in MASKING_GRAMMARS for name in MASKING_GRAMMAR_VARIANTS)),
-    Claim("c04-exact-8-3", "the masks cost most on the grammar with most synonyms",
-          lambda n: max(MASKING_GRAMMARS, key=lambda g: n["acc"][(*g, "BP")]
-                        - n["acc"][(*g, "DFA + exact transport")]) == (8, 3)),
+    Claim("c04-exact-8-3", "the masks cost most on the grammar with most synonyms: about "
+          "half of backprop's accuracy", lambda n: max(
+              MASKING_GRAMMARS, key=lambda g: n["acc"][(*g, "BP")]
+              - n["acc"][(*g, "DFA + exact transport")]) == (8, 3)
+          and 0.4 < n["acc"][(8, 3, "DFA + exact transport")] / n["acc"][(8, 3, "BP")] < 0.7),
     Claim("c04-exact-4-4", "exact transport without masks does far better than DFA on every "
           "harder grammar", lambda n: all(
               n["acc"][(m, L, "DFA + exact transport")] > n["acc"][(m, L, "DFA")] + 0.2
