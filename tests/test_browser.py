@@ -8,10 +8,11 @@ screen; a table may be wider only inside a box that scrolls sideways. A page tha
 redirects (``index.html``) is not opened: its target is, and must be a page of the site.
 On every page, the root page (the introduction) included, each plotly figure outside a
 widget is a numbered, captioned figure (``{glue:figure}``: ``<figure>`` with a
-``<figcaption>`` "Fig. N"; Sphinx numbers the root page's figures first). Full-page
-screenshots and a JSON report (sizes, counts, findings) are written under the build
-folder (a temporary folder): ``screenshots/<viewport>/`` and ``browser-report.json``;
-their paths are printed.
+``<figcaption>`` "Fig. N"; Sphinx numbers the root page's figures first). A JSON report
+(sizes, counts, findings) is written under the build folder (a temporary folder),
+``browser-report.json``; with ``RHMLIB_SCREENSHOTS=1``, full-page screenshots too
+(``screenshots/<viewport>/``, their paths printed: for people, and a third of the test's
+time, so not by default).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ CHROMIUM_ARGS = [
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 ]
 # A desktop window and a phone held upright (390 px: iPhone 12-15 in CSS pixels).
+SCREENSHOTS = bool(os.environ.get("RHMLIB_SCREENSHOTS"))
 VIEWPORTS = {"desktop": {"width": 1200, "height": 900}, "phone": {"width": 390, "height": 844}}
 # Generous: a page renders in seconds, but the test must survive a machine busy with
 # other work (tests run under `nice`); a page that truly hangs still fails.
@@ -197,7 +199,7 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
-def _visit(page: Page, base: str, html_dir: Path, name: str, shot: Path) -> dict:
+def _visit(page: Page, base: str, html_dir: Path, name: str, shot: Path | None) -> dict:
     findings: dict = {"page": name, "left_site": [], "console_errors": [], "http_errors": []}
     loaded: set[str] = set()
 
@@ -224,9 +226,10 @@ def _visit(page: Page, base: str, html_dir: Path, name: str, shot: Path) -> dict
     page.wait_for_load_state("networkidle")
     findings.update(page.evaluate(_STATE_JS))
     findings.update(page.evaluate(_LAYOUT_JS))
-    shot.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=shot, full_page=True)
-    findings["screenshot"] = str(shot)
+    if shot is not None:
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=shot, full_page=True)
+        findings["screenshot"] = str(shot)
     files = [html_dir / p.lstrip("/") for p in loaded]
     findings["html_kb"] = round((html_dir / name).stat().st_size / 1024, 1)
     findings["loaded_kb"] = round(sum(f.stat().st_size for f in files if f.is_file()) / 1024, 1)
@@ -259,7 +262,8 @@ def report(site: tuple[Path, str], browser: Browser) -> dict[str, list[dict]]:
                 continue
             page = context.new_page()
             before = len(left_site)
-            shot = build / "screenshots" / view / Path(name).with_suffix(".png")
+            shot = (build / "screenshots" / view / Path(name).with_suffix(".png")
+                    if SCREENSHOTS else None)
             findings = _visit(page, base, html_dir, name, shot)
             findings["left_site"] = left_site[before:]
             result[view].append(findings)
@@ -284,9 +288,10 @@ def test_redirects_lead_to_a_built_page(site: tuple[Path, str]) -> None:
 def test_every_page_renders_offline(report: dict[str, list[dict]],
                                     capsys: pytest.CaptureFixture[str]) -> None:
     with capsys.disabled():  # the screenshots are for people: say where they are
-        print("\nscreenshots:")
+        print("\nscreenshots:" if SCREENSHOTS
+              else "\nno screenshots (RHMLIB_SCREENSHOTS=1 takes them)")
         for view, pages in report.items():
-            print("\n".join(f"  {view}: {f['screenshot']}" for f in pages))
+            print("\n".join(f"  {view}: {f['screenshot']}" for f in pages if "screenshot" in f))
     problems = []
     for view, pages in report.items():
         for f in pages:
