@@ -10,9 +10,10 @@ Three steps, each on its own seeds so that no number the book reports was used t
    width 256 on every grammar (``contrast_lr``; one more rate beyond a chosen end in
    ``contrast_lr_edge``, one further in ``contrast_lr_edge2``); CLAPP and InfoNCE scan
    their temperature on the reference grammar (``contrast_temperature``); every rule of
-   :data:`RULES` is run at widths 64, 128 and 256 on the depth-4 grammar at ``2 P*`` (``contrast_width``;
-   512 in ``contrast_width_edge`` where 256 is chosen), which sets each rule's preferred
-   width (the narrowest within one standard error of the best validation accuracy).
+   :data:`RULES` is run at widths 64, 128 and 256 on the depth-4 grammar at ``2 P*``
+   (``contrast_width``; 512 in ``contrast_width_edge`` where 256 is chosen), which sets
+   each rule's preferred width (the narrowest within one standard error of the best
+   validation accuracy).
    Backprop's, FA's and DFA's rates come from ``grammar_lr``.
 2. **Headline** (seeds 10-12, and 10-19 on the reference grammar). Every rule at its
    preferred width against ``P / P*`` (:func:`factors`: from 0.5 to 4, and to 8 for the
