@@ -27,8 +27,8 @@ class InfoNCE(LocalRule):
     label = "InfoNCE"
     family = "local"
     color = "cyan"
-    # Its learning-rate scan on the reference grammar (rhmlib.sweeps.contrast) chose 0.06.
-    defaults = {**LocalRule.defaults, "lr": 0.06}
+    # Its learning-rate scan on the reference grammar (rhmlib.sweeps.contrast) chose 0.02.
+    defaults = {**LocalRule.defaults, "lr": 0.02}
 
     def __init__(self, score: str = "cosine", temperature: float = 0.5,
                  **common: object) -> None:

@@ -46,6 +46,8 @@ class VICReg(LocalRule):
     label = "VICReg"
     family = "local"
     color = "sand"
+    # Its learning-rate scan on the reference grammar (rhmlib.sweeps.contrast) chose 0.06.
+    defaults = {**LocalRule.defaults, "lr": 0.06}
 
     def __init__(self, invariance: float = 25.0, variance: float = 25.0,
                  covariance: float = 1.0, **common: object) -> None:
