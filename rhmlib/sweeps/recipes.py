@@ -4,7 +4,7 @@
 diverging on any valid grammar: here the book's largest m (m = 4 -> 8 at L = 3) and a deep
 grammar it never shows (v = n_c = 12, m = 3, L = 5), each rule at P = P*, and backprop
 also at 2 P* (where it must reach 90%). Only the seed and the size of the test set are
-set; everything else is the recipe. (The book's own depth 5, m = 4, would cost about an
+set; everything else is the recipe. (The book's own depth 5, m = 4, would cost about a
 CPU-hour more at the self-supervised rules' width; the unseen grammar is as deep.)
 """
 
