@@ -22,7 +22,7 @@ def test_the_scan_brackets_the_recipe_and_covers_every_grammar() -> None:
     lrs = contrast.SSL_LRS
     assert lrs[0] < 0.02 < lrs[-1]  # the recipe's rate is interior to the grid
     assert set(contrast.BEYOND) == {lrs[0], lrs[-1]}
-    assert set(contrast.FURTHER) == set(contrast.BEYOND.values())
+    assert set(contrast.BEYOND.values()) <= set(contrast.FURTHER)
     configs = contrast.contrast_lr()
     assert {(c["m"], c["L"]) for c in configs} == set(contrast.CONTRAST_GRAMMARS)
     assert {g for g in GRAMMARS if g[1] <= 4} == set(contrast.CONTRAST_GRAMMARS)

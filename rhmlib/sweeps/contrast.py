@@ -8,8 +8,9 @@ Three steps, each on its own seeds so that no number the book reports was used t
 1. **Selection** (seeds 0-2). The self-supervised rules (:func:`ssl_rules`: CLAPP++ on
    the reference and depth-4 grammars only) scan their Adam rate at ``P = 2 P*`` and
    width 256 on every grammar (``contrast_lr``; one more rate beyond a chosen end in
-   ``contrast_lr_edge``, one further in ``contrast_lr_edge2``); CLAPP and InfoNCE scan
-   their temperature on the reference grammar (``contrast_temperature``); every rule of
+   ``contrast_lr_edge``, one further each time an end is chosen again in
+   ``contrast_lr_edge2`` and ``contrast_lr_edge3``); CLAPP and InfoNCE scan their
+   temperature on the reference grammar (``contrast_temperature``); every rule of
    :data:`RULES` is run at widths 64, 128 and 256 on the depth-4 grammar at ``2 P*``
    (``contrast_width``; 512 in ``contrast_width_edge`` where 256 is chosen), which sets
    each rule's preferred width (the narrowest within one standard error of the best
@@ -26,7 +27,7 @@ Three steps, each on its own seeds so that no number the book reports was used t
 
 Regenerate with::
 
-    python -m rhmlib.sweeps contrast_lr contrast_lr_edge contrast_lr_edge2 \
+    python -m rhmlib.sweeps contrast_lr contrast_lr_edge contrast_lr_edge2 contrast_lr_edge3 \
         contrast_temperature contrast_width contrast_width_edge contrast_P \
         contrast_narrow contrast_labels \
         contrast_twins hierarchy drtp_control pepita_recipe --jobs 2
@@ -49,7 +50,7 @@ __all__ = ["RULES", "SSL", "PLUS", "PLUS_GRAMMARS", "ssl_rules",
            "HEADLINE_SEEDS", "SCAN_WIDTH", "WIDTHS", "TEMPERATURES", "LABEL_GRAMMARS",
            "LABEL_RULES", "CONTRAST_GRAMMARS",
            "UNLABELLED", "factors", "contrast_config", "contrast_lr", "contrast_lr_edge",
-           "contrast_lr_edge2",
+           "contrast_lr_edge2", "contrast_lr_edge3", "EDGES",
            "scan_records", "contrast_chosen_lrs", "chosen_rates", "contrast_temperature",
            "temperature_rows", "contrast_width", "WIDER", "contrast_width_edge",
            "preferred_widths", "width_rows",
@@ -93,8 +94,8 @@ OTHERS = ("CLAPP (global)", "InfoNCE (global)", "VICReg (global)", "Forward-Forw
 # about 3 between steps; an end that is chosen gets the next rate beyond it.
 SSL_LRS = (0.006, 0.02, 0.06)
 BEYOND = {0.006: 0.002, 0.06: 0.2}
-# Where the rate beyond is chosen again: one step further.
-FURTHER = {0.002: 0.0006, 0.2: 0.6}
+# Where a rate beyond is chosen again: one step further (each further scan adds one).
+FURTHER = {0.002: 0.0006, 0.2: 0.6, 0.0006: 0.0002, 0.6: 2.0}
 SELECTION_SEEDS = range(3)
 HEADLINE_SEEDS = range(10, 13)
 REFERENCE_HEADLINE_SEEDS = range(10, 20)
@@ -199,17 +200,34 @@ def contrast_lr_edge() -> list[dict]:
             if (lr := best_lr(records)) in BEYOND for seed in SELECTION_SEEDS]
 
 
+def _further(*scans: str) -> list[dict]:
+    """Where the runs of ``scans`` chose an end of a cell's rates: one rate further."""
+    out = []
+    for (name, m, L), records in _scan_cells(*scans).items():
+        lr = best_lr(records)
+        if lr in FURTHER and FURTHER[lr] not in {r["config"]["lr"] for r in records}:
+            out += [contrast_config(name, m, L, 2, seed, FURTHER[lr]) for seed in SELECTION_SEEDS]
+    return out
+
+
 @sweep
 def contrast_lr_edge2() -> list[dict]:
     """Where ``contrast_lr`` with its edge still chose an end: one rate further."""
-    return [contrast_config(name, m, L, 2, seed, FURTHER[lr])
-            for (name, m, L), records in _scan_cells("contrast_lr", "contrast_lr_edge").items()
-            if (lr := best_lr(records)) in FURTHER for seed in SELECTION_SEEDS]
+    return _further("contrast_lr", "contrast_lr_edge")
+
+
+@sweep
+def contrast_lr_edge3() -> list[dict]:
+    """Where the scan with both edges still chose an end: one rate further again."""
+    return _further("contrast_lr", "contrast_lr_edge", "contrast_lr_edge2")
+
+
+EDGES = ("contrast_lr", "contrast_lr_edge", "contrast_lr_edge2", "contrast_lr_edge3")
 
 
 def scan_records(root: Path = RESULTS_DIR) -> dict[tuple[str, int, int], list[dict]]:
     """Per ``(variant, m, L)``: every run of its rate scan (``contrast_lr`` and its edges)."""
-    return _scan_cells("contrast_lr", "contrast_lr_edge", "contrast_lr_edge2", root=root)
+    return _scan_cells(*EDGES, root=root)
 
 
 def contrast_chosen_lrs(root: Path = RESULTS_DIR) -> dict[tuple[str, int, int], float]:
