@@ -10,7 +10,8 @@ from .vicreg import VICReg  # noqa: F401
 # The global twins are generated from their local rules (rules.local.global_twin) and
 # inherit their recipes; where a twin's own learning-rate scan (rhmlib.sweeps.contrast)
 # chose another rate, that rate is its recipe.
-for _twin, _lr in (("clapp_global", 0.006), ("infonce_global", 0.02), ("ff_global", 0.006)):
+for _twin, _lr in (("clapp_global", 0.002), ("infonce_global", 0.02), ("vicreg_global", 0.002),
+                   ("ff_global", 0.006)):
     RULES[_twin].defaults = {**RULES[_twin].defaults, "lr": _lr}
 
 __all__ = ["RULES", "Batch", "Dataset", "Rule", "get_rule", "register", "rule_names"]
