@@ -11,7 +11,7 @@ from .vicreg import VICReg  # noqa: F401
 # inherit their recipes; where a twin's own learning-rate scan (rhmlib.sweeps.contrast)
 # chose another rate, that rate is its recipe.
 for _twin, _lr in (("clapp_global", 0.002), ("infonce_global", 0.02), ("vicreg_global", 0.002),
-                   ("ff_global", 0.006)):
+                   ("ff_global", 0.0006)):
     RULES[_twin].defaults = {**RULES[_twin].defaults, "lr": _lr}
 
 __all__ = ["RULES", "Batch", "Dataset", "Rule", "get_rule", "register", "rule_names"]
