@@ -229,7 +229,7 @@ def test_the_graphical_abstract_has_few_series_and_shows_failures_as_bounds() ->
                        if m == n and L >= first)
         else:
             assert all(math.isfinite(p90[(n, L)]) for (n, L) in p90 if n in names)
-    widths = contrast.preferred_widths()
+    widths = contrast.headline_widths()
     assert texts["intro-widths"] == ", ".join(f"{n} {widths[n]}" for n, _, _ in ABSTRACT_SERIES)
 
 

@@ -65,14 +65,14 @@ def test_each_default_lr_is_what_the_book_scan_chose() -> None:
                                   "Forward-Forward (global)"])
 def test_self_supervised_recipes_are_their_scans_choice(name: str) -> None:
     """Each self-supervised rule's default lr is the one its reference-grammar scan chose,
-    its default width the one the width scan prefers (the scan's width, for the rules the
-    width scan leaves out)."""
+    its default width the one its headline runs use (the width scan's preference up to
+    256; the scan's width, for the rules the width scan leaves out)."""
     from rhmlib.sweeps import REFERENCE, contrast
 
     rule = contrast.VARIANTS[name].rule
     chosen = contrast.contrast_chosen_lrs()[(name, REFERENCE["m"], REFERENCE["L"])]
     assert RULES[rule].defaults["lr"] == chosen, (name, chosen)
-    width = contrast.preferred_widths().get(name, contrast.SCAN_WIDTH)
+    width = contrast.headline_widths().get(name, contrast.SCAN_WIDTH)
     assert resolve({**UNSEEN, "P": 10, "rule": rule})["width"] == width, (name, width)
 
 

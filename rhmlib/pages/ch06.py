@@ -38,8 +38,8 @@ def central_figures(root: Path = RESULTS_DIR) -> tuple[go.Figure, go.Figure]:
 
 
 def capacity_groups(root: Path = RESULTS_DIR) -> dict[str, dict[str, list[dict]]]:
-    """CLAPP and InfoNCE at their preferred width and at width 64, beside backprop."""
-    widths = c.preferred_widths(root)
+    """CLAPP and InfoNCE at their headline width and at width 64, beside backprop."""
+    widths = c.headline_widths(root)
     wide = c.scaling_groups(c.scaling_rows(root), ("BP", "CLAPP", "InfoNCE"))
     narrow = c.scaling_groups(c.scaling_rows(root, narrow=True), c.NARROW_RULES)
     out: dict[str, dict[str, list[dict]]] = {}

@@ -304,7 +304,7 @@ def abstract_texts(rows: list[dict] | None = None) -> dict[str, str]:
             return "reach 90 % at every depth"
         return f"do not reach 90 % from $L$ = {min(failing)} on"
 
-    widths = contrast.preferred_widths()
+    widths = contrast.headline_widths()
     bp_max = max(depth[("BP", L)]["p90"] for L in depths)
     return {"intro-bp-max": f"{math.ceil(bp_max * 10) / 10:.1f}",  # "at or below" stays true
             "intro-fb": fails_from(("FA", "DFA")),

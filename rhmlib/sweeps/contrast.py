@@ -17,9 +17,10 @@ Three steps, each on its own seeds so that no number the book reports was used t
    validation accuracy).
    Backprop's, FA's and DFA's rates come from ``grammar_lr``.
 2. **Headline** (seeds 10-12, and 10-19 on the reference grammar). Every rule at its
-   preferred width against ``P / P*`` (:func:`factors`: from 0.5 to 4, and to 8 for the
-   self-supervised rules at ``L = 4``) on every grammar (``contrast_P``); the same
-   at width 64 for CLAPP and InfoNCE (``contrast_narrow``: what capacity does).
+   preferred width (at most 256, :data:`MAX_WIDTH`) against ``P / P*`` (:func:`factors`:
+   from 0.5 to 4, and to 8 for the self-supervised rules at ``L = 4``) on every grammar
+   (``contrast_P``); the same at width 64 for CLAPP and InfoNCE (``contrast_narrow``:
+   what capacity does).
 3. **Label-limited regime** (seeds 10-12). The self-supervised stage sees ``8 P*``
    unlabelled inputs besides the ``P`` labelled ones (CLAPP and InfoNCE), the readout
    the ``P`` labels (``contrast_labels``), at ``L = 3, 4``; backprop on the same labels is in
@@ -53,7 +54,7 @@ __all__ = ["RULES", "SSL", "PLUS", "PLUS_GRAMMARS", "ssl_rules",
            "contrast_lr_edge2", "contrast_lr_edge3", "EDGES",
            "scan_records", "contrast_chosen_lrs", "chosen_rates", "contrast_temperature",
            "temperature_rows", "contrast_width", "WIDER", "contrast_width_edge",
-           "preferred_widths", "width_rows",
+           "preferred_widths", "MAX_WIDTH", "headline_widths", "width_rows",
            "contrast_P", "contrast_narrow", "NARROW_RULES", "contrast_labels", "label_rows",
            "contrast_twins", "BLENDS", "twin_points", "hierarchy", "HIERARCHY_RULES",
            "HIERARCHY_CELLS", "hierarchy_rows", "probe_means", "cell_name", "hierarchy_groups",
@@ -336,6 +337,17 @@ def preferred_widths(root: Path = RESULTS_DIR) -> dict[str, int]:
     return _chosen_widths(_width_records(root, wider=True))
 
 
+# The widest network of the headline runs: a rule that prefers 512 (InfoNCE and FA gain
+# from it at depth 4) would cost some 10 CPU-hours more there; it runs at 256, and its
+# P_90 is then an upper bound.
+MAX_WIDTH = SCAN_WIDTH
+
+
+def headline_widths(root: Path = RESULTS_DIR) -> dict[str, int]:
+    """Per rule: the width of its headline runs, its preferred width up to :data:`MAX_WIDTH`."""
+    return {name: min(width, MAX_WIDTH) for name, width in preferred_widths(root).items()}
+
+
 def _headline_seeds(m: int, L: int) -> range:
     return (REFERENCE_HEADLINE_SEEDS if (m, L) == (REFERENCE["m"], REFERENCE["L"])
             else HEADLINE_SEEDS)
@@ -348,10 +360,10 @@ def _activity(config: dict) -> tuple[str, ...]:
 
 @sweep(probes=_activity)
 def contrast_P() -> list[dict]:
-    """Every rule at its preferred width against P / P* on every grammar (headline seeds),
+    """Every rule at its headline width against P / P* on every grammar (headline seeds),
     and the random-features control at CLAPP's."""
     lrs = chosen_rates()
-    widths = preferred_widths()
+    widths = headline_widths()
     widths[CONTROL] = widths["CLAPP"]
     return [contrast_config(name, m, L, f, seed, lrs[(name, m, L)], width=widths[name])
             for m, L in CONTRAST_GRAMMARS for name in (*TYPE1, *ssl_rules(m, L), CONTROL)
@@ -378,7 +390,7 @@ def contrast_labels() -> list[dict]:
     """Label-limited: 8 P* unlabelled inputs for CLAPP's and InfoNCE's self-supervision,
     P labels; BP on P labels."""
     lrs = chosen_rates()
-    widths = preferred_widths()
+    widths = headline_widths()
     out = []
     for m, L in LABEL_GRAMMARS:
         unlabelled = UNLABELLED * _scale(m, L)
@@ -465,7 +477,7 @@ def _hierarchy_probes(config: dict) -> tuple[str, ...]:
 def hierarchy() -> list[dict]:
     """Per-layer hierarchy probes over training: 5 rules on 4 cells, seeds 10-12."""
     lrs = chosen_rates()
-    widths = preferred_widths()
+    widths = headline_widths()
     return [contrast_config(name, m, L, f, seed, lrs[(name, m, L)], width=widths[name])
             for m, L, f in HIERARCHY_CELLS for name in HIERARCHY_RULES for seed in HEADLINE_SEEDS]
 
