@@ -241,7 +241,10 @@ def width_table(root: Path = RESULTS_DIR) -> Table:
     return Table(list(out.values()), ["rule", *(f"width {w}" for w in widths)],
                  caption=f"Grammar m = {m}, L = {L} at P = 2 P*: test accuracy (mean ± sem, "
                  f"seeds {c.SELECTION_SEEDS[0]}-{c.SELECTION_SEEDS[-1]}); ◀ the preferred width: "
-                 "the narrowest within one standard error of the best validation accuracy")
+                 "the narrowest within one standard error of the best validation accuracy. "
+                 f"The curves run each rule at its preferred width up to {c.MAX_WIDTH}: a "
+                 f"rule that prefers more is shown narrower than it would like, and its "
+                 f"P₉₀ is an upper bound")
 
 
 def p90_ratio_text(row: dict) -> str:
