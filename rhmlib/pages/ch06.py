@@ -243,8 +243,8 @@ def width_table(root: Path = RESULTS_DIR) -> Table:
                  f"seeds {c.SELECTION_SEEDS[0]}-{c.SELECTION_SEEDS[-1]}); ◀ the preferred width: "
                  "the narrowest within one standard error of the best validation accuracy. "
                  f"The curves run each rule at its preferred width up to {c.MAX_WIDTH}: a "
-                 f"rule that prefers more is shown narrower than it would like, and its "
-                 f"P₉₀ is an upper bound")
+                 "rule that prefers more is shown narrower than it would like, and its "
+                 "P₉₀ is an upper bound")
 
 
 def p90_ratio_text(row: dict) -> str:
