@@ -36,10 +36,11 @@ from .rhm import RHM, Sample
 from .stats import mean_sem
 
 __all__ = [
-    "glue", "RULE_COLORS", "rule_of", "angles_figure", "error_paths_figure", "mean_learning_curves",
+    "glue", "RULE_COLORS", "rule_of", "angles_figure", "error_paths_figure",
     "accuracy_vs_P", "collapse_figure", "learning_curve", "tree_figure", "rules_figure", "COLORS",
     "lines", "layer_curves", "per_layer", "panels", "signal_noise", "accuracy_bars",
-    "interval_panels", "scatter", "MAX_SERIES", "math_text", "facets", "learning_curve_panels",
+    "interval_panels", "scatter", "MAX_SERIES", "math_text", "facets", "learning_rows",
+    "learning_curve_panels",
     "angle_rows",
 ]
 
@@ -1110,40 +1111,6 @@ def per_layer(
     return _phone_layout(fig, title)
 
 
-def mean_learning_curves(records: dict[str, list[dict]], title: str = "") -> go.Figure:
-    """Test accuracy against training step, mean and sem over the runs of each name.
-
-    ``records`` maps a name to cached sweep records (each with ``result.history``).
-    """
-
-    _check_mapping(records, "records")
-    styles, fig = _Styles(), go.Figure()
-    for name, recs in records.items():
-        if not isinstance(recs, Sequence) or not recs:
-            raise ValueError(f"records[{name!r}] must be a non-empty list of sweep records")
-        try:
-            steps = recs[0]["result"]["history"]["step"]
-            curves = [r["result"]["history"]["test_accuracy"] for r in recs
-                      if r["result"]["history"]["step"] == steps]
-        except (KeyError, TypeError) as err:
-            raise ValueError(f"records[{name!r}] must be finished sweep records with "
-                             "result.history") from err
-        if len(curves) != len(recs) or any(len(c) != len(steps) for c in curves):
-            raise ValueError(f"records[{name!r}] must share their evaluation steps")
-        stats = [mean_sem(c[t] for c in curves) for t in range(len(steps))]
-        style = styles(name)
-        fig.add_scatter(
-            x=steps, y=[m for m, _, _ in stats], mode="lines+markers",
-            error_y={"type": "data", "array": [e for _, e, _ in stats], "visible": True},
-            name=f"{name} ({len(recs)} seeds)",
-            line={"color": style["color"], "dash": style["dash"]},
-            marker={"symbol": style["symbol"]},
-        )
-    fig.update_layout(xaxis_title="training step", yaxis_title="test accuracy",
-                      yaxis_range=[0, 1.02])
-    return _phone_layout(fig, title)
-
-
 def learning_rows(records: dict[str, list[dict]]) -> dict[str, list[dict]]:
     """Per name: test accuracy at each evaluation step, mean and sem over its records.
 
@@ -1171,7 +1138,7 @@ def learning_rows(records: dict[str, list[dict]]) -> dict[str, list[dict]]:
 
 def learning_curve_panels(groups: dict[str, dict[str, list[dict]]], title: str = "",
                           y_title: str = "test accuracy") -> go.Figure:
-    """:func:`mean_learning_curves` in side-by-side panels, one per group of records
+    """Mean test-accuracy curves (:func:`learning_rows`) side by side, one panel per group
     (at most :data:`MAX_SERIES` each: :func:`facets` splits a long list)."""
     _check_mapping(groups, "groups")
     rows = {panel: learning_rows(records) for panel, records in groups.items()}

@@ -288,8 +288,8 @@ def _bad_calls() -> list[tuple]:
          ValueError, "rows of cosines"),
         (lambda: plots.layer_curves([0, 1], [[0.1, 0.2], [0.3]]), ValueError,
          r"values\[1\] must have one value per layer"),
-        (lambda: plots.mean_learning_curves({"BP": [_history_record([5, 10], [0.1, 0.2]),
-                                                    _history_record([5], [0.1])]}),
+        (lambda: plots.learning_rows({"BP": [_history_record([5, 10], [0.1, 0.2]),
+                                             _history_record([5], [0.1])]}),
          ValueError, "must share their evaluation steps"),
     ]
 
