@@ -6,7 +6,8 @@ a phone's width: no fixed width, the legend below the plot, long titles wrapped.
 show their math as a reader writes it (P₉₀, n_c m^L as n<sub>c</sub> m<sup>L</sup>, ≥, →:
 :func:`math_text`), each axis ticks in one number format with room for every label on a
 phone (:func:`measured_ticks`, :func:`log_ticks`), and a panel shows at most
-:data:`MAX_SERIES` series (:func:`facets` splits a longer list into panels).
+:data:`MAX_SERIES` series (:func:`facets` splits a longer list into panels, :func:`views`
+puts it behind buttons).
 
 Importing this module sets plotly's default renderer to ``"rhmlib"``: every figure
 is one output carrying both plotly's JSON (JupyterLab and Binder render it natively)
@@ -41,7 +42,7 @@ __all__ = [
     "lines", "layer_curves", "per_layer", "panels", "signal_noise", "accuracy_bars",
     "interval_panels", "scatter", "MAX_SERIES", "math_text", "facets", "learning_rows",
     "learning_curve_panels",
-    "angle_rows",
+    "angle_rows", "views", "scatter_panels",
 ]
 
 # Series that are not learning rules (layers, grammars, counts): Okabe-Ito, as the
@@ -78,8 +79,8 @@ LEGEND_ROW_PX = 22  # one row of the legend below a plot
 PHONE_PLOT_PX = 340  # the width a legend wraps at on a phone (390 px page less margins)
 TITLE_CHARS = 48  # a title line that fits a phone at plotly's title font
 # The most series one panel shows: beyond it a reader cannot tell them apart; more go
-# into facets (:func:`facets`) or behind a slider. tests/test_clean_pages.py counts them
-# on every figure of the built book.
+# into facets (:func:`facets`), behind buttons (:func:`views`) or behind a slider.
+# tests/test_clean_pages.py counts them on every figure of the built book.
 MAX_SERIES = 6
 
 
@@ -393,6 +394,57 @@ def facets(curves: Mapping[str, object], panels: Mapping[str, str], keep: Sequen
             raise ValueError(f"panel {title!r} would hold {len(mine)} curves, more than "
                              f"{MAX_SERIES}: split it")
     return out
+
+
+def views(fig: go.Figure, shown: Mapping[str, Sequence[str]]) -> go.Figure:
+    """``fig`` with a row of buttons above its panels, each a view showing only some series.
+
+    ``shown`` maps a button's label to the names of the series it shows (as the figure was
+    given them); the figure opens on the first. A name may be in several views (a reference
+    such as BP), every named series must be in one; unnamed traces are always shown. The
+    buttons work in the static page, without a kernel. Raises ValueError for a name no
+    series has, a series no view shows, or a view with more than :data:`MAX_SERIES` series
+    in a panel.
+    """
+    if not isinstance(fig, go.Figure):
+        raise TypeError(f"fig must be a plotly Figure, got {type(fig).__name__}")
+    _check_mapping(shown, "shown")
+    names = {}  # the name each trace shows (math rendered) -> the name it was given
+    for label, members in shown.items():
+        if isinstance(members, str) or not isinstance(members, Sequence) or not members:
+            raise ValueError(f"shown[{label!r}] must be a non-empty list of series names")
+        names.update({math_text(name): name for name in members})
+    drawn = {t.name for t in fig.data if t.name}
+    unknown = sorted(names[n] for n in set(names) - drawn)
+    if unknown:
+        raise ValueError(f"shown names no series of fig: {unknown}")
+    if drawn - set(names):
+        raise ValueError(f"no view shows {sorted(drawn - set(names))}")
+    visible = {}
+    for label, members in shown.items():
+        mine = {math_text(name) for name in members}
+        visible[label] = [not t.name or t.name in mine for t in fig.data]
+        panels: dict[tuple, set] = {}
+        for trace in fig.data:
+            if trace.name in mine:
+                panels.setdefault((trace.xaxis or "x", trace.yaxis or "y"), set()).add(trace.name)
+        crowded = [len(v) for v in panels.values() if len(v) > MAX_SERIES]
+        if crowded:
+            raise ValueError(f"view {label!r} shows {max(crowded)} series in a panel, more "
+                             f"than {MAX_SERIES}: split it")
+    for trace, show in zip(fig.data, next(iter(visible.values()))):
+        trace.visible = show
+    # The buttons go in a band added above the panels' titles: paper coordinates count
+    # from the plotting area, whose height the layout fixes.
+    band, top, bottom = 36, fig.layout.margin.t or 0, fig.layout.margin.b or 0
+    height = (fig.layout.height or 450) + band
+    fig.update_layout(height=height, margin={"t": top + band}, updatemenus=[{
+        "type": "buttons", "direction": "right", "active": 0, "showactive": True,
+        "x": 0, "xanchor": "left", "y": 1 + (top + 4) / (height - top - band - bottom),
+        "yanchor": "bottom", "pad": {"t": 0, "b": 0, "l": 0, "r": 0}, "font": {"size": 12},
+        "buttons": [{"label": label, "method": "restyle", "args": [{"visible": show}]}
+                    for label, show in visible.items()]}])
+    return fig
 
 
 def _wrap(title: str, width: int = TITLE_CHARS) -> str:
@@ -809,23 +861,51 @@ def _ceiling(row: Mapping) -> float:
     return row["high"] if math.isfinite(row["high"]) else row.get("largest", row["mean"])
 
 
+def _markers(points: object, name: str, styles: _Styles) -> list[go.Scatter]:
+    """One marker trace per name of ``points`` (name -> ``(x, y)`` pairs), in its style."""
+    _check_mapping(points, name)
+    traces = []
+    for label, pairs in points.items():  # type: ignore[union-attr]
+        pairs = list(pairs)
+        if not pairs or not all(len(p) == 2 for p in pairs):
+            raise ValueError(f"{name}[{label!r}] must be a non-empty list of (x, y) pairs")
+        style = styles(label)
+        traces.append(go.Scatter(
+            x=_check_numbers([p[0] for p in pairs], f"{name}[{label!r}] x"),
+            y=_check_numbers([p[1] for p in pairs], f"{name}[{label!r}] y"),
+            mode="markers", name=label, legendgroup=label, showlegend=style["first"],
+            marker={"symbol": style["symbol"], "color": style["color"], "size": 9}))
+    return traces
+
+
 def scatter(
     points: dict[str, Sequence[tuple[float, float]]], x_title: str, y_title: str,
     title: str = "",
 ) -> go.Figure:
     """One marker series per name: ``points[name]`` is a list of ``(x, y)`` pairs."""
-    _check_mapping(points, "points")
-    styles, fig = _Styles(), go.Figure()
-    for name, pairs in points.items():
-        pairs = list(pairs)
-        if not pairs or not all(len(p) == 2 for p in pairs):
-            raise ValueError(f"points[{name!r}] must be a non-empty list of (x, y) pairs")
-        style = styles(name)
-        fig.add_scatter(x=_check_numbers([p[0] for p in pairs], f"points[{name!r}] x"),
-                        y=_check_numbers([p[1] for p in pairs], f"points[{name!r}] y"),
-                        mode="markers", name=name,
-                        marker={"symbol": style["symbol"], "color": style["color"], "size": 9})
+    fig = go.Figure(_markers(points, "points", _Styles()))
     fig.update_layout(xaxis_title=x_title, yaxis_title=y_title)
+    return _phone_layout(fig, title)
+
+
+def scatter_panels(
+    groups: dict[str, dict[str, Sequence[tuple[float, float]]]], x_title: str, y_title: str,
+    title: str = "",
+) -> go.Figure:
+    """:func:`scatter` in panels side by side, one per group (at most :data:`MAX_SERIES`
+    names each), on the same x and y axes; a name keeps its style in every panel."""
+    fig, titles = _panel_grid(groups, x_title)
+    styles, xs = _Styles(), []
+    for col, (panel, points) in enumerate(groups.items(), start=1):
+        for trace in _markers(points, f"groups[{panel!r}]", styles):
+            fig.add_trace(trace, row=1, col=col)
+            xs += list(trace.x)
+    for col, text in enumerate(_x_titles(titles), start=1):
+        fig.update_xaxes(title_text=text, row=1, col=col)
+    low, high = min(xs), max(xs)
+    pad = 0.05 * (high - low or 1.0)
+    fig.update_xaxes(range=[low - pad, high + pad])
+    fig.update_yaxes(title_text=y_title, row=1, col=1)
     return _phone_layout(fig, title)
 
 

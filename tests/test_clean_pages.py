@@ -157,15 +157,10 @@ def test_no_page_shows_leftovers_of_how_it_was_made(built_book: tuple[Path, str]
 # -- the notebooks as a reader meets them (static: no build, no kernel) -----------------------
 
 BOOK = Path(__file__).resolve().parents[1] / "book"
-# Chapters whose text is being rewritten from new results; their checks report, not fail.
-BEING_REWRITTEN = {"06_data_efficiency", "07_local_vs_global"}
 
 
 def _notebooks() -> list:
-    return [pytest.param(path, id=path.stem, marks=pytest.mark.xfail(
-                reason="chapter being rewritten from new results", strict=False))
-            if path.stem in BEING_REWRITTEN else pytest.param(path, id=path.stem)
-            for path in sorted(BOOK.glob("*.ipynb"))]
+    return [pytest.param(path, id=path.stem) for path in sorted(BOOK.glob("*.ipynb"))]
 
 
 def _cells(path: Path) -> list[dict]:
@@ -350,16 +345,10 @@ def test_pages_state_one_value_per_quantity(built_book: tuple[Path, str]) -> Non
 
 # -- the built pages: answers folded, no sweep names -----------------------------------------
 
-def _page_id(name: str) -> str:
-    return name.rsplit("/", 1)[-1].removesuffix(".html")
-
-
 def test_no_solution_output_in_view_before_it_is_opened(built_book: tuple[Path, str]) -> None:
     html_dir = built_book[0] / "html"
     problems, solutions = [], 0
     for name in site_pages(html_dir):
-        if _page_id(name) in BEING_REWRITTEN:
-            continue
         soup = BeautifulSoup((html_dir / name).read_text(encoding="utf-8"), "html.parser")
         for cell in soup.select("div.cell"):
             source = cell.select_one(".cell_input")
@@ -380,8 +369,6 @@ def test_no_sweep_names_on_the_pages(built_book: tuple[Path, str]) -> None:
     pattern = sweep_name_pattern()
     problems = []
     for name in site_pages(html_dir):
-        if _page_id(name) in BEING_REWRITTEN:
-            continue
         text = visible_text(html_dir / name)["page"]
         problems += [f"{name}: {m.group()!r} in …{text[max(0, m.start() - 50):m.end() + 30]}…"
                      for m in pattern.finditer(text)]

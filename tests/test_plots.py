@@ -189,6 +189,40 @@ def test_facets_split_series_into_panels_of_six_at_most() -> None:
         plots.facets({f"r{k}": ROWS for k in range(7)}, {"all": "r"})
 
 
+def test_views_show_a_few_series_at_a_time_behind_buttons() -> None:
+    from test_clean_pages import crowded_panels
+
+    names = ["BP", "FA", "DFA", "CLAPP", "InfoNCE", "VICReg", "CLAPP (global)", "P_90 rule"]
+    fig = plots.panels({"a": {n: ROWS for n in names}, "b": {n: ROWS for n in names}})
+    height = fig.layout.height
+    shown = plots.views(fig, {"rules": names[:6], "variants": ["BP", *names[6:]]})
+    assert [t.visible for t in fig.data[:8]] == [True] * 6 + [False] * 2
+    (menu,) = shown.layout.updatemenus
+    assert [b.label for b in menu.buttons] == ["rules", "variants"]
+    assert menu.buttons[1].args[0]["visible"][:8] == [True] + [False] * 5 + [True] * 2
+    assert shown.layout.height > height and menu.y > 1
+    assert not crowded_panels(shown.to_plotly_json())
+    with pytest.raises(ValueError, match="no view shows"):
+        plots.views(plots.panels({"a": {n: ROWS for n in names}}), {"rules": names[:6]})
+    with pytest.raises(ValueError, match="names no series"):
+        plots.views(plots.panels({"a": {"BP": ROWS}}), {"rules": ["BP", "FA"]})
+    with pytest.raises(ValueError, match="more than 6"):
+        plots.views(plots.panels({"a": {n: ROWS for n in names}}), {"all": names})
+
+
+def test_scatter_panels_share_axes_and_styles() -> None:
+    fig = plots.scatter_panels({"CLAPP": {"CLAPP": [(0.1, 0.9)], "CLAPP++": [(0.3, 0.5)]},
+                                "others": {"InfoNCE": [(0.2, 0.8)], "CLAPP": [(0.4, 0.7)]}},
+                               "cosine", "test accuracy")
+    assert [t.xaxis for t in fig.data] == ["x", "x", "x2", "x2"]
+    clapp = [t for t in fig.data if t.name == "CLAPP"]
+    assert clapp[0].marker.color == clapp[1].marker.color
+    assert [t.showlegend for t in clapp] == [True, False]
+    assert fig.layout.xaxis.range == fig.layout.xaxis2.range
+    with pytest.raises(ValueError, match=r"groups\['CLAPP'\]\['CLAPP'\] must be a non-empty"):
+        plots.scatter_panels({"CLAPP": {"CLAPP": []}}, "x", "y")
+
+
 def test_angle_rows_and_learning_curve_panels() -> None:
     record = {"steps": [0, 10], "cosines": [[0.5, 0.9], [0.6, 0.8]]}
     fig = plots.angle_rows({"own mask": {"ones": [record]}, "downstream masks": {

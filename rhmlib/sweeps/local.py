@@ -281,8 +281,8 @@ def scan_table(root: Path = RESULTS_DIR) -> Table:
             "seeds": r["n"], "diverged": r["diverged"] or None,
             "recipe": "✓" if r["recipe"] else None} for r in scan_rows(root)]
     columns = [c for c in out[0] if any(row[c] is not None for row in out)]
-    return Table(out, columns, caption="The budget scan (ssl_scan): validation accuracy, mean "
-                                       "± sem over seeds; ✓: the setting the sweeps use")
+    return Table(out, columns, caption="The budget scan: validation accuracy, mean ± sem over "
+                                       "seeds; ✓: the recipe's setting")
 
 
 def width_curves(root: Path = RESULTS_DIR, P: int = 2000) -> dict[str, list[dict]]:
