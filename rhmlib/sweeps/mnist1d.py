@@ -12,8 +12,7 @@ headline use disjoint seeds:
    number of labels, 250 to 16,000, at the chosen rate (``mnist1d_labels``: the *strict*
    regime, the labelled signals are all the data), and the self-supervised rules with
    :data:`UNLABELLED` unlabelled signals besides (``mnist1d_label_limited``); the other
-   rules cannot use
-   unlabelled signals, so their strict curve serves both regimes.
+   rules cannot use unlabelled signals, so their strict curve serves both regimes.
 
 3. **Anchors**: backprop's tree CNN at 4,000 labels is in ``mnist1d_labels``; the
    public numbers' MLP is a network of one hidden layer (256 units) trained by
