@@ -129,15 +129,15 @@ def _claim_local() -> str:
     name, ratio = reference["ssl"]
     needs = ("never reaches 90 %" if math.isinf(ratio)
              else f"needs {ratio:.2f} times backprop's labels")
-    ahead = [v for v in ch06.label_verdicts(contrast.label_rows()) if v["verdict"] == "ahead"]
-    limited = _label_cases(ahead)
+    labels = ch06.label_verdicts(contrast.label_rows())
+    ahead, behind = ([v for v in labels if v["verdict"] == side] for side in ("ahead", "behind"))
     return (f"{verdict}, at convergence and each rule at its preferred width. Strict regime "
             f"(labels only): on the reference grammar the best self-supervised rule, {name}, "
             f"{needs}; within a factor {ch06.KEEPS:g} of backprop on "
             f"{_grammar_list(keeps, len(verdicts))}, beyond it on {_grammar_list(loses)}. "
             "Label-limited "
             f"regime ($8P^*$ unlabelled inputs): ahead of backprop on the same labels at "
-            f"{limited}.")
+            f"{_label_cases(ahead)}; behind it at {_label_cases(behind)}.")
 
 
 def _claim_contrast() -> str:
