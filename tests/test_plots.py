@@ -225,8 +225,8 @@ def test_the_graphical_abstract_has_few_series_and_shows_failures_as_bounds() ->
     for key, names in (("intro-fb", ("FA", "DFA")), ("intro-ssl", ("CLAPP", "InfoNCE"))):
         if texts[key].startswith("do not reach"):
             first = int(texts[key].split("= ")[1].split()[0])
-            assert all(math.isinf(p90[(n, L)]) for n in names for (m, L) in p90
-                       if m == n and L >= first)
+            assert all(math.isinf(p90[(name, L)]) for (name, L) in p90
+                       if name in names and L >= first)
         else:
             assert all(math.isfinite(p90[(n, L)]) for (n, L) in p90 if n in names)
     widths = contrast.headline_widths()
