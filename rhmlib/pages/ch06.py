@@ -270,7 +270,9 @@ def scaling_table(rows: list[dict], names: tuple[str, ...] | None = None) -> Tab
            for name in order]
     return Table(out, ["rule", *columns], caption="P_90 / (n_c m^L) with its 68% bootstrap "
                  "interval over seeds; '> x': 90% not reached at the largest P tried; "
-                 "'≤ x': reached already at the smallest")
+                 "'≤ x': an upper bound, 90% reached already at the smallest P tried, or "
+                 "resting on a run stopped at its step cap while still improving; "
+                 "'–': not run")
 
 
 def chosen_lr_table(root: Path = RESULTS_DIR) -> Table:

@@ -273,12 +273,17 @@ def abstract_texts(rows: list[dict] | None = None) -> dict[str, str]:
     depths = sorted({L for name, L in depth if name == "BP"})
 
     def fails_from(names: tuple[str, ...]) -> str:
+        # A rule measured on fewer depths (FA, for cost) counts where it was measured.
         failing = [L for L in depths
                    if all(not math.isfinite(depth[(n, L2)]["p90"]) for n in names
-                          for L2 in depths if L2 >= L)]
+                          for L2 in depths if L2 >= L and (n, L2) in depth)]
+        partial = [f"{n} measured at $L$ = {', '.join(str(L) for L in measured)} only"
+                   for n in names
+                   if (measured := [L for L in depths if (n, L) in depth]) != depths]
+        note = f" ({'; '.join(partial)})" if partial else ""
         if not failing:
-            return "reach 90 % at every depth"
-        return f"do not reach 90 % from $L$ = {min(failing)} on"
+            return "reach 90 % at every depth" + note
+        return f"do not reach 90 % from $L$ = {min(failing)} on" + note
 
     widths = contrast.headline_widths()
     bp_max = max(depth[("BP", L)]["p90"] for L in depths)

@@ -20,8 +20,8 @@ Three steps, each on its own seeds so that no number the book reports was used t
    :data:`FEW_SEEDS`). Every rule at its
    preferred width (at most 256, :data:`MAX_WIDTH`) against ``P / P*`` (:func:`factors`:
    from 0.5 to 4, and to 8 for the self-supervised rules at ``L = 4``) on every grammar
-   (FA on three, :data:`FA_GRAMMARS`) (``contrast_P``); the same at width 64 for CLAPP and InfoNCE (``contrast_narrow``:
-   what capacity does).
+   (FA on three, :data:`FA_GRAMMARS`) (``contrast_P``); the same at width 64 for CLAPP
+   and InfoNCE (``contrast_narrow``: what capacity does).
 3. **Label-limited regime** (seeds 10-12). The self-supervised stage sees ``8 P*``
    unlabelled inputs besides the ``P`` labelled ones (CLAPP and InfoNCE), the readout
    the ``P`` labels (``contrast_labels``), at ``L = 3, 4``; backprop on the same labels is in
@@ -428,10 +428,10 @@ def contrast_labels() -> list[dict]:
 
 def label_rows(root: Path = RESULTS_DIR) -> list[dict]:
     """Per rule, grammar and number of labels of ``contrast_labels``: test accuracy."""
-    rows = []
+    rows, records = [], load_sweep("contrast_labels", root)
     for name in RULES:
         for m, L in LABEL_GRAMMARS:
-            recs = [r for r in load_sweep("contrast_labels", root) if label(r["config"]) == name
+            recs = [r for r in records if label(r["config"]) == name
                     and (r["config"]["m"], r["config"]["L"]) == (m, L)]
             rows += [{"name": name, "m": m, "L": L, "labels": row["P"],
                       "ratio": row["P"] / _scale(m, L), "mean": row["mean"], "sem": row["sem"],

@@ -8,7 +8,8 @@ The chapters' modules of :mod:`rhmlib.sweeps` register their sweeps here
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..checks import check_list, check_path
@@ -51,12 +52,35 @@ def sweep(
     return register if func is None else register(func)
 
 
+# While one sweep's configs are computed, each sweep it reads is listed and loaded once:
+# a sweep chosen from others' results (rates, widths) reads them through several paths,
+# and the results cannot change in between. Outside such a computation nothing is kept.
+_scope: dict[tuple, list[dict]] | None = None
+
+
+@contextmanager
+def _one_reading() -> Iterator[dict[tuple, list[dict]]]:
+    global _scope
+    outer = _scope is None
+    if outer:
+        _scope = {}
+    try:
+        yield _scope
+    finally:
+        if outer:
+            _scope = None
+
+
 def configs_of(name_or_configs: str | Iterable[dict]) -> list[dict]:
     """The configs of a registered sweep, or the given list itself."""
     if isinstance(name_or_configs, str):
         if name_or_configs not in SWEEPS:
             raise ValueError(f"sweep must be one of {sorted(SWEEPS)}, got {name_or_configs!r}")
-        return SWEEPS[name_or_configs]()
+        with _one_reading() as seen:
+            key = ("configs", name_or_configs)
+            if key not in seen:
+                seen[key] = SWEEPS[name_or_configs]()
+            return list(seen[key])
     configs = check_list("name_or_configs", name_or_configs, allow_empty=True)
     if not all(isinstance(c, dict) for c in configs):
         raise TypeError("name_or_configs must be a sweep's name or a list of config dicts")
@@ -109,6 +133,14 @@ def load_sweep(name: str, root: str | Path = RESULTS_DIR) -> list[dict]:
     root = _root(root)
     if not isinstance(name, str):
         raise TypeError(f"name must be a sweep's name (str), got {name!r}")
+    with _one_reading() as seen:
+        key = ("records", name, root)
+        if key not in seen:
+            seen[key] = _load(name, root)
+        return list(seen[key])
+
+
+def _load(name: str, root: Path) -> list[dict]:
     try:
         runs = runs_of(name)
     except MissingResults as err:  # its configs are chosen from another sweep's results
