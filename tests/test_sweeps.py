@@ -126,6 +126,8 @@ def test_a_cached_run_of_every_sweep_recomputes_to_the_same_record(tmp_path) -> 
     chosen, spreads = {}, {}
     for name in sorted(sweeps.SWEEPS):
         records = sweeps.load_sweep(name)
+        if not records:  # an edge scan that no chosen end asked for
+            continue
         groups = points(records)
         by_key = {r["key"]: r for r in records}
         runs = sorted((run for run in sweeps.runs_of(name)

@@ -16,7 +16,8 @@ from ..sweeps import contrast as c
 from ..tables import Table, pm
 
 __all__ = ["AXES", "central_figures", "capacity_groups", "capacity_figure", "label_groups",
-           "label_figure", "untrained_rows", "hierarchy_figure", "temperature_table", "KEEPS",
+           "label_figure", "untrained_rows", "FAMILIES", "hierarchy_figure", "temperature_table",
+           "KEEPS",
            "ratio_to_bp", "contrast_verdicts", "verdict_table", "label_verdicts",
            "separating_layers", "width_table", "p90_ratio_text", "scaling_table",
            "chosen_lr_table", "oracle_figure"]
@@ -85,14 +86,26 @@ def untrained_rows(root: Path = RESULTS_DIR) -> list[dict]:
     for (m, L, P, width), cfgs in sorted(configs.items()):
         seeds = {cfg["seed"]: cfg for cfg in cfgs}  # one network per seed and width
         points = [untrained(cfg) for cfg in seeds.values()]
-        rows.append({"name": f"untrained, width {width}", "m": m, "L": L, "P": P,
-                     **c.probe_means(points, L), "test": None, "n": len(points)})
+        rows.append({"name": f"untrained, width {width}", "width": width, "m": m, "L": L,
+                     "P": P, **c.probe_means(points, L), "test": None, "n": len(points)})
     return rows
 
 
-def hierarchy_figure(measure: str, root: Path = RESULTS_DIR) -> go.Figure:
-    """Each layer's ``measure`` after training, one panel per cell, untrained baselines too."""
-    rows = c.hierarchy_rows(root) + untrained_rows(root)
+# The hierarchy figures show backprop with one family at a time, beside the untrained
+# networks of the widths they run at: all five rules and three baselines are too many lines.
+FAMILIES = {"direct feedback": ("BP", "FA", "DFA"), "self-supervised": ("BP", "CLAPP", "InfoNCE")}
+
+
+def hierarchy_figure(measure: str, family: str, root: Path = RESULTS_DIR) -> go.Figure:
+    """Each layer's ``measure`` after training for backprop and one of :data:`FAMILIES`, one
+    panel per cell, beside the untrained networks of the widths those rules run at."""
+    if family not in FAMILIES:
+        raise ValueError(f"family must be one of {sorted(FAMILIES)}, got {family!r}")
+    names = FAMILIES[family]
+    widths = {r["config"]["width"] for r in load_sweep("hierarchy", root)
+              if c.label(r["config"]) in names}
+    rows = ([r for r in c.hierarchy_rows(root) if r["name"] in names]
+            + [r for r in untrained_rows(root) if r["width"] in widths])
     title = {"sensitivity": "synonymic sensitivity", "own": "own level decoded"}[measure]
     return panels(c.hierarchy_groups(rows, measure), x="x", x_titles="layer", log_x=False,
                   target=None, y_title=title, y_range=(0, 1.02))

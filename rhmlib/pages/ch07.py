@@ -8,7 +8,7 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 
-from ..plots import panels, scatter
+from ..plots import panels, per_layer, scatter
 from ..probes import live
 from ..rhm import REFERENCE
 from ..stats import mean_sem, rank_correlation
@@ -19,7 +19,7 @@ from ..tables import Table, pm
 
 __all__ = ["WIDE_ENOUGH", "family_of", "similarity_rows", "similarity_table", "twin_figure",
            "blend_rows", "blend_figure", "blend_table", "VARIANT_NAMES", "variant_rows",
-           "variant_table", "twin_cosine_table", "hebbian_check"]
+           "variant_table", "twin_cosine_table", "twin_cosine_figure", "hebbian_check"]
 
 # The test can decide only if the cosines to the global update spread over most of [0, 1].
 WIDE_ENOUGH = 0.5
@@ -174,6 +174,23 @@ def twin_cosine_table(rows: list[dict]) -> Table:
     return Table(out, ["rule", "global twin", "local steps",
                        *(f"layer {k + 1}" for k in range(n_layers))],
                  caption="cosine(local update, global update) per layer; 1: same direction")
+
+
+def twin_cosine_figure(rows: list[dict], steps: int) -> go.Figure:
+    """:func:`rhmlib.sweeps.local.local_global_cosines` rows after ``steps`` local steps as
+    bars: one group per rule and layer, one bar per global twin."""
+    after = {(r["rule"], r["twin"]): r["cosines"] for r in rows if r["steps"] == steps}
+    if not after:
+        raise ValueError(f"steps must be one of {sorted({r['steps'] for r in rows})}, "
+                         f"got {steps!r}")
+    rules = list(dict.fromkeys(rule for rule, _ in after))
+    twins = list(dict.fromkeys(twin for _, twin in after))
+    groups = [(rule, k) for rule in rules for k in range(len(after[(rule, twins[0])]))]
+    return per_layer({f"global twin ({twin})": [after[(rule, twin)][k] for rule, k in groups]
+                      for twin in twins},
+                     y_title="cosine(local update, global update)", x_title="",
+                     x_labels=[f"{rule}, layer {k + 1}" for rule, k in groups],
+                     title=f"After {steps} local steps")
 
 
 def hebbian_check(seed: int = 1, n_probe: int = 512) -> Table:
