@@ -130,12 +130,19 @@ def test_a_cached_run_of_every_sweep_recomputes_to_the_same_record(tmp_path) -> 
             continue
         groups = points(records)
         by_key = {r["key"]: r for r in records}
-        runs = sorted((run for run in sweeps.runs_of(name)
-                       if len(finished(groups[point_of(by_key[run.key]["config"])])) >= 2),
-                      key=lambda run: by_key[run.key].get("result", {}).get("seconds", math.inf))
-        assert runs, f"{name} has no point with two finished seeds to take a spread from"
+        timed = [run for _, _, run in sorted(
+            (by_key[run.key].get("result", {}).get("seconds", math.inf), i, run)
+            for i, run in enumerate(sweeps.runs_of(name)))]
+        seeds = [len(finished(groups[point_of(by_key[run.key]["config"])])) for run in timed]
+        runs = [run for run, n in zip(timed, seeds) if n >= 2]
+        if not runs:  # one seed a point (recipes_carry): no spread, so this machine's only
+            runs = [run for run, n in zip(timed, seeds) if n and same_machine(by_key[run.key])]
+        if not runs:
+            print(f"  {name}: one seed a point, computed elsewhere: nothing to compare within")
+            continue
         chosen[name] = rng.choice(runs[:max(1, len(runs) // 4)])
-        spreads[name] = seed_spread(groups[point_of(by_key[chosen[name].key]["config"])])
+        group = groups[point_of(by_key[chosen[name].key]["config"])]
+        spreads[name] = seed_spread(group) if len(finished(group)) >= 2 else None
     print(f"recomputing with seed {seed} on {machine()}:")
     for name, run in chosen.items():
         print(f"  {name}: {run.config}, probes {run.probes}")
@@ -148,7 +155,7 @@ def test_a_cached_run_of_every_sweep_recomputes_to_the_same_record(tmp_path) -> 
     for name, run in chosen.items():
         if same_machine(cached[name]):
             assert_same_record(fresh[run.key], cached[name], name)
-        else:
+        else:  # drawn with a spread: a point of one seed is drawn on this machine only
             assert disagreements(fresh[run.key], cached[name], spreads[name]) == [], name
 
 
