@@ -84,9 +84,16 @@ def seed_spread(records: Iterable[dict]) -> dict[str, object]:
         spread[key] = _sd(values)
     for key in CURVES:
         length = max(len(r["result"]["history"][key]) for r in done)
-        spread[f"history.{key}"] = [
-            _sd([h[i] for r in done if len(h := r["result"]["history"][key]) > i
-                 and h[i] is not None]) for i in range(length)]
+        sds = [_sd([h[i] for r in done if len(h := r["result"]["history"][key]) > i
+                    and h[i] is not None]) for i in range(length)]
+        # A few seeds can agree at a point by chance (accuracies are fractions of a small
+        # set, and late points have few runs left): no point is held to less than the
+        # curve's typical spread.
+        known = [sd for sd in sds if not math.isnan(sd)]
+        if known:
+            typical = float(np.median(known))
+            sds = [typical if math.isnan(sd) else max(sd, typical) for sd in sds]
+        spread[f"history.{key}"] = sds
     return spread
 
 
