@@ -106,8 +106,9 @@ def disagreements(fresh: dict, cached: dict, spread: dict[str, object]) -> list[
     """How a recomputed record differs from the cached one beyond seed spread (empty: agrees).
 
     Compares whether each diverged, every final accuracy, every curve point (accuracies
-    and losses within :data:`SPREADS` seed deviations of that point) and the first loss
-    point within :data:`FIRST_LOSS_RTOL`.
+    and losses within :data:`SPREADS` seed deviations of that point) up to where one run
+    changed stage and the other did not, and the first loss point within
+    :data:`FIRST_LOSS_RTOL`.
     """
     if ("result" in fresh) != ("result" in cached):
         state = {True: "finished", False: "diverged"}
@@ -127,8 +128,10 @@ def disagreements(fresh: dict, cached: dict, spread: dict[str, object]) -> list[
         sds = spread[f"history.{key}"]
         for i, (x, y) in enumerate(zip(a, b)):
             if (x is None) != (y is None):
-                out.append(f"history.{key}[{i}] {x} against {y}")
-            elif x is not None:
+                # One run changed stage at another evaluation (stages stop when they
+                # converge): the points from here on are not the same moment of training.
+                break
+            if x is not None:
                 floor = ACCURACY_FLOOR if key != "loss" else 0.0
                 sd = sds[i] if i < len(sds) else math.nan
                 if not _close(x, y, sd, floor):
