@@ -102,13 +102,31 @@ def _close(new: float, old: float, sd: float, floor: float) -> bool:
     return abs(new - old) <= tolerance
 
 
+def _same_moments(new: dict, old: dict) -> int:
+    """How many curve points two results of one config share at the same moment of training.
+
+    Stages stop when they converge, so on another CPU a stage may end at another
+    evaluation; from there on the two curves hold different stages (another loss, another
+    learning rate) and are not compared.
+    """
+    steps = [len(r["history"]["step"]) for r in (new, old)]
+    a, b = ([s["steps"] for s in r.get("stages", [])] for r in (new, old))
+    if a == b:
+        return min(steps)
+    k = 0  # the first stage that ran another number of steps
+    while k < min(len(a), len(b)) and a[k] == b[k]:
+        k += 1
+    end = sum(a[:k]) + min(a[k] if k < len(a) else 0, b[k] if k < len(b) else 0)
+    return sum(1 for step in new["history"]["step"] if step <= end)
+
+
 def disagreements(fresh: dict, cached: dict, spread: dict[str, object]) -> list[str]:
     """How a recomputed record differs from the cached one beyond seed spread (empty: agrees).
 
     Compares whether each diverged, every final accuracy, every curve point (accuracies
     and losses within :data:`SPREADS` seed deviations of that point) up to where one run
-    changed stage and the other did not, and the first loss point within
-    :data:`FIRST_LOSS_RTOL`.
+    changed stage and the other did not (:func:`_same_moments`), and the first loss point
+    within :data:`FIRST_LOSS_RTOL`.
     """
     if ("result" in fresh) != ("result" in cached):
         state = {True: "finished", False: "diverged"}
@@ -118,6 +136,7 @@ def disagreements(fresh: dict, cached: dict, spread: dict[str, object]) -> list[
         return []
     out = []
     new, old = fresh["result"], cached["result"]
+    same = _same_moments(new, old)
     for key in FINALS:
         a, b = new.get(key), old.get(key)
         if (a is None) != (b is None) or (a is not None
@@ -126,12 +145,10 @@ def disagreements(fresh: dict, cached: dict, spread: dict[str, object]) -> list[
     for key in CURVES:
         a, b = new["history"][key], old["history"][key]
         sds = spread[f"history.{key}"]
-        for i, (x, y) in enumerate(zip(a, b)):
+        for i, (x, y) in enumerate(zip(a[:same], b[:same])):
             if (x is None) != (y is None):
-                # One run changed stage at another evaluation (stages stop when they
-                # converge): the points from here on are not the same moment of training.
-                break
-            if x is not None:
+                out.append(f"history.{key}[{i}] {x} against {y}")
+            elif x is not None:
                 floor = ACCURACY_FLOOR if key != "loss" else 0.0
                 sd = sds[i] if i < len(sds) else math.nan
                 if not _close(x, y, sd, floor):
