@@ -2,6 +2,7 @@
 
 import json
 import math
+import os
 import random
 import subprocess
 from pathlib import Path
@@ -102,7 +103,10 @@ def test_committed_sweeps_are_complete(name: str) -> None:
 
 
 def _commit_seed() -> int:
-    """A seed that changes with every commit: the runs recomputed differ from commit to commit."""
+    """A seed that changes with every commit (the runs recomputed differ from commit to
+    commit), or ``RHMLIB_RECOMPUTE_SEED``."""
+    if "RHMLIB_RECOMPUTE_SEED" in os.environ:
+        return int(os.environ["RHMLIB_RECOMPUTE_SEED"])
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
                               text=True, check=True, timeout=30).stdout.strip()
@@ -330,3 +334,19 @@ def test_the_learning_rate_is_chosen_on_validation_never_on_test() -> None:
     assert best_lr(records) == 0.3
     assert best_row(records)["mean"] == pytest.approx(0.7)
     assert best_row(records, metric="val_accuracy")["mean"] == pytest.approx(0.8)
+
+
+def test_seeds_that_agree_by_chance_do_not_make_a_coarse_accuracy_exact() -> None:
+    """Three seeds can agree exactly on a small split; another CPU may still move a run by an
+    input or two there, but not by a real change's worth."""
+    config = {"P": 1000, "n_test": 1000, "n_val": 48}
+    record = {"config": config, "result": {
+        "test_accuracy": 0.9, "train_accuracy": 1.0, "val_accuracy": 45 / 48,
+        "history": {"loss": [1.0], "train_accuracy": [0.5], "test_accuracy": [0.5]}}}
+    spread = {key: 0.0 for key in ("test_accuracy", "train_accuracy", "val_accuracy",
+                                   "history.train_accuracy", "history.test_accuracy")}
+    moved = {**record, "result": {**record["result"], "val_accuracy": 47 / 48}}
+    assert disagreements(moved, record, spread) == []
+    wrong = {**record, "result": {**record["result"], "test_accuracy": 0.7}}
+    assert disagreements(wrong, record, spread) == [
+        "test_accuracy 0.7 against 0.9 (seed sd 0, binomial sd 0.0126)"]

@@ -25,22 +25,25 @@ import numpy as np
 
 from ..machine import machine
 from ..stats import finished, mean_sem
+from ..train import EVAL_SUBSET
 
-__all__ = ["SPREADS", "FIRST_LOSS_RTOL", "ACCURACY_FLOOR", "point_of", "points", "same_machine",
+__all__ = ["SPREADS", "FIRST_LOSS_RTOL", "point_of", "points", "same_machine", "split_size",
            "seed_spread", "disagreements", "replicate", "main"]
 
-# A recomputed value may differ from the cached one by SPREADS seed standard deviations of
-# its point (plus ACCURACY_FLOOR for accuracies: a point whose seeds all agree has none).
-# Two independent draws differ by more than 6 sd with probability 2e-5.
+# A recomputed accuracy may differ from the cached one by SPREADS standard deviations of its
+# point: the seed-to-seed one, or, where larger, the binomial one of an accuracy measured on
+# that many inputs (2-3 seeds of a coarse split can agree exactly by chance). Two
+# independent draws differ by more than 6 sd with probability 2e-5.
 SPREADS = 6.0
-ACCURACY_FLOOR = 0.005
 # The mean loss over the first evaluation interval is barely chaotic yet: an Intel
 # AVX-512 CPU moved it by 2e-5 relative, AVX2 kernels instead of AVX-512 ones on one AMD
 # CPU by up to 1.3e-4 (benchmarks/bench_kernels.py), while a one-line change of a rule
 # moves it by more (label smoothing 0.1 on backprop: 1.6e-3; 0.05: 8e-4).
 FIRST_LOSS_RTOL = 1e-3
-CURVES = ("loss", "train_accuracy", "test_accuracy")
+# Accuracies compared: the finals, and each accuracy curve's first point (later points
+# are not the same moment of training on another CPU: see :func:`disagreements`).
 FINALS = ("test_accuracy", "train_accuracy", "val_accuracy")
+FIRST_POINTS = ("train_accuracy", "test_accuracy")
 SEEDS = ("seed", "grammar_seed")
 
 
@@ -64,49 +67,53 @@ def same_machine(record: dict) -> bool:
     return all(stamp.get(k) == here[k] for k in ("cpu", "capability", "mkl_cbwr", "torch"))
 
 
+def split_size(config: dict, metric: str) -> int:
+    """How many inputs accuracy ``metric`` (a final, or ``history.<curve>``) is measured on."""
+    if metric in ("test_accuracy", "history.test_accuracy"):
+        return int(config["n_test"])
+    if metric == "val_accuracy":
+        return int(config["n_val"])
+    if metric == "train_accuracy":
+        return int(config["P"])
+    if metric == "history.train_accuracy":  # a fixed subset of the training set
+        return min(int(config["P"]), EVAL_SUBSET)
+    raise ValueError(f"metric must be one of {FINALS} or history.{FIRST_POINTS}, got {metric!r}")
+
+
 def _sd(values: list[float]) -> float:
     return float(np.std(values, ddof=1)) if len(values) > 1 else math.nan
 
 
-def seed_spread(records: Iterable[dict]) -> dict[str, object]:
-    """Seed-to-seed standard deviation of each final value and each curve point.
-
-    Needs two finished records or more; curve point ``i`` uses the records that reach it
-    (runs that stop early have shorter curves).
-    """
+def seed_spread(records: Iterable[dict]) -> dict[str, float]:
+    """Seed-to-seed standard deviation of each final accuracy and each accuracy curve's first
+    point (``history.<curve>``), over a point's finished records (two or more)."""
     done = finished(records)
     if len(done) < 2:
         raise ValueError(f"a seed spread needs 2 finished runs of the point or more, "
                          f"got {len(done)}")
-    spread: dict[str, object] = {}
-    for key in FINALS:
-        values = [r["result"][key] for r in done if r["result"].get(key) is not None]
-        spread[key] = _sd(values)
-    for key in CURVES:
-        length = max(len(r["result"]["history"][key]) for r in done)
-        sds = [_sd([h[i] for r in done if len(h := r["result"]["history"][key]) > i
-                    and h[i] is not None]) for i in range(length)]
-        # A few seeds can agree at a point by chance (accuracies are fractions of a small
-        # set, and late points have few runs left): no point is held to less than the
-        # curve's typical spread.
-        known = [sd for sd in sds if not math.isnan(sd)]
-        if known:
-            typical = float(np.median(known))
-            sds = [typical if math.isnan(sd) else max(sd, typical) for sd in sds]
-        spread[f"history.{key}"] = sds
+    spread = {key: _sd([r["result"][key] for r in done if r["result"].get(key) is not None])
+              for key in FINALS}
+    for key in FIRST_POINTS:
+        spread[f"history.{key}"] = _sd([h[0] for r in done if (h := r["result"]["history"][key])
+                                        and h[0] is not None])
     return spread
 
 
-def _close(new: float, old: float, sd: float, floor: float) -> bool:
-    tolerance = SPREADS * (0.0 if math.isnan(sd) else sd) + floor
-    return abs(new - old) <= tolerance
+def _accuracy_disagrees(new: float, old: float, seed_sd: float, n: int) -> str | None:
+    mean = (new + old) / 2
+    binomial = math.sqrt(max(mean * (1 - mean), 1 / n) / n)  # never 0, even at 0 or 1
+    sd = binomial if math.isnan(seed_sd) else max(seed_sd, binomial)
+    if abs(new - old) <= SPREADS * sd:
+        return None
+    return f"{new:.6g} against {old:.6g} (seed sd {seed_sd:.3g}, binomial sd {binomial:.3g})"
 
 
-def disagreements(fresh: dict, cached: dict, spread: dict[str, object]) -> list[str]:
+def disagreements(fresh: dict, cached: dict, spread: dict[str, float]) -> list[str]:
     """How a recomputed record differs from the cached one beyond seed spread (empty: agrees).
 
-    Compares whether each diverged, every final accuracy and each curve's first point
-    (within :data:`SPREADS` seed deviations), and the first loss point within
+    Compares whether each diverged, every final accuracy and each accuracy curve's first
+    point (within :data:`SPREADS` standard deviations: :func:`seed_spread`'s, or the
+    binomial one of its split where larger), and the first loss point within
     :data:`FIRST_LOSS_RTOL`. Later curve points are not compared: on another CPU a run's
     stages and rate halvings, which wait for convergence, fall at other evaluations, and
     the two curves no longer show the same moment of training.
@@ -117,24 +124,18 @@ def disagreements(fresh: dict, cached: dict, spread: dict[str, object]) -> list[
                 f"{state['result' in cached]}"]
     if "result" not in cached:
         return []
-    out = []
     new, old = fresh["result"], cached["result"]
-    for key in FINALS:
-        a, b = new.get(key), old.get(key)
-        if (a is None) != (b is None) or (a is not None
-                                         and not _close(a, b, spread[key], ACCURACY_FLOOR)):
-            out.append(f"{key} {a} against {b} (seed sd {spread[key]:.3g})")
-    for key in CURVES:
+    pairs = {key: (new.get(key), old.get(key)) for key in FINALS}
+    for key in FIRST_POINTS:
         a, b = new["history"][key], old["history"][key]
-        sds = spread[f"history.{key}"]
-        for i, (x, y) in enumerate(zip(a[:1], b[:1])):
-            if (x is None) != (y is None):
-                out.append(f"history.{key}[{i}] {x} against {y}")
-            elif x is not None:
-                floor = ACCURACY_FLOOR if key != "loss" else 0.0
-                sd = sds[i] if i < len(sds) else math.nan
-                if not _close(x, y, sd, floor):
-                    out.append(f"history.{key}[{i}] {x:.6g} against {y:.6g} (seed sd {sd:.3g})")
+        pairs[f"history.{key}"] = (a[0] if a else None, b[0] if b else None)
+    out = []
+    for key, (a, b) in pairs.items():
+        if (a is None) != (b is None):
+            out.append(f"{key} {a} against {b}")
+        elif a is not None and (why := _accuracy_disagrees(
+                a, b, spread[key], split_size(cached["config"], key))):
+            out.append(f"{key} {why}")
     a, b = new["history"]["loss"], old["history"]["loss"]
     if a and b and not math.isclose(a[0], b[0], rel_tol=FIRST_LOSS_RTOL):
         out.append(f"history.loss[0] {a[0]:.6g} against {b[0]:.6g} (rel tol {FIRST_LOSS_RTOL})")
