@@ -111,6 +111,15 @@ def _descendants(pid: int) -> set[int]:
     return found
 
 
+def _helper(pid: int) -> bool:
+    """Whether ``pid`` is multiprocessing's resource tracker (it lives as long as this
+    process, by design)."""
+    try:
+        return b"resource_tracker" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
 def _alive(pid: int) -> bool:
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
@@ -178,6 +187,32 @@ def test_a_stopped_sweep_ends_at_once_and_keeps_its_finished_runs(
     assert _none_left(children) == set()
     assert len(list((tmp_path / "runs").glob("*.json"))) == 2
     assert not list((tmp_path / "runs").glob("*.lock"))
+
+
+@linux_only
+def test_an_interrupt_while_a_record_is_stored_ends_the_runs_in_progress(tmp_path: Path) -> None:
+    """An interrupt in the sweep's own loop (storing a record, drawing the bar) ends the
+    workers at once, while its traceback still holds the loop's frames: not when garbage is
+    collected."""
+    from rhmlib.sweeps import run_sweep
+    from rhmlib.sweeps.execute import ProcessExecutor, Progress
+
+    class InterruptedBar(Progress):
+        def advance(self, run: object) -> None:
+            raise KeyboardInterrupt
+
+    tiny = {"v": 8, "n_c": 4, "m": 2, "s": 2, "L": 2, "P": 20, "n_test": 10, "steps": 10,
+            "eval_every": 5, "width": 8}
+    configs = [{**tiny, "steps": 10**7}, {**tiny, "seed": 1}]
+    before = _descendants(os.getpid())
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt) as caught:
+        run_sweep(configs, tmp_path, executor=ProcessExecutor(2),
+                  progress=InterruptedBar(show=False))
+    workers = {pid for pid in _descendants(os.getpid()) - before if not _helper(pid)}
+    assert _none_left(workers) == set(), "a worker still runs the long run"
+    assert time.monotonic() - start < 60
+    assert caught.traceback  # still held during the checks above
 
 
 # -- the command line checks every option first ---------------------------------------------

@@ -14,6 +14,7 @@ rather than wait for them (their records would be thrown away).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import itertools
@@ -126,12 +127,27 @@ class ProcessExecutor:
         except BaseException:
             # Waiting for the runs in progress would take minutes, for records that
             # nobody stores: end them. (The pool has no public way to; Python 3.14's
-            # terminate_workers() does the same.)
-            for process in list((pool._processes or {}).values()):
-                process.terminate()
+            # kill_workers() does the same.) Its own shutdown is not waited for: after
+            # its workers were killed it can deadlock before Python 3.12.8 (cpython
+            # gh-125451); its manager thread ends as it sees them gone.
+            workers = list((pool._processes or {}).values())
+            for process in workers:
+                process.kill()
+            pool.shutdown(wait=False, cancel_futures=True)
+            for process in workers:
+                process.join(timeout=5)
             raise
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown(wait=True)
+
+
+@contextlib.contextmanager
+def _closed_after(results: Iterator[R]) -> Iterator[Iterator[R]]:
+    """``results``, closed on leaving (if it can be: a generator can, a ``map`` cannot)."""
+    try:
+        yield results
+    finally:
+        if hasattr(results, "close"):
+            results.close()
 
 
 def _watch(parent: int) -> None:
@@ -337,19 +353,26 @@ def execute(
             others: list[Run] = []
             loaded: list[tuple[Run, dict]] = []
             claimed = _claim(pending, root, locks, others, loaded)
-            for record in executor.map(functools.partial(compute, device=device), claimed):
-                stored = save_run(record, root)  # valid under its key, whichever code computed it
-                run = todo.get(record["key"])
-                if run is None:
-                    raise RuntimeError("a worker ran other code than this process (a file of "
-                                       "rhmlib changed during the sweep?): start the sweep again")
-                locks.pop(run.key).release()
-                loaded.append((run, stored))
-                while loaded:
-                    done, record = loaded.pop(0)
-                    if progress is not None:
-                        progress.advance(done)
-                    yield record
+            # Closed on any exit, at once: an interrupt that lands while this generator
+            # waits at a yield must still end the workers' runs, not leave them to
+            # garbage collection (the interpreter's exit would wait for them).
+            with _closed_after(executor.map(functools.partial(compute, device=device),
+                                            claimed)) as records:
+                for record in records:
+                    # Valid under its key, whichever code computed it.
+                    stored = save_run(record, root)
+                    run = todo.get(record["key"])
+                    if run is None:
+                        raise RuntimeError("a worker ran other code than this process (a file "
+                                           "of rhmlib changed during the sweep?): start the "
+                                           "sweep again")
+                    locks.pop(run.key).release()
+                    loaded.append((run, stored))
+                    while loaded:
+                        done, record = loaded.pop(0)
+                        if progress is not None:
+                            progress.advance(done)
+                        yield record
             for done, record in loaded:
                 if progress is not None:
                     progress.advance(done)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 from ..checks import check_list, check_path
@@ -182,9 +182,11 @@ def run_sweep(
         bar = Progress(show and bool(todo), desc="sweep")
     bar.add({run.key: run for run in todo}.values())
     try:
-        for record in execute(todo, root, executor or make_executor("process", jobs), device,
-                              bar):
-            records[record["key"]] = record
+        # Closed at once on an interrupt, which ends the runs in progress (see execute).
+        with closing(execute(todo, root, executor or make_executor("process", jobs), device,
+                             bar)) as computed:
+            for record in computed:
+                records[record["key"]] = record
     finally:
         if bar is not progress:
             bar.close()

@@ -19,6 +19,7 @@ import math
 import sys
 import tempfile
 from collections.abc import Iterable
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -159,8 +160,9 @@ def replicate(name: str, index: int, jobs: int = 2, root: Path | None = None) ->
     wanted = {r["key"] for r in cached}
     runs = [run for run in runs_of(name) if run.key in wanted]
     with tempfile.TemporaryDirectory() as tmp:
-        fresh = list(execute(runs, Path(tmp) if root is None else root,
-                             make_executor("process", jobs)))
+        with closing(execute(runs, Path(tmp) if root is None else root,
+                             make_executor("process", jobs))) as computed:
+            fresh = list(computed)
     rows = []
     for key in FINALS:
         old = mean_sem(r["result"][key] for r in finished(cached))  # None: left out
