@@ -82,7 +82,11 @@ def test_summarize_names_a_bad_metric_or_field(kwargs: dict, error: type, match:
 # A sweep of one long run and two quick ones, computed by the command line with two
 # workers: the quick ones finish while the long one still runs.
 SWEEP_SCRIPT = """
+import signal
 import sys
+# Ctrl-C as in a terminal: a shell without job control starts background commands with
+# SIGINT ignored, and a process inherits that (CI started that way failed here).
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import rhmlib.sweeps as sweeps
 from rhmlib.sweeps.__main__ import main
 tiny = {"v": 8, "n_c": 4, "m": 2, "s": 2, "L": 2, "P": 20, "n_test": 10, "steps": 10,

@@ -127,17 +127,12 @@ class ProcessExecutor:
         except BaseException:
             # Waiting for the runs in progress would take minutes, for records that
             # nobody stores: end them. (The pool has no public way to; Python 3.14's
-            # kill_workers() does the same.) Its own shutdown is not waited for: after
-            # its workers were killed it can deadlock before Python 3.12.8 (cpython
-            # gh-125451); its manager thread ends as it sees them gone.
-            workers = list((pool._processes or {}).values())
-            for process in workers:
-                process.kill()
-            pool.shutdown(wait=False, cancel_futures=True)
-            for process in workers:
-                process.join(timeout=5)
+            # terminate_workers() does the same.)
+            for process in list((pool._processes or {}).values()):
+                process.terminate()
             raise
-        pool.shutdown(wait=True)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 @contextlib.contextmanager
