@@ -11,11 +11,11 @@ a ratio names its baseline.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from .stats import p90_summary
+from .sweeps import one_reading
 from .sweeps.backprop import BP_TRAINING
 from .tables import Table
 
@@ -44,20 +44,17 @@ class Quantity:
         return f"[{self.fmt.format(q['low'])}, {self.fmt.format(q['high'])}]"
 
 
-@functools.cache
 def _reference() -> tuple[dict, dict]:
     from .sweeps import backprop
     cnn, fcn = backprop.reference_rows()
     return cnn, fcn
 
 
-@functools.cache
 def _scaling(m: int, L: int) -> dict:
     from .sweeps import backprop
     return next(r for r in backprop.scaling_rows() if (r["m"], r["L"]) == (m, L))
 
 
-@functools.cache
 def _long(name: str) -> dict:
     """P_90 of one rule in chapter 3's runs (each rule at the rate of its own scan)."""
     from .sweeps import feedback as fb
@@ -116,18 +113,20 @@ def glue(names: Iterable[str]) -> None:
     """Glue each quantity's text under ``q-<name>`` (and its interval under ``q-<name>-ci``)."""
     from .plots import glue as glue_value
 
-    for name in names:
-        glue_value(f"q-{name}", text(name))
-        interval = QUANTITIES[name].interval()
-        if interval:
-            glue_value(f"q-{name}-ci", interval)
+    with one_reading():
+        for name in names:
+            glue_value(f"q-{name}", text(name))
+            interval = QUANTITIES[name].interval()
+            if interval:
+                glue_value(f"q-{name}-ci", interval)
 
 
 def table(names: Iterable[str] | None = None, caption: str = "") -> Table:
     """The quantities with their values, 68 % intervals and protocols."""
-    rows = [{"quantity": q.what, "value": q.text(), "interval": q.interval() or "–",
-             "protocol": q.protocol}
-            for q in (QUANTITIES[n] for n in (names or QUANTITIES))]
+    with one_reading():
+        rows = [{"quantity": q.what, "value": q.text(), "interval": q.interval() or "–",
+                 "protocol": q.protocol}
+                for q in (QUANTITIES[n] for n in (names or QUANTITIES))]
     return Table(rows, ["quantity", "value", "interval", "protocol"], caption=caption)
 
 

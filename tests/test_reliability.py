@@ -448,3 +448,18 @@ def test_a_ratio_that_overflows_is_refused_not_written_inf() -> None:
     with pytest.raises(ValueError, match="p90 / reference"):
         ratio_text(9.6e29, 5.3e-279, [])
     assert ratio_text(2000.0, 1000.0, [500, 4000]) == "2.00"
+
+
+def test_a_rate_chosen_from_the_cache_follows_the_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing read from the cache is kept between calls: results recomputed (or, in a test,
+    synthesised) in the same process are read again."""
+    from rhmlib import quantities
+    from rhmlib.sweeps import backprop, load_sweep
+
+    best, p90 = backprop.scaling_lr(4, 3), quantities.get("bp-p90-cosine")
+    others = [r for r in load_sweep("bp_lr_scan") if r["config"]["lr"] != best]
+    with monkeypatch.context() as patch:
+        patch.setattr(backprop, "load_sweep", lambda name, root=None: others)
+        assert backprop.scaling_lr(4, 3) != best
+    assert backprop.scaling_lr(4, 3) == best
+    assert quantities.get("bp-p90-cosine") == p90

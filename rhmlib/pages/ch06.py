@@ -16,7 +16,7 @@ from ..sweeps import contrast as c
 from ..tables import Table, pm
 
 __all__ = ["AXES", "central_figures", "capacity_groups", "capacity_figure", "label_groups",
-           "label_figure", "untrained_rows", "FAMILIES", "hierarchy_figure", "temperature_table",
+           "label_figure", "untrained_rows", "FAMILIES", "hierarchy_figures", "temperature_table",
            "KEEPS",
            "ratio_to_bp", "contrast_verdicts", "verdict_table", "label_verdicts",
            "separating_layers", "width_table", "p90_ratio_text", "scaling_table",
@@ -96,19 +96,26 @@ def untrained_rows(root: Path = RESULTS_DIR) -> list[dict]:
 FAMILIES = {"direct feedback": ("BP", "FA", "DFA"), "self-supervised": ("BP", "CLAPP", "InfoNCE")}
 
 
-def hierarchy_figure(measure: str, family: str, root: Path = RESULTS_DIR) -> go.Figure:
-    """Each layer's ``measure`` after training for backprop and one of :data:`FAMILIES`, one
-    panel per cell, beside the untrained networks of the widths those rules run at."""
-    if family not in FAMILIES:
-        raise ValueError(f"family must be one of {sorted(FAMILIES)}, got {family!r}")
-    names = FAMILIES[family]
-    widths = {r["config"]["width"] for r in load_sweep("hierarchy", root)
-              if c.label(r["config"]) in names}
-    rows = ([r for r in c.hierarchy_rows(root) if r["name"] in names]
-            + [r for r in untrained_rows(root) if r["width"] in widths])
-    title = {"sensitivity": "synonymic sensitivity", "own": "own level decoded"}[measure]
-    return panels(c.hierarchy_groups(rows, measure), x="x", x_titles="layer", log_x=False,
-                  target=None, y_title=title, y_range=(0, 1.02))
+def hierarchy_figures(root: Path = RESULTS_DIR) -> dict[tuple[str, str], go.Figure]:
+    """Each layer's probe after training for backprop and each of :data:`FAMILIES`, one
+    panel per cell, beside the untrained networks of the widths those rules run at: a
+    figure per ``(measure, family)``, measures "sensitivity" and "own" (decoded own level).
+
+    The runs are read, and the untrained networks probed, once for all four figures.
+    """
+    records = load_sweep("hierarchy", root)
+    trained, untrained = c.hierarchy_rows(root), untrained_rows(root)
+    figures = {}
+    for family, names in FAMILIES.items():
+        widths = {r["config"]["width"] for r in records if c.label(r["config"]) in names}
+        rows = ([r for r in trained if r["name"] in names]
+                + [r for r in untrained if r["width"] in widths])
+        for measure, title in (("sensitivity", "synonymic sensitivity"),
+                               ("own", "own level decoded")):
+            figures[measure, family] = panels(
+                c.hierarchy_groups(rows, measure), x="x", x_titles="layer", log_x=False,
+                target=None, y_title=title, y_range=(0, 1.02))
+    return figures
 
 
 def temperature_table(root: Path = RESULTS_DIR) -> Table:

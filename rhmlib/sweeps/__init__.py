@@ -29,6 +29,7 @@ from .registry import (
     load_run,
     load_sweep,
     missing,
+    one_reading,
     prune,
     run_key,
     run_sweep,
@@ -38,8 +39,8 @@ from .registry import (
 
 __all__ = [
     "SWEEPS", "REFERENCE", "RESULTS_DIR", "MissingResults", "StaleResults", "Run", "sweep",
-    "configs_of", "runs_of", "absent", "missing", "load_sweep", "run_sweep", "prune", "load_run",
-    "run_key",
+    "configs_of", "runs_of", "absent", "missing", "load_sweep", "one_reading", "run_sweep",
+    "prune", "load_run", "run_key",
 ]
 
 # The chapters' modules register their sweeps in the registry.

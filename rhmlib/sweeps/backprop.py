@@ -7,7 +7,6 @@ tables and figures are its page's (:mod:`rhmlib.pages.ch02`).
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 from ..rhm import p_star
@@ -28,7 +27,6 @@ SCAN_SEEDS = range(2)
 REFERENCE_SEEDS, FCN_SEEDS, SCALING_SEEDS = range(10, 20), range(10, 15), range(10, 14)
 
 
-@functools.cache  # the scan is read once, not once per config
 def scaling_lr(m: int, L: int) -> float:
     """The learning rate of ``bp_lr_scan`` chosen on the validation split at P = P*."""
     records = [r for r in load_sweep("bp_lr_scan")

@@ -20,8 +20,8 @@ from .execute import Executor, Progress, Run, execute, make_executor
 
 __all__ = [
     "SWEEPS", "REFERENCE", "RESULTS_DIR", "MissingResults", "StaleResults", "Run", "sweep",
-    "configs_of", "runs_of", "absent", "missing", "load_sweep", "run_sweep", "prune", "load_run",
-    "run_key",
+    "configs_of", "runs_of", "absent", "missing", "load_sweep", "one_reading", "run_sweep",
+    "prune", "load_run", "run_key",
 ]
 
 # Registered sweeps: name -> function returning the list of run_experiment configs.
@@ -59,7 +59,9 @@ _scope: dict[tuple, list[dict]] | None = None
 
 
 @contextmanager
-def _one_reading() -> Iterator[dict[tuple, list[dict]]]:
+def one_reading() -> Iterator[dict[tuple, list[dict]]]:
+    """Inside, each sweep is listed and loaded once (results cannot change in between);
+    outside, nothing is kept, so a changed cache is always read again."""
     global _scope
     outer = _scope is None
     if outer:
@@ -76,7 +78,7 @@ def configs_of(name_or_configs: str | Iterable[dict]) -> list[dict]:
     if isinstance(name_or_configs, str):
         if name_or_configs not in SWEEPS:
             raise ValueError(f"sweep must be one of {sorted(SWEEPS)}, got {name_or_configs!r}")
-        with _one_reading() as seen:
+        with one_reading() as seen:
             key = ("configs", name_or_configs)
             if key not in seen:
                 seen[key] = SWEEPS[name_or_configs]()
@@ -133,7 +135,7 @@ def load_sweep(name: str, root: str | Path = RESULTS_DIR) -> list[dict]:
     root = _root(root)
     if not isinstance(name, str):
         raise TypeError(f"name must be a sweep's name (str), got {name!r}")
-    with _one_reading() as seen:
+    with one_reading() as seen:
         key = ("records", name, root)
         if key not in seen:
             seen[key] = _load(name, root)
