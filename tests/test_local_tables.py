@@ -2,7 +2,6 @@
 the backprop and self-supervised chapters on small synthetic records (no cached results)."""
 
 import math
-from collections.abc import Iterator
 
 import pytest
 
@@ -139,7 +138,7 @@ def _fake_sweeps() -> dict[str, list[dict]]:
 
 
 @pytest.fixture()
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, list[dict]]]:
+def fake(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[dict]]:
     """Synthetic records in place of the cache, for every sweep these tables read."""
     sweeps = _fake_sweeps()
     loader = lambda name, root=None: sweeps[name]
@@ -148,13 +147,11 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, list[dict]]]:
     monkeypatch.setattr(ch02, "load_sweep", loader)
     monkeypatch.setattr(feedback, "load_sweep", loader)
     # The scaling sweeps' configs read the (synthetic) lr scan: the best lr is 0.2.
-    bp.scaling_lr.cache_clear()
     sweeps["bp_lr_scan"] = [_record(c, 0.5 - abs(c["lr"] - 0.2)) for c in SWEEPS["bp_lr_scan"]()]
     for name in ("bp_scaling_m", "bp_scaling_L"):
         sweeps[name] = [_record(c, _curve(c["P"], 0.8 * c["n_c"] * c["m"] ** c["L"], c["seed"]))
                         for c in SWEEPS[name]()]
-    yield sweeps
-    bp.scaling_lr.cache_clear()  # the next reader of the real scan must not see these
+    return sweeps
 
 
 def test_backprop_tables(fake: dict, monkeypatch: pytest.MonkeyPatch) -> None:
