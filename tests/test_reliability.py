@@ -209,13 +209,11 @@ def test_an_interrupt_while_a_record_is_stored_ends_the_runs_in_progress(tmp_pat
             "eval_every": 5, "width": 8}
     configs = [{**tiny, "steps": 10**7}, {**tiny, "seed": 1}]
     before = _descendants(os.getpid())
-    start = time.monotonic()
     with pytest.raises(KeyboardInterrupt) as caught:
         run_sweep(configs, tmp_path, executor=ProcessExecutor(2),
                   progress=InterruptedBar(show=False))
     workers = {pid for pid in _descendants(os.getpid()) - before if not _helper(pid)}
     assert _none_left(workers) == set(), "a worker still runs the long run"
-    assert time.monotonic() - start < 60
     assert caught.traceback  # still held during the checks above
 
 
