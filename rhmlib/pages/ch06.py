@@ -11,7 +11,7 @@ from ..plots import accuracy_vs_P, interval_panels, panels
 from ..probes import untrained
 from ..rhm import REFERENCE
 from ..stats import best_lr
-from ..sweeps import RESULTS_DIR, load_sweep, local
+from ..sweeps import RESULTS_DIR, load_sweep, local, one_reading
 from ..sweeps import contrast as c
 from ..tables import Table, pm
 
@@ -103,8 +103,9 @@ def hierarchy_figures(root: Path = RESULTS_DIR) -> dict[tuple[str, str], go.Figu
 
     The runs are read, and the untrained networks probed, once for all four figures.
     """
-    records = load_sweep("hierarchy", root)
-    trained, untrained = c.hierarchy_rows(root), untrained_rows(root)
+    with one_reading():  # three readers of one sweep
+        records = load_sweep("hierarchy", root)
+        trained, untrained = c.hierarchy_rows(root), untrained_rows(root)
     figures = {}
     for family, names in FAMILIES.items():
         widths = {r["config"]["width"] for r in records if c.label(r["config"]) in names}
