@@ -96,17 +96,20 @@ QUANTITIES: dict[str, Quantity] = {q.name: q for q in (
 )}
 
 
-def get(name: str) -> float:
-    """The value of one quantity (``KeyError`` names the known ones)."""
+def _quantity(name: str) -> Quantity:
     if name not in QUANTITIES:
         raise KeyError(f"unknown quantity {name!r}; known: {', '.join(QUANTITIES)}")
-    return QUANTITIES[name].compute()["value"]
+    return QUANTITIES[name]
+
+
+def get(name: str) -> float:
+    """The value of one quantity (``KeyError`` names the known ones)."""
+    return _quantity(name).compute()["value"]
 
 
 def text(name: str) -> str:
-    """The value of one quantity as the pages write it."""
-    get(name)
-    return QUANTITIES[name].text()
+    """The value of one quantity as the pages write it (``KeyError`` names the known ones)."""
+    return _quantity(name).text()
 
 
 def glue(names: Iterable[str]) -> None:

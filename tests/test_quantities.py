@@ -28,8 +28,9 @@ def test_ratios_name_their_baseline_and_match_it() -> None:
 
 
 def test_unknown_quantity_is_refused_with_the_known_ones() -> None:
-    with pytest.raises(KeyError, match="bp-p90-short"):
-        quantities.get("bp-p90")
+    for reader in (quantities.get, quantities.text):
+        with pytest.raises(KeyError, match="bp-p90-short"):
+            reader("bp-p90")
 
 
 def test_table_and_readable() -> None:
