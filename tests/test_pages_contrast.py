@@ -220,6 +220,8 @@ def test_chapter_09_pages_run_on_synthetic_results(synthetic_contrast: dict) -> 
     found = ch09.findings()
     assert found["best_ssl"] in ("clapp", "infonce", "vicreg")
     assert found[250]["limited_behind"] or not found[250]["limited_ahead"]
+    assert {found[P]["vs_control"] for P in ch09.sweeps.LABELS} <= {"above", "below",
+                                                                   "level with"}
     for fig in (ch09.label_figure(), ch09.twin_figure(), ch09.explorer("bp")):
         assert fig.data
     assert all(len(curves) <= 6 for curves in ch09.label_groups().values())

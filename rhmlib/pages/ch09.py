@@ -132,6 +132,11 @@ def _ahead(a: dict, b: dict) -> bool:
     return a["mean"] - b["mean"] > 2 * (a["sem"] ** 2 + b["sem"] ** 2) ** 0.5
 
 
+def _versus(a: dict, b: dict) -> str:
+    """Where curve point ``a`` stands against ``b``: "above", "below" or "level with"."""
+    return "above" if _ahead(a, b) else "below" if _ahead(b, a) else "level with"
+
+
 def findings(root: Path = RESULTS_DIR) -> dict[str, object]:
     """The chapter's verdicts, computed from the cached runs.
 
@@ -140,8 +145,9 @@ def findings(root: Path = RESULTS_DIR) -> dict[str, object]:
     FA and DFA) points, and per number of labels of the label-limited regime
     (:data:`~rhmlib.sweeps.mnist1d.LIMITED_LABELS`) whether the best label-limited
     self-supervised rule is ahead of backprop (``limited_ahead``) or behind it
-    (``limited_behind``), and whether the best strict one beats the random-features
-    ``control`` (``ssl_beats_control``), each by more than twice the sem of the difference.
+    (``limited_behind``), each by more than twice the sem of the difference, and where
+    the best strict one stands against the random-features ``control`` (``vs_control``:
+    "above", "below" or "level with", by the same margin).
     """
     at = {(r["rule"], r["regime"], r["P"]): r for r in sweeps.label_rows(root)}
     scan = sweeps.SCAN_LABELS
@@ -150,8 +156,8 @@ def findings(root: Path = RESULTS_DIR) -> dict[str, object]:
     for P in sweeps.LABELS:
         out[P] = {"bp": at[("bp", "strict", P)], "ssl": at[(best, "strict", P)],
                   "control": at[(sweeps.CONTROL, "strict", P)],
-                  "ssl_beats_control": _ahead(at[(best, "strict", P)],
-                                              at[(sweeps.CONTROL, "strict", P)]),
+                  "vs_control": _versus(at[(best, "strict", P)],
+                                        at[(sweeps.CONTROL, "strict", P)]),
                   "type1": max((at[(rule, "strict", P)] for rule in ("fa", "dfa")),
                                key=lambda r: r["mean"])}
     for P in sweeps.LIMITED_LABELS:
