@@ -198,7 +198,8 @@ def _on_mnist1d(claim: str) -> str:
                    if found[few]["limited_behind"] else "level with")
         return (f"With {labels:,} labels, {found['best_ssl_label']} reaches "
                 f"{at['ssl']['mean']:.2f}, {at['vs_control']} the readout alone on "
-                f"untrained layers ({at['control']['mean']:.2f}), backprop {at['bp']['mean']:.2f}; with 16,000 "
+                f"untrained layers ({at['control']['mean']:.2f}), backprop "
+                f"{at['bp']['mean']:.2f}; with 16,000 "
                 f"unlabelled signals and {few:,} labels, self-supervision is {limited} "
                 "backprop.")
     return _similarity_text(ch07.similarity_rows(ch09.twin_points())[0]) + "."

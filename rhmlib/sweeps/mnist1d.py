@@ -9,11 +9,10 @@ headline use disjoint seeds:
    chosen end (``mnist1d_lr_edge``).
 2. **Headline** (seeds 10-12: three, not the grammar's ten, since a converged
    self-supervised MNIST-1D run takes 100-400 CPU-seconds): test accuracy against the
-   number of labels, 250 to 16,000, at the chosen rate (``mnist1d_labels``: the *strict* regime, the labelled
-   signals are all the data), and the self-supervised rules with :data:`UNLABELLED`
-   unlabelled signals besides (``mnist1d_label_limited``); the other rules cannot use
-   unlabelled signals, so their strict curve serves both regimes.
-
+   number of labels, 250 to 16,000, at the chosen rate (``mnist1d_labels``: the *strict*
+   regime, the labelled signals are all the data), and CLAPP and InfoNCE with
+   :data:`UNLABELLED` unlabelled signals besides (``mnist1d_label_limited``); the other
+   rules cannot use unlabelled signals, so their strict curve serves both regimes.
 3. **Anchors**: backprop's tree CNN at 4,000 labels is in ``mnist1d_labels``; the
    public numbers' MLP is a network of one hidden layer (256 units) trained by
    backprop, its rate scanned on seeds 0-2 (``mnist1d_mlp_lr``) and run on seeds 10-12
