@@ -225,7 +225,7 @@ def test_chapter_09_pages_run_on_synthetic_results(synthetic_contrast: dict) -> 
     for fig in (ch09.label_figure(), ch09.twin_figure(), ch09.explorer("bp")):
         assert fig.data
     assert all(len(curves) <= 6 for curves in ch09.label_groups().values())
-    assert ch09.label_table().rows and ch09.activity_table().rows
+    assert ch09.label_table().rows and ch09.activity_table().rows and ch09.silent_shares()
 
 
 def test_the_claims_table_runs_on_synthetic_results(synthetic_contrast: dict) -> None:

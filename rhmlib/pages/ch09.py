@@ -19,7 +19,7 @@ from ..widgets import sweep_explorer
 
 __all__ = ["PUBLIC", "display", "samples_figure", "anchor_rows", "anchor_table",
            "label_groups", "label_figure", "label_table", "scan_table", "findings", "explorer",
-           "label_widget", "twin_points", "twin_figure", "activity_table"]
+           "label_widget", "twin_points", "twin_figure", "silent_shares", "activity_table"]
 
 # The reference numbers of the MNIST-1D paper (Greydanus and Kobak 2024, table 1), test
 # accuracy with 4,000 training examples.
@@ -228,14 +228,24 @@ def twin_figure(root: Path = RESULTS_DIR) -> go.Figure:
     return scatter(series, "cosine to the global twin's update", "test accuracy")
 
 
+def _mean_silent(row: dict) -> float:
+    return sum(row["silent"]) / len(row["silent"])
+
+
+def silent_shares(root: Path = RESULTS_DIR) -> dict[str, float]:
+    """Per rule (and the control) at 4,000 labels: the share of silent units, mean over layers."""
+    return {r["rule"]: _mean_silent(r) for r in sweeps.activity_rows(sweeps.SCAN_LABELS, root)}
+
+
 def activity_table(root: Path = RESULTS_DIR) -> Table:
     """Silent units per layer at the end of training, 4,000 labels, each rule and the control."""
     rows = sweeps.activity_rows(sweeps.SCAN_LABELS, root)
     layers = len(rows[0]["silent"]) if rows else 0
     out = [{"rule": display(r["rule"]),
-            **{f"layer {k + 1}": f"{r['silent'][k]:.0%}" for k in range(layers)}}
+            **{f"layer {k + 1}": f"{r['silent'][k]:.0%}" for k in range(layers)},
+            "mean": f"{_mean_silent(r):.0%}"}
            for r in rows]
-    return Table(out, ["rule", *(f"layer {k + 1}" for k in range(layers))],
+    return Table(out, ["rule", *(f"layer {k + 1}" for k in range(layers)), "mean"],
                  caption=f"Units that no signal of a training batch drives above zero, per "
                  f"layer, at the end of training with {sweeps.SCAN_LABELS:,} labels (mean over "
                  "seeds); the control is the untrained network under the readout")
