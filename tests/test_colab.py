@@ -17,7 +17,7 @@ def _code(notebook: Path) -> list[dict]:
 
 def test_every_chapter_installs_rhmlib_from_the_configured_repository() -> None:
     chapters = sorted(ROOT.glob("book/0*.ipynb"))
-    assert len(chapters) == 8
+    assert len(chapters) == 9
     for notebook in chapters:
         code = _code(notebook)
         installs = [c for c in code if "pip install" in "".join(c["source"])]

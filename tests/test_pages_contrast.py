@@ -138,7 +138,7 @@ def install_synthetic(setattr: object = None) -> dict[str, list[dict]]:
     import builtins
 
     import rhmlib.sweeps as package
-    from rhmlib.pages import ch06, ch07, intro
+    from rhmlib.pages import ch06, ch07, ch09, intro
     from rhmlib.sweeps import backprop, contrast, feedback, local, mnist1d, registry
 
     patch = setattr or (lambda obj, name, value, raising=True: builtins.setattr(obj, name, value))
@@ -150,7 +150,7 @@ def install_synthetic(setattr: object = None) -> dict[str, list[dict]]:
             sweeps[name] = [_synthetic(run.config, run.probes) for run in runs]
         return sweeps[name]
 
-    for module in (backprop, contrast, feedback, local, mnist1d, ch06, ch07, intro, registry,
+    for module in (backprop, contrast, feedback, local, mnist1d, ch06, ch07, ch09, intro, registry,
                    package):
         patch(module, "load_sweep", load, raising=False)
     patch(ch06, "untrained", lambda config: {
@@ -213,8 +213,24 @@ def test_chapter_06_and_07_pages_run_on_synthetic_results(synthetic_contrast: di
     assert every["decides"] and every["rho"] < 0
 
 
+def test_chapter_09_pages_run_on_synthetic_results(synthetic_contrast: dict) -> None:
+    from rhmlib.pages import ch09
+
+    assert len(ch09.anchor_rows()) == 2 and ch09.scan_table().rows
+    found = ch09.findings()
+    assert found["best_ssl"] in ("clapp", "infonce", "vicreg")
+    assert found[250]["limited_behind"] or not found[250]["limited_ahead"]
+    assert {found[P]["vs_control"] for P in ch09.sweeps.LABELS} <= {"above", "below",
+                                                                   "level with"}
+    for fig in (ch09.label_figure(), ch09.twin_figure(), ch09.explorer("bp")):
+        assert fig.data
+    assert all(len(curves) <= 6 for curves in ch09.label_groups().values())
+    assert ch09.label_table().rows and ch09.activity_table().rows and ch09.silent_shares()
+
+
 def test_the_claims_table_runs_on_synthetic_results(synthetic_contrast: dict) -> None:
     from rhmlib.pages.intro import claims_table
 
     table = claims_table()
     assert len(table.rows) == 7 and all(r["what we find"] for r in table.rows)
+    assert sum(r["on MNIST-1D"] != "–" for r in table.rows) == 3

@@ -13,7 +13,7 @@ from ..stats import p90
 from ..sweeps import REFERENCE, backprop, contrast
 from ..sweeps import feedback as fb
 from ..tables import Table
-from . import ch03, ch04, ch06, ch07, join
+from . import ch03, ch04, ch06, ch07, ch09, join
 
 __all__ = ["claims_table", "abstract_figure", "abstract_texts", "ABSTRACT_SERIES"]
 
@@ -183,6 +183,28 @@ def _claim_similarity() -> str:
             "their global twins, and CLAPP++'s variants, at convergence, width 256).")
 
 
+def _on_mnist1d(claim: str) -> str:
+    """What MNIST-1D (chapter 09) says of a claim the grammar tested."""
+    found = ch09.findings()
+    labels = ch09.sweeps.SCAN_LABELS
+    if claim == "type1":
+        at = found[labels]
+        return (f"With {labels:,} labels, FA or DFA reaches {at['type1']['mean']:.2f}, "
+                f"backprop {at['bp']['mean']:.2f}.")
+    if claim == "local":
+        at = found[labels]
+        few = min(ch09.sweeps.LABELS)
+        limited = ("ahead of" if found[few]["limited_ahead"] else "behind"
+                   if found[few]["limited_behind"] else "level with")
+        return (f"With {labels:,} labels, {found['best_ssl_label']} reaches "
+                f"{at['ssl']['mean']:.2f}, {at['vs_control']} the readout alone on "
+                f"untrained layers ({at['control']['mean']:.2f}), backprop "
+                f"{at['bp']['mean']:.2f}; with 16,000 "
+                f"unlabelled signals and {few:,} labels, self-supervision is {limited} "
+                "backprop.")
+    return _similarity_text(ch07.similarity_rows(ch09.twin_points())[0]) + "."
+
+
 def claims_table() -> Table:
     """The papers' claims, what the book's cached results and measurements show, and where.
 
@@ -204,10 +226,14 @@ def claims_table() -> Table:
         ("Variants whose updates are closer to the global one learn better (CLAPP++)",
          _claim_similarity, "07_local_vs_global"),
     ]
+    mnist1d = {_claim_type1: "type1", _claim_local: "local", _claim_similarity: "similarity"}
     return Table([{"claim": claim, "what we find": verdict(),
-                   "where": ", ".join(f"{{doc}}`{d}`" for d in where.split(", "))}
+                   "on MNIST-1D": _on_mnist1d(mnist1d[verdict]) if verdict in mnist1d else "–",
+                   "where": ", ".join(f"{{doc}}`{d}`" for d in where.split(", "))
+                   + (", {doc}`09_mnist1d`" if verdict in mnist1d else "")}
                   for claim, verdict, where in rows],
-                 caption="The papers' claims against this book's results")
+                 caption="The papers' claims against this book's results, on the grammar and "
+                 "on MNIST-1D")
 
 
 # The graphical abstract's series: the label a curve carries in the cached results, its

@@ -1,0 +1,251 @@
+"""Chapter 09's page, "Beyond the hierarchy model": MNIST-1D, its anchors, every family."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import ipywidgets as W
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from ..mnist1d import MNIST1D, N_CLASSES
+from ..plots import panels, scatter
+from ..stats import best_lr
+from ..sweeps import RESULTS_DIR, load_sweep
+from ..sweeps import mnist1d as sweeps
+from ..sweeps.variants import Variant, rule_label
+from ..tables import Table, pm
+from ..widgets import sweep_explorer
+
+__all__ = ["PUBLIC", "display", "samples_figure", "anchor_rows", "anchor_table",
+           "label_groups", "label_figure", "label_table", "scan_table", "findings", "explorer",
+           "label_widget", "twin_points", "twin_figure", "silent_shares", "activity_table"]
+
+# The reference numbers of the MNIST-1D paper (Greydanus and Kobak 2024, table 1), test
+# accuracy with 4,000 training examples.
+PUBLIC = {"logistic regression": 0.32, "MLP": 0.68, "CNN": 0.94, "GRU": 0.91, "human": 0.96}
+
+
+def samples_figure(per_class: int = 4, seed: int = 0) -> go.Figure:
+    """The first ``per_class`` signals of each class of stream ``seed``, one panel a class."""
+    data = MNIST1D()
+    sample = data.sample_distinct(per_class * N_CLASSES * 4, seed=seed)
+    x, y = sample.x.numpy(), sample.y.numpy()
+    fig = make_subplots(rows=2, cols=5, subplot_titles=[f"class {k}" for k in range(N_CLASSES)],
+                        shared_yaxes=True, vertical_spacing=0.16, horizontal_spacing=0.03)
+    for k in range(N_CLASSES):
+        rows = x[y == k][:per_class]
+        for i, signal in enumerate(rows):
+            fig.add_trace(go.Scatter(y=signal, mode="lines", showlegend=False,
+                                     line={"width": 1.2}, opacity=1.0 if i == 0 else 0.55,
+                                     hovertemplate=f"class {k}<br>t=%{{x}}<br>%{{y:.2f}}"
+                                                   "<extra></extra>"),
+                          row=k // 5 + 1, col=k % 5 + 1)
+    fig.update_xaxes(showticklabels=False)
+    fig.update_layout(height=380, margin={"l": 40, "r": 10, "t": 40, "b": 20},
+                      template="plotly_white")
+    return fig
+
+
+def anchor_rows(root: Path = RESULTS_DIR) -> list[dict]:
+    """Backprop's tree CNN and the MLP at 4,000 labels beside the published numbers."""
+    cnn = [r for r in sweeps.label_rows(root)
+           if (r["rule"], r["regime"], r["P"]) == ("bp", "strict", sweeps.SCAN_LABELS)][0]
+    mlp = sweeps.mlp_rows(root)
+    return [{"network": "tree CNN (this book)", "mean": cnn["mean"], "sem": cnn["sem"],
+             "n": cnn["n"], "published": PUBLIC["CNN"]},
+            {"network": "MLP, one hidden layer (this book)", "mean": mlp["mean"],
+             "sem": mlp["sem"], "n": mlp["n"], "published": PUBLIC["MLP"]}]
+
+
+def anchor_table(root: Path = RESULTS_DIR) -> Table:
+    """:func:`anchor_rows` as a table."""
+    rows = [{"network": r["network"], "test accuracy": pm(r["mean"], r["sem"]),
+             "published": f"{r['published']:.2f}"} for r in anchor_rows(root)]
+    return Table(rows, ["network", "test accuracy", "published"],
+                 caption="Backprop with 4,000 labelled signals: mean ± sem over "
+                 f"{len(sweeps.HEADLINE_SEEDS)} seeds, beside the published CNN and MLP")
+
+
+def display(name: str) -> str:
+    """How the book shows a rule of the MNIST-1D sweeps, or the random-features control."""
+    if name == sweeps.CONTROL:
+        return Variant(sweeps.CONTROL, "clapp", {"pretrain": False})
+    return rule_label(name)
+
+
+def label_groups(root: Path = RESULTS_DIR) -> dict[str, dict[str, list[dict]]]:
+    """Test accuracy against labels in three panels, backprop in each: the direct-feedback
+    rules; the self-supervised rules and their control in the strict regime; the
+    self-supervised rules with 16,000 unlabelled signals (label-limited)."""
+    panels_: dict[str, dict[str, list[dict]]] = {
+        "direct feedback": {}, "self-supervised, strict": {}, "self-supervised, + unlabelled": {}}
+    for row in sweeps.label_rows(root):
+        name = display(row["rule"])
+        point = {"P": row["P"], "mean": row["mean"], "sem": row["sem"], "n": row["n"]}
+        if row["rule"] == "bp":
+            for curves in panels_.values():
+                curves.setdefault(name, []).append(point)
+        elif row["rule"] in ("fa", "dfa"):
+            panels_["direct feedback"].setdefault(name, []).append(point)
+        elif row["regime"] == "strict":
+            panels_["self-supervised, strict"].setdefault(name, []).append(point)
+        else:
+            panels_["self-supervised, + unlabelled"].setdefault(name, []).append(point)
+    return panels_
+
+
+def label_figure(root: Path = RESULTS_DIR) -> go.Figure:
+    """:func:`label_groups` as two panels of test accuracy against labels."""
+    return panels(label_groups(root), x_titles="labelled signals", chance=1 / N_CLASSES,
+                  target=None)
+
+
+def label_table(root: Path = RESULTS_DIR) -> Table:
+    """Test accuracy (mean ± sem) per rule and regime (rows) and number of labels (columns)."""
+    out: dict[tuple[str, str], dict] = {}
+    for row in sweeps.label_rows(root):
+        key = (display(row["rule"]), row["regime"])
+        out.setdefault(key, {"rule": key[0], "regime": key[1]})[f"{row['P']:,}"] = pm(
+            row["mean"], row["sem"])
+    columns = ["rule", "regime", *(f"{P:,}" for P in sweeps.LABELS)]
+    return Table(list(out.values()), columns, caption="MNIST-1D test accuracy against the "
+                 "number of labelled signals, mean ± sem over "
+                 f"{len(sweeps.HEADLINE_SEEDS)} seeds; label-limited: the self-supervised "
+                 f"stage also sees {sweeps.UNLABELLED:,} unlabelled signals")
+
+
+def scan_table(root: Path = RESULTS_DIR) -> Table:
+    """Each rule's chosen rate on the validation split; '*' marks an end of the grid scanned."""
+    rows = []
+    for rule, records in sweeps.scan_records(root).items():
+        grid = sorted({r["config"]["lr"] for r in records})
+        lr = best_lr(records)
+        rows.append({"rule": rule_label(rule), "rates scanned": ", ".join(f"{g:g}" for g in grid),
+                     "chosen": f"{lr:g}" + ("*" if lr in (grid[0], grid[-1]) else "")})
+    return Table(rows, ["rule", "rates scanned", "chosen"], caption="Learning rate chosen on "
+                 "the validation split at 4,000 labels (seeds 0-2); * an end of the grid")
+
+
+def _ahead(a: dict, b: dict) -> bool:
+    """Curve point ``a`` above ``b`` by more than twice the sem of their difference."""
+    return a["mean"] - b["mean"] > 2 * (a["sem"] ** 2 + b["sem"] ** 2) ** 0.5
+
+
+def _versus(a: dict, b: dict) -> str:
+    """Where curve point ``a`` stands against ``b``: "above", "below" or "level with"."""
+    return "above" if _ahead(a, b) else "below" if _ahead(b, a) else "level with"
+
+
+def findings(root: Path = RESULTS_DIR) -> dict[str, object]:
+    """The chapter's verdicts, computed from the cached runs.
+
+    Keys: ``best_ssl`` (the self-supervised rule of best strict accuracy at 4,000
+    labels), per number of labels ``bp``/``ssl``/``ssl_limited``/``type1`` (the best of
+    FA and DFA) points, and per number of labels of the label-limited regime
+    (:data:`~rhmlib.sweeps.mnist1d.LIMITED_LABELS`) whether the best label-limited
+    self-supervised rule is ahead of backprop (``limited_ahead``) or behind it
+    (``limited_behind``), each by more than twice the sem of the difference, and where
+    the best strict one stands against the random-features ``control`` (``vs_control``:
+    "above", "below" or "level with", by the same margin).
+    """
+    at = {(r["rule"], r["regime"], r["P"]): r for r in sweeps.label_rows(root)}
+    scan = sweeps.SCAN_LABELS
+    best = max(sweeps.SSL_RULES, key=lambda rule: at[(rule, "strict", scan)]["mean"])
+    out: dict[str, object] = {"best_ssl": best, "best_ssl_label": rule_label(best)}
+    for P in sweeps.LABELS:
+        out[P] = {"bp": at[("bp", "strict", P)], "ssl": at[(best, "strict", P)],
+                  "control": at[(sweeps.CONTROL, "strict", P)],
+                  "vs_control": _versus(at[(best, "strict", P)],
+                                        at[(sweeps.CONTROL, "strict", P)]),
+                  "type1": max((at[(rule, "strict", P)] for rule in ("fa", "dfa")),
+                               key=lambda r: r["mean"])}
+    for P in sweeps.LIMITED_LABELS:
+        limited = max((at[(rule, "label-limited", P)] for rule in sweeps.LIMITED_RULES),
+                      key=lambda r: r["mean"])
+        out[P].update(ssl_limited=limited,
+                      limited_ahead=_ahead(limited, at[("bp", "strict", P)]),
+                      limited_behind=_ahead(at[("bp", "strict", P)], limited))
+    return out
+
+
+def _records(rule: str, regime: str, root: Path) -> list[dict]:
+    name = "mnist1d_labels" if regime == "strict" else "mnist1d_label_limited"
+    return [r for r in load_sweep(name, root) if sweeps.name_of(r["config"]) == rule]
+
+
+def explorer(rule: str = "bp", regime: str = "strict",
+             root: Path = RESULTS_DIR) -> go.Figure:
+    """Static twin of :func:`label_widget`: mean learning curves of ``rule``, a slider over P."""
+    title = f"{display(rule)} on MNIST-1D" + ("" if regime == "strict" else ", label-limited")
+    return sweep_explorer(_records(rule, regime, root), by="P", title=title)
+
+
+def label_widget(root: Path = RESULTS_DIR) -> W.VBox:
+    """Cached MNIST-1D runs: pick a rule, a regime and a number of labels, see the curves."""
+    rule = W.Dropdown(options=[(rule_label(r), r) for r in sweeps.RULES], value="bp",
+                      description="rule")
+    regime = W.ToggleButtons(options=["strict", "label-limited"], description="regime")
+    out = W.Output()
+
+    def show(_: object = None) -> None:
+        out.clear_output(wait=True)
+        with out:
+            if regime.value != "strict" and rule.value not in sweeps.LIMITED_RULES:
+                print("The label-limited regime was run for CLAPP and InfoNCE: "
+                      "this rule's curves are the strict ones.")
+                explorer(rule.value, "strict", root).show()
+            else:
+                explorer(rule.value, regime.value, root).show()
+
+    rule.observe(show, "value")
+    regime.observe(show, "value")
+    show()
+    return W.VBox([W.HBox([rule, regime]), out])
+
+
+def twin_points(root: Path = RESULTS_DIR) -> list[dict]:
+    """Per run of the MNIST-1D similarity test: rule, blend, mean cosine to the twin's
+    update (layers below the top self-supervised one) and test accuracy, in the form of
+    :func:`rhmlib.sweeps.contrast.twin_points` (``data`` names the data set)."""
+    out = []
+    for record in load_sweep("mnist1d_twins", root):
+        if "result" not in record:
+            continue
+        c, cos = record["config"], record["probes"]["twins"]["cosines"]
+        below = [x for row in cos for x in row[:-1] if x is not None]
+        out.append({"name": rule_label(c["rule"]), "blend": c["rule_options"]["blend"],
+                    "data": "MNIST-1D", "m": None, "L": c["L"], "seed": c["seed"],
+                    "cosine": sum(below) / len(below), "test": record["result"]["test_accuracy"]})
+    return out
+
+
+def twin_figure(root: Path = RESULTS_DIR) -> go.Figure:
+    """Test accuracy against the cosine to the twin's update, one series per rule."""
+    series: dict[str, list[tuple[float, float]]] = {}
+    for p in twin_points(root):
+        series.setdefault(p["name"], []).append((p["cosine"], p["test"]))
+    return scatter(series, "cosine to the global twin's update", "test accuracy")
+
+
+def _mean_silent(row: dict) -> float:
+    return sum(row["silent"]) / len(row["silent"])
+
+
+def silent_shares(root: Path = RESULTS_DIR) -> dict[str, float]:
+    """Per rule (and the control) at 4,000 labels: the share of silent units, mean over layers."""
+    return {r["rule"]: _mean_silent(r) for r in sweeps.activity_rows(sweeps.SCAN_LABELS, root)}
+
+
+def activity_table(root: Path = RESULTS_DIR) -> Table:
+    """Silent units per layer at the end of training, 4,000 labels, each rule and the control."""
+    rows = sweeps.activity_rows(sweeps.SCAN_LABELS, root)
+    layers = len(rows[0]["silent"]) if rows else 0
+    out = [{"rule": display(r["rule"]),
+            **{f"layer {k + 1}": f"{r['silent'][k]:.0%}" for k in range(layers)},
+            "mean": f"{_mean_silent(r):.0%}"}
+           for r in rows]
+    return Table(out, ["rule", *(f"layer {k + 1}" for k in range(layers)), "mean"],
+                 caption=f"Units that no signal of a training batch drives above zero, per "
+                 f"layer, at the end of training with {sweeps.SCAN_LABELS:,} labels (mean over "
+                 "seeds); the control is the untrained network under the readout")
