@@ -18,7 +18,8 @@ from ..tables import Table, pm
 from ..widgets import sweep_explorer
 
 __all__ = ["PUBLIC", "display", "samples_figure", "anchor_rows", "anchor_table",
-           "label_groups", "label_figure", "label_table", "scan_table", "findings", "explorer",
+           "label_groups", "label_figure", "label_table", "diverged_note", "scan_table",
+           "findings", "explorer",
            "label_widget", "twin_points", "twin_figure", "silent_shares", "activity_table"]
 
 # The reference numbers of the MNIST-1D paper (Greydanus and Kobak 2024, table 1), test
@@ -106,13 +107,26 @@ def label_table(root: Path = RESULTS_DIR) -> Table:
     out: dict[tuple[str, str], dict] = {}
     for row in sweeps.label_rows(root):
         key = (display(row["rule"]), row["regime"])
+        lost = f" ({row['diverged']} of {row['n'] + row['diverged']} diverged)"
         out.setdefault(key, {"rule": key[0], "regime": key[1]})[f"{row['P']:,}"] = pm(
-            row["mean"], row["sem"])
+            row["mean"], row["sem"]) + (lost if row["diverged"] else "")
     columns = ["rule", "regime", *(f"{P:,}" for P in sweeps.LABELS)]
     return Table(list(out.values()), columns, caption="MNIST-1D test accuracy against the "
                  "number of labelled signals, mean ± sem over "
-                 f"{len(sweeps.HEADLINE_SEEDS)} seeds; label-limited: the self-supervised "
+                 f"{len(sweeps.HEADLINE_SEEDS)} seeds (a run that diverged is left out of "
+                 "the mean and counted beside it); label-limited: the self-supervised "
                  f"stage also sees {sweeps.UNLABELLED:,} unlabelled signals")
+
+
+def diverged_note(root: Path = RESULTS_DIR) -> str:
+    """A sentence on the headline runs that diverged (left out of the means), or that none did."""
+    lost = [r for r in sweeps.label_rows(root) if r["diverged"]]
+    if not lost:
+        return "No headline run diverged."
+    where = "; ".join(f"{r['diverged']} of {r['n'] + r['diverged']} runs of {rule_label(r['rule'])}"
+                      f" at {r['P']:,} labels ({r['regime']})" for r in lost)
+    return (f"Diverged at the rate chosen with {sweeps.SCAN_LABELS:,} labels, and left out of "
+            f"the means: {where}.")
 
 
 def scan_table(root: Path = RESULTS_DIR) -> Table:
@@ -141,13 +155,16 @@ def findings(root: Path = RESULTS_DIR) -> dict[str, object]:
     """The chapter's verdicts, computed from the cached runs.
 
     Keys: ``best_ssl`` (the self-supervised rule of best strict accuracy at 4,000
-    labels), per number of labels ``bp``/``ssl``/``ssl_limited``/``type1`` (the best of
-    FA and DFA) points, and per number of labels of the label-limited regime
-    (:data:`~rhmlib.sweeps.mnist1d.LIMITED_LABELS`) whether the best label-limited
+    labels), per number of labels ``bp``/``ssl``/``control``/``type1`` (the best of
+    FA and DFA) points, where ``type1`` stands against the control and backprop
+    (``type1_vs_control``, ``type1_vs_bp``), and per number of labels of the label-limited regime
+    (:data:`~rhmlib.sweeps.mnist1d.LIMITED_LABELS`) its point ``ssl_limited`` and whether
+    the best label-limited
     self-supervised rule is ahead of backprop (``limited_ahead``) or behind it
-    (``limited_behind``), each by more than twice the sem of the difference, and where
-    the best strict one stands against the random-features ``control`` (``vs_control``:
-    "above", "below" or "level with", by the same margin).
+    (``limited_behind``), each by more than twice the sem of the difference, in words
+    (``limited_vs_bp``: "above", "below" or "level with"), and where the best strict one
+    stands against the random-features ``control`` (``vs_control``, in the same words and
+    by the same margin).
     """
     at = {(r["rule"], r["regime"], r["P"]): r for r in sweeps.label_rows(root)}
     scan = sweeps.SCAN_LABELS
@@ -160,12 +177,14 @@ def findings(root: Path = RESULTS_DIR) -> dict[str, object]:
                                         at[(sweeps.CONTROL, "strict", P)]),
                   "type1": max((at[(rule, "strict", P)] for rule in ("fa", "dfa")),
                                key=lambda r: r["mean"])}
+        out[P].update(type1_vs_control=_versus(out[P]["type1"], out[P]["control"]),
+                      type1_vs_bp=_versus(out[P]["type1"], out[P]["bp"]))
     for P in sweeps.LIMITED_LABELS:
         limited = max((at[(rule, "label-limited", P)] for rule in sweeps.LIMITED_RULES),
                       key=lambda r: r["mean"])
-        out[P].update(ssl_limited=limited,
-                      limited_ahead=_ahead(limited, at[("bp", "strict", P)]),
-                      limited_behind=_ahead(at[("bp", "strict", P)], limited))
+        bp = at[("bp", "strict", P)]
+        out[P].update(ssl_limited=limited, limited_ahead=_ahead(limited, bp),
+                      limited_behind=_ahead(bp, limited), limited_vs_bp=_versus(limited, bp))
     return out
 
 

@@ -12,10 +12,11 @@ from ..plots import interval_panels
 from ..stats import p90
 from ..sweeps import REFERENCE, backprop, contrast
 from ..sweeps import feedback as fb
+from ..sweeps.variants import rule_label
 from ..tables import Table
 from . import ch03, ch04, ch06, ch07, ch09, join
 
-__all__ = ["claims_table", "abstract_figure", "abstract_texts", "ABSTRACT_SERIES"]
+__all__ = ["claims_table", "carry_table", "abstract_figure", "abstract_texts", "ABSTRACT_SERIES"]
 
 
 def _at_most(x: float) -> str:
@@ -189,29 +190,31 @@ def _on_mnist1d(claim: str) -> str:
     labels = ch09.sweeps.SCAN_LABELS
     if claim == "type1":
         at = found[labels]
-        return (f"With {labels:,} labels, FA or DFA reaches {at['type1']['mean']:.2f}, "
-                f"backprop {at['bp']['mean']:.2f}.")
+        return (f"With {labels:,} labels, {rule_label(at['type1']['rule'])} reaches "
+                f"{at['type1']['mean']:.2f}, {at['type1_vs_control']} the readout alone on "
+                f"untrained layers ({at['control']['mean']:.2f}) and {at['type1_vs_bp']} "
+                f"backprop ({at['bp']['mean']:.2f}).")
     if claim == "local":
         at = found[labels]
         few = min(ch09.sweeps.LABELS)
-        limited = ("ahead of" if found[few]["limited_ahead"] else "behind"
-                   if found[few]["limited_behind"] else "level with")
         return (f"With {labels:,} labels, {found['best_ssl_label']} reaches "
                 f"{at['ssl']['mean']:.2f}, {at['vs_control']} the readout alone on "
                 f"untrained layers ({at['control']['mean']:.2f}), backprop "
-                f"{at['bp']['mean']:.2f}; with 16,000 "
-                f"unlabelled signals and {few:,} labels, self-supervision is {limited} "
-                "backprop.")
+                f"{at['bp']['mean']:.2f}; with {ch09.sweeps.UNLABELLED:,} "
+                f"unlabelled signals and {few:,} labels, self-supervision is "
+                f"{found[few]['limited_vs_bp']} backprop.")
+    if claim == "contrast":
+        at = found[labels]
+        turn = (at["type1_vs_control"], at["vs_control"]) == ("above", "below")
+        return (("The roles turn: w" if turn else "W") + f"ith {labels:,} labels "
+                f"{rule_label(at['type1']['rule'])} is "
+                f"{at['type1_vs_control']} the readout alone on untrained layers, "
+                f"{found['best_ssl_label']} {at['vs_control']} it.")
     return _similarity_text(ch07.similarity_rows(ch09.twin_points())[0]) + "."
 
 
-def claims_table() -> Table:
-    """The papers' claims, what the book's cached results and measurements show, and where.
-
-    Every number comes from the cached sweeps (:mod:`rhmlib.sweeps`) or, for the deep
-    linear case, from :func:`rhmlib.linear.broken`; the verdicts follow the numbers.
-    The "where" cells are MyST ``{doc}`` links: render with :func:`rhmlib.tables.markdown`.
-    """
+def _claim_rows() -> list[dict]:
+    """One row per claim: the claim, the verdict on the grammar and on MNIST-1D, where."""
     rows = [
         ("Backprop learns the RHM from about $n_c m^L$ examples", _claim_backprop,
          "02_backprop"),
@@ -226,14 +229,33 @@ def claims_table() -> Table:
         ("Variants whose updates are closer to the global one learn better (CLAPP++)",
          _claim_similarity, "07_local_vs_global"),
     ]
-    mnist1d = {_claim_type1: "type1", _claim_local: "local", _claim_similarity: "similarity"}
-    return Table([{"claim": claim, "what we find": verdict(),
-                   "on MNIST-1D": _on_mnist1d(mnist1d[verdict]) if verdict in mnist1d else "–",
-                   "where": ", ".join(f"{{doc}}`{d}`" for d in where.split(", "))
-                   + (", {doc}`09_mnist1d`" if verdict in mnist1d else "")}
-                  for claim, verdict, where in rows],
+    mnist1d = {_claim_type1: "type1", _claim_local: "local", _claim_contrast: "contrast",
+               _claim_similarity: "similarity"}
+    return [{"claim": claim, "what we find": verdict(),
+             "on MNIST-1D": _on_mnist1d(mnist1d[verdict]) if verdict in mnist1d else "–",
+             "where": ", ".join(f"{{doc}}`{d}`" for d in where.split(", "))
+             + (", {doc}`09_mnist1d`" if verdict in mnist1d else "")}
+            for claim, verdict, where in rows]
+
+
+def claims_table() -> Table:
+    """The papers' claims, what the book's cached results and measurements show, and where.
+
+    Every number comes from the cached sweeps (:mod:`rhmlib.sweeps`) or, for the deep
+    linear case, from :func:`rhmlib.linear.broken`; the verdicts follow the numbers.
+    The "where" cells are MyST ``{doc}`` links: render with :func:`rhmlib.tables.markdown`.
+    """
+    return Table(_claim_rows(), ["claim", "what we find", "on MNIST-1D", "where"],
                  caption="The papers' claims against this book's results, on the grammar and "
                  "on MNIST-1D")
+
+
+def carry_table() -> Table:
+    """The claims MNIST-1D tests: the verdict on the grammar beside the one on MNIST-1D."""
+    rows = [{"claim": r["claim"], "on the grammar": r["what we find"],
+             "on MNIST-1D": r["on MNIST-1D"]} for r in _claim_rows() if r["on MNIST-1D"] != "–"]
+    return Table(rows, ["claim", "on the grammar", "on MNIST-1D"],
+                 caption="Do the grammar's verdicts carry to MNIST-1D?")
 
 
 # The graphical abstract's series: the label a curve carries in the cached results, its

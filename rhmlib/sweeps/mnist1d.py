@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..stats import best_lr, summarize
+from ..stats import best_lr, diverged, summarize
 from .registry import RESULTS_DIR, load_sweep, sweep
 
 __all__ = ["LABELS", "LIMITED_LABELS", "SELECTION_SEEDS", "HEADLINE_SEEDS", "UNLABELLED",
@@ -151,11 +151,13 @@ def mnist1d_label_limited() -> list[dict]:
 
 
 def label_rows(root: Path = RESULTS_DIR) -> list[dict]:
-    """Per rule and regime: test accuracy (mean, sem, n) against the number of labels."""
+    """Per rule and regime: test accuracy (mean, sem, n) against the number of labels, and
+    how many runs diverged (``diverged``: left out of the mean)."""
     rows = []
     for regime, name in (("strict", "mnist1d_labels"), ("label-limited", "mnist1d_label_limited")):
         for rule, records in _by_rule(load_sweep(name, root)).items():
-            rows += [{"rule": rule, "regime": regime, **row}
+            rows += [{"rule": rule, "regime": regime, **row,
+                      "diverged": sum(r["config"]["P"] == row["P"] for r in diverged(records))}
                      for row in summarize(records, ("P",))]
     return rows
 
