@@ -13,13 +13,13 @@ from ..plots import panels, scatter
 from ..stats import best_lr
 from ..sweeps import RESULTS_DIR, load_sweep
 from ..sweeps import mnist1d as sweeps
-from ..sweeps.variants import Variant, rule_label
+from ..sweeps.variants import rule_label
 from ..tables import Table, pm
 from ..widgets import sweep_explorer
 
 __all__ = ["PUBLIC", "display", "samples_figure", "anchor_rows", "anchor_table",
            "label_groups", "label_figure", "label_table", "diverged_note", "scan_table",
-           "findings", "explorer",
+           "versus", "findings", "explorer",
            "label_widget", "twin_points", "twin_figure", "silent_shares", "activity_table"]
 
 # The reference numbers of the MNIST-1D paper (Greydanus and Kobak 2024, table 1), test
@@ -43,6 +43,8 @@ def samples_figure(per_class: int = 4, seed: int = 0) -> go.Figure:
                                                    "<extra></extra>"),
                           row=k // 5 + 1, col=k % 5 + 1)
     fig.update_xaxes(showticklabels=False)
+    fig.update_xaxes(title_text="position", row=2)
+    fig.update_yaxes(title_text="value", col=1)
     fig.update_layout(height=380, margin={"l": 40, "r": 10, "t": 40, "b": 20},
                       template="plotly_white")
     return fig
@@ -71,33 +73,37 @@ def anchor_table(root: Path = RESULTS_DIR) -> Table:
 def display(name: str) -> str:
     """How the book shows a rule of the MNIST-1D sweeps, or the random-features control."""
     if name == sweeps.CONTROL:
-        return Variant(sweeps.CONTROL, "clapp", {"pretrain": False})
+        return sweeps.CONTROL  # a colour of its own, not CLAPP's: it is no rule's result
     return rule_label(name)
 
 
 def label_groups(root: Path = RESULTS_DIR) -> dict[str, dict[str, list[dict]]]:
     """Test accuracy against labels in three panels, backprop in each: the direct-feedback
-    rules; the self-supervised rules and their control in the strict regime; the
-    self-supervised rules with 16,000 unlabelled signals (label-limited)."""
+    rules and the control (the readout on untrained layers); the self-supervised rules and
+    the control in the strict regime; the self-supervised rules with 16,000 unlabelled
+    signals (label-limited)."""
     panels_: dict[str, dict[str, list[dict]]] = {
-        "direct feedback": {}, "self-supervised, strict": {}, "self-supervised, + unlabelled": {}}
+        "direct feedback": {}, "self-supervised": {}, "self-supervised, label-limited": {}}
     for row in sweeps.label_rows(root):
         name = display(row["rule"])
         point = {"P": row["P"], "mean": row["mean"], "sem": row["sem"], "n": row["n"]}
         if row["rule"] == "bp":
             for curves in panels_.values():
                 curves.setdefault(name, []).append(point)
+        elif row["rule"] == sweeps.CONTROL:
+            for panel in ("direct feedback", "self-supervised"):
+                panels_[panel].setdefault(name, []).append(point)
         elif row["rule"] in ("fa", "dfa"):
             panels_["direct feedback"].setdefault(name, []).append(point)
         elif row["regime"] == "strict":
-            panels_["self-supervised, strict"].setdefault(name, []).append(point)
+            panels_["self-supervised"].setdefault(name, []).append(point)
         else:
-            panels_["self-supervised, + unlabelled"].setdefault(name, []).append(point)
+            panels_["self-supervised, label-limited"].setdefault(name, []).append(point)
     return panels_
 
 
 def label_figure(root: Path = RESULTS_DIR) -> go.Figure:
-    """:func:`label_groups` as two panels of test accuracy against labels."""
+    """:func:`label_groups` as three panels of test accuracy against labels."""
     return panels(label_groups(root), x_titles="labelled signals", chance=1 / N_CLASSES,
                   target=None)
 
@@ -137,8 +143,10 @@ def scan_table(root: Path = RESULTS_DIR) -> Table:
         lr = best_lr(records)
         rows.append({"rule": rule_label(rule), "rates scanned": ", ".join(f"{g:g}" for g in grid),
                      "chosen": f"{lr:g}" + ("*" if lr in (grid[0], grid[-1]) else "")})
+    ends = any(r["chosen"].endswith("*") for r in rows)
     return Table(rows, ["rule", "rates scanned", "chosen"], caption="Learning rate chosen on "
-                 "the validation split at 4,000 labels (seeds 0-2); * an end of the grid")
+                 "the validation split at 4,000 labels (seeds 0-2)"
+                 + ("; * an end of the grid" if ends else ", inside the grid for every rule"))
 
 
 def _ahead(a: dict, b: dict) -> bool:
@@ -146,7 +154,7 @@ def _ahead(a: dict, b: dict) -> bool:
     return a["mean"] - b["mean"] > 2 * (a["sem"] ** 2 + b["sem"] ** 2) ** 0.5
 
 
-def _versus(a: dict, b: dict) -> str:
+def versus(a: dict, b: dict) -> str:
     """Where curve point ``a`` stands against ``b``: "above", "below" or "level with"."""
     return "above" if _ahead(a, b) else "below" if _ahead(b, a) else "level with"
 
@@ -154,17 +162,16 @@ def _versus(a: dict, b: dict) -> str:
 def findings(root: Path = RESULTS_DIR) -> dict[str, object]:
     """The chapter's verdicts, computed from the cached runs.
 
-    Keys: ``best_ssl`` (the self-supervised rule of best strict accuracy at 4,000
-    labels), per number of labels ``bp``/``ssl``/``control``/``type1`` (the best of
-    FA and DFA) points, where ``type1`` stands against the control and backprop
-    (``type1_vs_control``, ``type1_vs_bp``), and per number of labels of the label-limited regime
-    (:data:`~rhmlib.sweeps.mnist1d.LIMITED_LABELS`) its point ``ssl_limited`` and whether
-    the best label-limited
-    self-supervised rule is ahead of backprop (``limited_ahead``) or behind it
-    (``limited_behind``), each by more than twice the sem of the difference, in words
-    (``limited_vs_bp``: "above", "below" or "level with"), and where the best strict one
-    stands against the random-features ``control`` (``vs_control``, in the same words and
-    by the same margin).
+    "Above", "below" or "level with" compare two curve points by twice the sem of their
+    difference (:func:`versus`). Keys: ``best_ssl`` (the self-supervised rule of best
+    strict accuracy at 4,000 labels) and ``best_ssl_label``; per number of labels the
+    points ``bp``, ``ssl`` (the best rule's), ``control`` (the readout on untrained layers),
+    ``feedback`` (FA's and DFA's) and ``type1`` (the better of the two), with
+    ``vs_control`` (the best rule against the control), ``feedback_vs_control``,
+    ``type1_vs_control`` and ``type1_vs_bp`` in words; per number of labels of the
+    label-limited regime (:data:`~rhmlib.sweeps.mnist1d.LIMITED_LABELS`) also the best
+    label-limited point ``ssl_limited``, whether it is ahead of backprop
+    (``limited_ahead``) or behind it (``limited_behind``), and ``limited_vs_bp`` in words.
     """
     at = {(r["rule"], r["regime"], r["P"]): r for r in sweeps.label_rows(root)}
     scan = sweeps.SCAN_LABELS
@@ -173,18 +180,22 @@ def findings(root: Path = RESULTS_DIR) -> dict[str, object]:
     for P in sweeps.LABELS:
         out[P] = {"bp": at[("bp", "strict", P)], "ssl": at[(best, "strict", P)],
                   "control": at[(sweeps.CONTROL, "strict", P)],
-                  "vs_control": _versus(at[(best, "strict", P)],
+                  "vs_control": versus(at[(best, "strict", P)],
                                         at[(sweeps.CONTROL, "strict", P)]),
                   "type1": max((at[(rule, "strict", P)] for rule in ("fa", "dfa")),
                                key=lambda r: r["mean"])}
-        out[P].update(type1_vs_control=_versus(out[P]["type1"], out[P]["control"]),
-                      type1_vs_bp=_versus(out[P]["type1"], out[P]["bp"]))
+        out[P].update(type1_vs_control=versus(out[P]["type1"], out[P]["control"]),
+                      type1_vs_bp=versus(out[P]["type1"], out[P]["bp"]),
+                      feedback={rule: at[(rule, "strict", P)] for rule in ("fa", "dfa")},
+                      feedback_vs_control={
+                          rule: versus(at[(rule, "strict", P)], out[P]["control"])
+                          for rule in ("fa", "dfa")})
     for P in sweeps.LIMITED_LABELS:
         limited = max((at[(rule, "label-limited", P)] for rule in sweeps.LIMITED_RULES),
                       key=lambda r: r["mean"])
         bp = at[("bp", "strict", P)]
         out[P].update(ssl_limited=limited, limited_ahead=_ahead(limited, bp),
-                      limited_behind=_ahead(bp, limited), limited_vs_bp=_versus(limited, bp))
+                      limited_behind=_ahead(bp, limited), limited_vs_bp=versus(limited, bp))
     return out
 
 
@@ -240,10 +251,12 @@ def twin_points(root: Path = RESULTS_DIR) -> list[dict]:
 
 
 def twin_figure(root: Path = RESULTS_DIR) -> go.Figure:
-    """Test accuracy against the cosine to the twin's update, one series per rule."""
+    """Test accuracy against the cosine to the twin's update, one series per rule and blend
+    (a rule's colour, a marker per blend)."""
     series: dict[str, list[tuple[float, float]]] = {}
-    for p in twin_points(root):
-        series.setdefault(p["name"], []).append((p["cosine"], p["test"]))
+    for p in sorted(twin_points(root), key=lambda p: (p["name"], p["blend"])):
+        name = p["name"].relabelled(f"{p['name']}, blend {p['blend']:g}")
+        series.setdefault(name, []).append((p["cosine"], p["test"]))
     return scatter(series, "cosine to the global twin's update", "test accuracy")
 
 

@@ -68,7 +68,8 @@ def _claim_type1() -> str:
     ls = sorted({L for m, L in hard if L > 3})
     ms = sorted({m for m, L in hard if m > 4})
     first = (f"{' and '.join(stuck)} never reach 90 % (best test accuracy "
-             f"{max(best[n]['mean'] for n in stuck):.2f}, up to $P$ = {largest:,})"
+             f"{max(best[n]['mean'] for n in stuck):.2f}, chance {1 / REFERENCE['n_c']:.2f}, up to "
+             f"$P$ = {largest:,})"
              if stuck else "DRTP and PEPITA reach 90 % too")
     fa, dfa = best["FA"]["p90"] / bp, best["DFA"]["p90"] / bp
     reference = (f"on the reference grammar FA and DFA do learn, from {fa:.1f} and {dfa:.1f} "
@@ -174,7 +175,11 @@ def _similarity_text(row: dict) -> str:
              "Contradicted" if row["rho"] < -0.3 and max(without) < 0 else "Not supported")
     return (f"{trend}: over cosines from {row['low']:.2f} to {row['high']:.2f}, the rank "
             f"correlation with test accuracy is {row['rho']:+.2f} ({min(without):+.2f} to "
-            f"{max(without):+.2f} leaving out any one family of runs)")
+            f"{max(without):+.2f} leaving out any one family of runs)"
+            if len(without) > 2 else
+            f"{trend}: over cosines from {row['low']:.2f} to {row['high']:.2f}, the rank "
+            f"correlation with test accuracy is {row['rho']:+.2f}, and within each rule's "
+            "runs alone " + " and ".join(f"{v:+.2f}" for v in row["without"].values()))
 
 
 def _claim_similarity() -> str:
@@ -188,28 +193,33 @@ def _on_mnist1d(claim: str) -> str:
     """What MNIST-1D (chapter 09) says of a claim the grammar tested."""
     found = ch09.findings()
     labels = ch09.sweeps.SCAN_LABELS
+    at = found[labels]
+    control = f"the readout alone on untrained layers ({at['control']['mean']:.2f})"
     if claim == "type1":
-        at = found[labels]
-        return (f"With {labels:,} labels, {rule_label(at['type1']['rule'])} reaches "
-                f"{at['type1']['mean']:.2f}, {at['type1_vs_control']} the readout alone on "
-                f"untrained layers ({at['control']['mean']:.2f}) and {at['type1_vs_bp']} "
-                f"backprop ({at['bp']['mean']:.2f}).")
+        fa, dfa = at["feedback"]["fa"], at["feedback"]["dfa"]
+        return (f"With {labels:,} labels, DFA reaches {dfa['mean']:.2f}, "
+                f"{at['feedback_vs_control']['dfa']} {control} and "
+                f"{ch09.versus(dfa, at['bp'])} backprop ({at['bp']['mean']:.2f}); FA reaches "
+                f"{fa['mean']:.2f}, {at['feedback_vs_control']['fa']} the readout. DRTP and "
+                "PEPITA were not run on MNIST-1D.")
     if claim == "local":
-        at = found[labels]
-        few = min(ch09.sweeps.LABELS)
-        return (f"With {labels:,} labels, {found['best_ssl_label']} reaches "
-                f"{at['ssl']['mean']:.2f}, {at['vs_control']} the readout alone on "
-                f"untrained layers ({at['control']['mean']:.2f}), backprop "
-                f"{at['bp']['mean']:.2f}; with {ch09.sweeps.UNLABELLED:,} "
-                f"unlabelled signals and {few:,} labels, self-supervision is "
-                f"{found[few]['limited_vs_bp']} backprop.")
+        limited = {found[P]["limited_vs_bp"] for P in ch09.sweeps.LIMITED_LABELS}
+        span = f"{min(ch09.sweeps.LIMITED_LABELS):,} to {max(ch09.sweeps.LIMITED_LABELS):,}"
+        where = (f"{limited.pop()} backprop at every number of labels ({span})"
+                 if len(limited) == 1 else
+                 ", ".join(f"{found[P]['limited_vs_bp']} backprop at {P:,} labels"
+                           for P in ch09.sweeps.LIMITED_LABELS))
+        verdict = "No. " if at["vs_control"] != "above" else ""
+        return (f"{verdict}With {labels:,} labels, {found['best_ssl_label']} reaches "
+                f"{at['ssl']['mean']:.2f}, {at['vs_control']} {control} and "
+                f"{ch09.versus(at['ssl'], at['bp'])} backprop ({at['bp']['mean']:.2f}); given "
+                f"{ch09.sweeps.UNLABELLED:,} unlabelled signals, the best self-supervised "
+                f"rule is {where}.")
     if claim == "contrast":
-        at = found[labels]
         turn = (at["type1_vs_control"], at["vs_control"]) == ("above", "below")
-        return (("The roles turn: w" if turn else "W") + f"ith {labels:,} labels "
-                f"{rule_label(at['type1']['rule'])} is "
-                f"{at['type1_vs_control']} the readout alone on untrained layers, "
-                f"{found['best_ssl_label']} {at['vs_control']} it.")
+        return (("The roles are reversed: w" if turn else "W") + f"ith {labels:,} labels "
+                f"{rule_label(at['type1']['rule'])} is {at['type1_vs_control']} the readout "
+                f"alone on untrained layers, {found['best_ssl_label']} {at['vs_control']} it.")
     return _similarity_text(ch07.similarity_rows(ch09.twin_points())[0]) + "."
 
 
@@ -309,7 +319,7 @@ def abstract_texts(rows: list[dict] | None = None) -> dict[str, str]:
 
     From ``rows`` (:func:`rhmlib.sweeps.contrast.scaling_rows`): ``intro-bp-max``,
     backprop's largest ``P_90 / P*`` over the depths; ``intro-fb`` and ``intro-ssl``, what
-    FA and DFA, and CLAPP and InfoNCE, do: "do not reach 90 % from $L$ = k on" (the
+    FA and DFA, and CLAPP and InfoNCE, do: "do not reach 90 % from L = k on" (the
     smallest depth from which neither does, at every depth from it on) or "reach 90 % at
     every depth"; ``intro-depths``, the depths measured;
     ``intro-m``, the synonyms per rule of those grammars; ``intro-ref-depth``, the depth of
@@ -325,13 +335,13 @@ def abstract_texts(rows: list[dict] | None = None) -> dict[str, str]:
         failing = [L for L in depths
                    if all(not math.isfinite(depth[(n, L2)]["p90"]) for n in names
                           for L2 in depths if L2 >= L and (n, L2) in depth)]
-        partial = [f"{n} measured at $L$ = {', '.join(str(L) for L in measured)} only"
+        partial = [f"{n} measured at L = {', '.join(str(L) for L in measured)} only"
                    for n in names
                    if (measured := [L for L in depths if (n, L) in depth]) != depths]
         note = f" ({'; '.join(partial)})" if partial else ""
         if not failing:
             return "reach 90 % at every depth" + note
-        return f"do not reach 90 % from $L$ = {min(failing)} on" + note
+        return f"do not reach 90 % from L = {min(failing)} on" + note
 
     widths = contrast.headline_widths()
     bp_max = max(depth[("BP", L)]["p90"] for L in depths)
