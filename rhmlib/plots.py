@@ -37,7 +37,7 @@ from .stats import mean_sem
 from .styles import COLORS, Styles
 
 __all__ = [
-    "glue", "angles_figure", "error_paths_figure",
+    "glue", "plain_maths", "angles_figure", "error_paths_figure",
     "accuracy_vs_P", "collapse_figure", "learning_curve", "tree_figure", "rules_figure",
     "lines", "layer_curves", "per_layer", "panels", "signal_noise", "accuracy_bars",
     "interval_panels", "scatter", "MAX_SERIES", "math_text", "facets", "learning_curve_panels",
@@ -101,6 +101,19 @@ class _GluedFigure:
         return self.fig._repr_mimebundle_(include, exclude)
 
 
+_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def plain_maths(text: str) -> str:
+    """``text`` with its inline maths (``$...$``) as plain text: ``{glue:text}`` pastes a
+    text verbatim, where MathJax never reads it (``$P_{90}$`` becomes P₉₀, ``$P^*$`` P*)."""
+    def plain(match: re.Match) -> str:
+        maths = re.sub(r"_\{(\d+)\}", lambda m: m.group(1).translate(_SUBSCRIPTS), match[1])
+        return maths.replace("^*", "*").replace("{", "").replace("}", "")
+
+    return re.sub(r"\$([^$]+)\$", plain, text)
+
+
 def glue(name: str, value: object, display: bool | None = None) -> None:
     """Store ``value`` under ``name`` for MyST-NB's ``{glue:text}`` and ``{glue:figure}``.
 
@@ -114,6 +127,8 @@ def glue(name: str, value: object, display: bool | None = None) -> None:
 
     if not isinstance(name, str) or not name:
         raise TypeError(f"name must be a non-empty str, got {name!r}")
+    if isinstance(value, str):
+        value = plain_maths(value)
     is_figure = isinstance(value, go.Figure)
     bundle, metadata = format_display_data(_GluedFigure(value) if is_figure else value)
     if not bundle:

@@ -121,6 +121,14 @@ def test_glue_stores_a_figure_with_its_html(monkeypatch: pytest.MonkeyPatch) -> 
     assert text_meta["metadata"]["scrapbook"]["mime_prefix"] == plots.GLUE_PREFIX
 
 
+def test_glued_text_shows_its_maths_as_plain_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda data, **kw: shown.append((data, kw)))
+    plots.glue("t", "at $m = 4, L = 3$, $P_{90}$ < 2 $P^*$; $5 costs")
+    plain = "'at m = 4, L = 3, P₉₀ < 2 P*; $5 costs'"
+    assert shown[0][0] == {plots.GLUE_PREFIX + "text/plain": plain}
+
+
 @pytest.mark.parametrize(("raw", "shown"), [
     ("P_90 / (n_c m^L)", "P₉₀ / (n<sub>c</sub> m<sup>L</sup>)"),
     ("mean >= 90%", "mean ≥ 90%"), ("level 0 -> 1", "level 0 → 1"), ("10^-3", "10⁻³"),
