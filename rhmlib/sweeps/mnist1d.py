@@ -21,19 +21,21 @@ headline use disjoint seeds:
 4. **Similarity** (seeds 0-2, 4,000 labels): CLAPP and InfoNCE blended with their global
    twins (0: local, 1: the twin's update), recording the cosine of each update to the
    twin's (``mnist1d_twins``), as on the grammar.
+5. **Width** (seeds 0-2, 4,000 labels): backprop, DFA, CLAPP and the control at widths 64,
+   128 and 256 (``mnist1d_width``): is 128, the width of every other run, the one each needs?
 
 The self-supervised rules' positive pairs are sibling windows: neighbouring windows of one
 signal under the same parent (:mod:`rhmlib.mnist1d`). Regenerate with::
 
     python -m rhmlib.sweeps mnist1d_lr mnist1d_lr_edge mnist1d_labels \
-        mnist1d_label_limited mnist1d_mlp_lr mnist1d_mlp mnist1d_twins --jobs 2
+        mnist1d_label_limited mnist1d_mlp_lr mnist1d_mlp mnist1d_twins mnist1d_width --jobs 2
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from ..stats import best_lr, diverged, summarize
+from ..stats import best_lr, best_row, diverged, summarize
 from .registry import RESULTS_DIR, load_sweep, sweep
 
 __all__ = ["LABELS", "LIMITED_LABELS", "SELECTION_SEEDS", "HEADLINE_SEEDS", "UNLABELLED",
@@ -42,7 +44,8 @@ __all__ = ["LABELS", "LIMITED_LABELS", "SELECTION_SEEDS", "HEADLINE_SEEDS", "UNL
            "mnist1d_lr",
            "mnist1d_lr_edge", "scan_records", "chosen_lrs", "mnist1d_labels",
            "mnist1d_label_limited", "label_rows", "MLP", "MLP_LRS", "mnist1d_mlp_lr",
-           "mnist1d_mlp", "mlp_rows", "TWIN_BLENDS", "mnist1d_twins", "CONTROL", "name_of",
+           "mnist1d_mlp", "mlp_rows", "WIDTHS", "WIDTH_RULES", "mnist1d_width",
+           "width_rows", "TWIN_BLENDS", "mnist1d_twins", "CONTROL", "name_of",
            "activity_rows"]
 
 LABELS = (250, 1000, 4000, 16000)
@@ -148,6 +151,41 @@ def mnist1d_label_limited() -> list[dict]:
     return [config(rule, P, seed, lrs[rule], UNLABELLED) for rule in LIMITED_RULES
             for P in LIMITED_LABELS
             for seed in HEADLINE_SEEDS]
+
+
+# The width check: is 128 the width each rule needs? Backprop, the better direct-feedback
+# rule, the best self-supervised rule and its control; FA, InfoNCE and VICReg, each below a
+# rule of its family here, would triple the check's cost at width 256.
+WIDTHS = (64, 128, 256)
+WIDTH_RULES = ("bp", "dfa", "clapp", CONTROL)
+
+
+@sweep
+def mnist1d_width() -> list[dict]:
+    """Backprop, DFA, CLAPP and the control at widths 64, 128 and 256, 4,000 labels, each
+    at its chosen rate, seeds 0-2."""
+    lrs = chosen_lrs()
+    out = []
+    for name in WIDTH_RULES:
+        rule = "clapp" if name == CONTROL else name
+        options = {"rule_options": {"pretrain": False}} if name == CONTROL else {}
+        out += [config(rule, SCAN_LABELS, seed, lrs[rule]) | {"width": width} | options
+                for width in WIDTHS for seed in SELECTION_SEEDS]
+    return out
+
+
+def width_rows(root: Path = RESULTS_DIR) -> list[dict]:
+    """Per rule of the width check and width: validation accuracy (``val``, ``val_sem``) and
+    test accuracy (``mean``, ``sem``, ``n``), and whether the width is the rule's chosen one
+    (``chosen``: best validation mean, :func:`~rhmlib.stats.best_row`)."""
+    rows = []
+    for rule, records in _by_rule(load_sweep("mnist1d_width", root)).items():
+        val = {r["width"]: r for r in summarize(records, ("width",), "val_accuracy")}
+        chosen = best_row(records, by="width")["width"]
+        rows += [{"rule": rule, **row, "val": val[row["width"]]["mean"],
+                  "val_sem": val[row["width"]]["sem"], "chosen": row["width"] == chosen}
+                 for row in summarize(records, ("width",))]
+    return rows
 
 
 def label_rows(root: Path = RESULTS_DIR) -> list[dict]:
