@@ -16,10 +16,11 @@ from ..sweeps import mnist1d as sweeps
 from ..sweeps.variants import rule_label
 from ..tables import Table, pm
 from ..widgets import sweep_explorer
+from . import join
 
 __all__ = ["PUBLIC", "display", "samples_figure", "anchor_rows", "anchor_table",
            "label_groups", "label_figure", "label_table", "diverged_note", "scan_table",
-           "versus", "findings", "explorer",
+           "width_table", "width_texts", "versus", "findings", "explorer",
            "label_widget", "twin_points", "twin_figure", "silent_shares", "activity_table"]
 
 # The reference numbers of the MNIST-1D paper (Greydanus and Kobak 2024, table 1), test
@@ -147,6 +148,47 @@ def scan_table(root: Path = RESULTS_DIR) -> Table:
     return Table(rows, ["rule", "rates scanned", "chosen"], caption="Learning rate chosen on "
                  "the validation split at 4,000 labels (seeds 0-2)"
                  + ("; * an end of the grid" if ends else ", inside the grid for every rule"))
+
+
+def width_table(root: Path = RESULTS_DIR) -> Table:
+    """Validation accuracy of the width check per rule (rows) and width (columns)."""
+    out: dict[str, dict] = {}
+    for row in sweeps.width_rows(root):
+        cells = out.setdefault(row["rule"], {"rule": display(row["rule"])})
+        cells[str(row["width"])] = pm(row["val"], row["val_sem"]) + (
+            " (chosen)" if row["chosen"] else "")
+    return Table(list(out.values()), ["rule", *map(str, sweeps.WIDTHS)],
+                 caption=f"Validation accuracy with {sweeps.SCAN_LABELS:,} labels against the "
+                 "number of units per layer, mean ± sem over seeds 0-2, each rule at its "
+                 "chosen rate; the width of best mean is marked chosen")
+
+
+def width_texts(root: Path = RESULTS_DIR) -> dict[str, str]:
+    """The width check in words: ``chosen`` (each rule's chosen width), ``caveat`` (which
+    rules would gain from more units than the headline runs have) and ``control`` (where
+    CLAPP stands against the control at each width, on the test set)."""
+    rows = sweeps.width_rows(root)
+    chosen = {r["rule"]: r["width"] for r in rows if r["chosen"]}
+    by_width: dict[int, list[str]] = {}
+    for rule, width in chosen.items():
+        by_width.setdefault(width, []).append(str(display(rule)))
+    at = {(r["rule"], r["width"]): r for r in rows}
+    words = {w: versus(at[("clapp", w)], at[(sweeps.CONTROL, w)]) for w in sweeps.WIDTHS}
+    widest = max(sweeps.WIDTHS)
+    where = (f"at every width CLAPP stays {words[widest]} the control"
+             if len(set(words.values())) == 1 else
+             "CLAPP stands " + ", ".join(f"{words[w]} the control at {w} units"
+                                         for w in sweeps.WIDTHS))
+    width = sweeps.TRAINING["width"]
+    wider = [str(display(rule)) for rule, w in chosen.items() if w > width]
+    caveat = (f"{join(wider)} would gain from more units: {'its' if len(wider) == 1 else 'their'}"
+              f" curves above, with {width}, understate what {'it' if len(wider) == 1 else 'they'}"
+              " can do" if wider else
+              f"no rule of the check needs more than the {width} units of the runs above")
+    return {"chosen": "; ".join(f"{w} units for {join(names)}"
+                                for w, names in sorted(by_width.items())), "caveat": caveat,
+            "control": f"{where} (with {widest} units: {at[('clapp', widest)]['mean']:.1%} "
+                       f"against {at[(sweeps.CONTROL, widest)]['mean']:.1%} on the test set)"}
 
 
 def _ahead(a: dict, b: dict) -> bool:
