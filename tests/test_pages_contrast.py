@@ -1,6 +1,7 @@
 """The similarity test of chapter 07 on hand-made points: ρ, families, and its verdict."""
 
 import math
+import re
 
 import pytest
 
@@ -222,7 +223,9 @@ def test_chapter_09_pages_run_on_synthetic_results(synthetic_contrast: dict) -> 
     assert found[250]["limited_behind"] or not found[250]["limited_ahead"]
     assert {found[P]["vs_control"] for P in ch09.sweeps.LABELS} <= {"above", "below",
                                                                    "level with"}
-    for fig in (ch09.label_figure(), ch09.twin_figure(), ch09.explorer("bp")):
+    for fig in (ch09.label_figure(), ch09.twin_figure(), ch09.explorer("bp"),
+                ch09.explorer(ch09.sweeps.CONTROL, over="width"),
+                ch09.explorer("clapp", "label-limited")):
         assert fig.data
     assert all(len(curves) <= 6 for curves in ch09.label_groups().values())
     assert ch09.label_table().rows and ch09.activity_table().rows and ch09.silent_shares()
@@ -235,3 +238,17 @@ def test_the_claims_table_runs_on_synthetic_results(synthetic_contrast: dict) ->
     table = claims_table()
     assert len(table.rows) == 7 and all(r["what we find"] for r in table.rows)
     assert sum(r["on MNIST-1D"] != "–" for r in table.rows) == 4
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"rule": "drtp"}, "rule must be one of"), ({"regime": "limited"}, "regime must be one of"),
+    ({"over": "P"}, "over must be one of"),
+    ({"rule": "bp", "regime": "label-limited"}, "regime 'label-limited' was run for"),
+    ({"rule": "vicreg", "over": "width"}, "over='width' (the width check) was run for"),
+])
+def test_the_mnist1d_explorer_names_a_setting_it_has_no_runs_for(kwargs: dict,
+                                                                  message: str) -> None:
+    from rhmlib.pages import ch09
+
+    with pytest.raises(ValueError, match=re.escape(message)):
+        ch09.explorer(**kwargs)

@@ -20,7 +20,7 @@ from . import join
 
 __all__ = ["PUBLIC", "display", "samples_figure", "anchor_rows", "anchor_table",
            "label_groups", "label_figure", "label_table", "diverged_note", "scan_table",
-           "width_table", "width_texts", "versus", "findings", "explorer",
+           "width_table", "width_texts", "versus", "findings", "REGIMES", "OVER", "explorer",
            "label_widget", "twin_points", "twin_figure", "silent_shares", "activity_table"]
 
 # The reference numbers of the MNIST-1D paper (Greydanus and Kobak 2024, table 1), test
@@ -241,39 +241,64 @@ def findings(root: Path = RESULTS_DIR) -> dict[str, object]:
     return out
 
 
-def _records(rule: str, regime: str, root: Path) -> list[dict]:
-    name = "mnist1d_labels" if regime == "strict" else "mnist1d_label_limited"
-    return [r for r in load_sweep(name, root) if sweeps.name_of(r["config"]) == rule]
+REGIMES = ("strict", "label-limited")
+OVER = {"labels": "P", "width": "width"}
 
 
-def explorer(rule: str = "bp", regime: str = "strict",
+def explorer(rule: str = "bp", regime: str = "strict", over: str = "labels",
              root: Path = RESULTS_DIR) -> go.Figure:
-    """Static twin of :func:`label_widget`: mean learning curves of ``rule``, a slider over P."""
+    """Static twin of :func:`label_widget`: mean learning curves of ``rule`` (or the control)
+    with a slider over the number of labels (``over="labels"``, 128 units, seeds 10-12) or
+    over the width (``over="width"``: the width check, 4,000 labels, seeds 0-2)."""
+    names = (*sweeps.RULES, sweeps.CONTROL)
+    if rule not in names:
+        raise ValueError(f"rule must be one of {names}, got {rule!r}")
+    if regime not in REGIMES:
+        raise ValueError(f"regime must be one of {REGIMES}, got {regime!r}")
+    if over not in OVER:
+        raise ValueError(f"over must be one of {tuple(OVER)}, got {over!r}")
+    if regime == "label-limited" and rule not in sweeps.LIMITED_RULES:
+        raise ValueError(f"regime 'label-limited' was run for {sweeps.LIMITED_RULES}, "
+                         f"got rule {rule!r}")
+    if over == "width" and (rule not in sweeps.WIDTH_RULES or regime != "strict"):
+        raise ValueError(f"over='width' (the width check) was run for {sweeps.WIDTH_RULES} "
+                         f"in the strict regime, got rule {rule!r}, regime {regime!r}")
+    name = {"labels": ("mnist1d_labels" if regime == "strict" else "mnist1d_label_limited"),
+            "width": "mnist1d_width"}[over]
+    records = [r for r in load_sweep(name, root) if sweeps.name_of(r["config"]) == rule]
     title = f"{display(rule)} on MNIST-1D" + ("" if regime == "strict" else ", label-limited")
-    return sweep_explorer(_records(rule, regime, root), by="P", title=title)
+    if over == "width":
+        title += f", {sweeps.SCAN_LABELS:,} labels"
+    return sweep_explorer(records, by=OVER[over], title=title)
 
 
 def label_widget(root: Path = RESULTS_DIR) -> W.VBox:
-    """Cached MNIST-1D runs: pick a rule, a regime and a number of labels, see the curves."""
-    rule = W.Dropdown(options=[(rule_label(r), r) for r in sweeps.RULES], value="bp",
-                      description="rule")
-    regime = W.ToggleButtons(options=["strict", "label-limited"], description="regime")
+    """Cached MNIST-1D runs: pick a rule, a regime and what the slider moves over (labels
+    or width), see the mean learning curves."""
+    rule = W.Dropdown(options=[(str(display(r)), r) for r in (*sweeps.RULES, sweeps.CONTROL)],
+                      value="bp", description="rule")
+    regime = W.ToggleButtons(options=REGIMES, description="regime")
+    over = W.ToggleButtons(options=tuple(OVER), description="slider over")
     out = W.Output()
 
     def show(_: object = None) -> None:
         out.clear_output(wait=True)
         with out:
-            if regime.value != "strict" and rule.value not in sweeps.LIMITED_RULES:
+            mode, axis = regime.value, over.value
+            if mode != "strict" and rule.value not in sweeps.LIMITED_RULES:
                 print("The label-limited regime was run for CLAPP and InfoNCE: "
                       "this rule's curves are the strict ones.")
-                explorer(rule.value, "strict", root).show()
-            else:
-                explorer(rule.value, regime.value, root).show()
+                mode = "strict"
+            if axis == "width" and (rule.value not in sweeps.WIDTH_RULES or mode != "strict"):
+                print("The width check ran BP, DFA, CLAPP and the control in the strict "
+                      "regime: these curves are against labels.")
+                axis = "labels"
+            explorer(rule.value, mode, axis, root).show()
 
-    rule.observe(show, "value")
-    regime.observe(show, "value")
+    for control in (rule, regime, over):
+        control.observe(show, "value")
     show()
-    return W.VBox([W.HBox([rule, regime]), out])
+    return W.VBox([W.HBox([rule, regime]), over, out])
 
 
 def twin_points(root: Path = RESULTS_DIR) -> list[dict]:
