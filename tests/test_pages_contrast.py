@@ -224,6 +224,7 @@ def test_chapter_09_pages_run_on_synthetic_results(synthetic_contrast: dict) -> 
     assert {found[P]["vs_control"] for P in ch09.sweeps.LABELS} <= {"above", "below",
                                                                    "level with"}
     for fig in (ch09.label_figure(), ch09.twin_figure(), ch09.explorer("bp"),
+                ch09.templates_figure(),
                 ch09.explorer(ch09.sweeps.CONTROL, over="width"),
                 ch09.explorer("clapp", "label-limited")):
         assert fig.data

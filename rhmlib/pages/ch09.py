@@ -8,7 +8,7 @@ import ipywidgets as W
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ..mnist1d import MNIST1D, N_CLASSES
+from ..mnist1d import INSTALL, MNIST1D, N_CLASSES
 from ..plots import panels, scatter
 from ..stats import best_lr
 from ..sweeps import RESULTS_DIR, load_sweep
@@ -18,7 +18,7 @@ from ..tables import Table, pm
 from ..widgets import sweep_explorer
 from . import join
 
-__all__ = ["PUBLIC", "display", "samples_figure", "anchor_rows", "anchor_table",
+__all__ = ["PUBLIC", "display", "templates_figure", "samples_figure", "anchor_rows", "anchor_table",
            "label_groups", "label_figure", "label_table", "diverged_note", "scan_table",
            "width_table", "width_texts", "versus", "findings", "REGIMES", "OVER", "explorer",
            "label_widget", "twin_points", "twin_figure", "silent_shares", "activity_table"]
@@ -26,6 +26,29 @@ __all__ = ["PUBLIC", "display", "samples_figure", "anchor_rows", "anchor_table",
 # The reference numbers of the MNIST-1D paper (Greydanus and Kobak 2024, table 1), test
 # accuracy with 4,000 training examples.
 PUBLIC = {"logistic regression": 0.32, "MLP": 0.68, "CNN": 0.94, "GRU": 0.91, "human": 0.96}
+
+
+def templates_figure() -> go.Figure:
+    """The ten hand-drawn templates of MNIST-1D, one panel a class, before any transformation."""
+    try:
+        from mnist1d.data import get_templates
+    except ImportError as err:
+        raise ImportError(f"the templates come from the mnist1d package: {INSTALL}") from err
+    templates = get_templates()
+    fig = make_subplots(rows=2, cols=5, subplot_titles=[f"class {k}" for k in range(N_CLASSES)],
+                        shared_yaxes=True, vertical_spacing=0.2, horizontal_spacing=0.03)
+    for k, (template, label) in enumerate(zip(templates["x"], templates["y"])):
+        fig.add_trace(go.Scatter(y=template, mode="lines+markers", showlegend=False,
+                                 line={"width": 2, "color": "#332288"}, marker={"size": 4},
+                                 hovertemplate=f"template {label}<br>t=%{{x}}<br>%{{y:.2f}}"
+                                               "<extra></extra>"),
+                      row=k // 5 + 1, col=k % 5 + 1)
+    fig.update_xaxes(showticklabels=False)
+    fig.update_xaxes(title_text="position", row=2)
+    fig.update_yaxes(title_text="value", col=1)
+    fig.update_layout(height=320, margin={"l": 40, "r": 10, "t": 40, "b": 30},
+                      template="plotly_white")
+    return fig
 
 
 def samples_figure(per_class: int = 4, seed: int = 0) -> go.Figure:
