@@ -231,6 +231,21 @@ def test_chapter_09_pages_run_on_synthetic_results(synthetic_contrast: dict) -> 
     assert all(len(curves) <= 6 for curves in ch09.label_groups().values())
     assert ch09.label_table().rows and ch09.activity_table().rows and ch09.silent_shares()
     assert ch09.width_table().rows and set(ch09.width_texts()) == {"chosen", "caveat", "control"}
+    assert ch09.diverged_note().endswith(".")
+
+
+def test_a_diverged_mnist1d_run_is_counted_not_dropped(synthetic_contrast: dict) -> None:
+    from rhmlib.pages import ch09
+    from rhmlib.sweeps import mnist1d
+
+    records = mnist1d.load_sweep("mnist1d_labels")
+    lost = next(r for r in records if r["config"]["rule"] == "bp" and r["config"]["P"] == 250)
+    synthetic_contrast["mnist1d_labels"] = [
+        {"config": r["config"], "diverged": "loss is nan at step 300"} if r is lost else r
+        for r in records]
+    row = next(r for r in mnist1d.label_rows() if (r["rule"], r["P"]) == ("bp", 250))
+    assert row["diverged"] == 1 and row["n"] == len(mnist1d.HEADLINE_SEEDS) - 1
+    assert "1 of 3 runs of BP at 250 labels" in ch09.diverged_note()
 
 
 def test_the_claims_table_runs_on_synthetic_results(synthetic_contrast: dict) -> None:
