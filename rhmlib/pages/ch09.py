@@ -188,8 +188,8 @@ def width_table(root: Path = RESULTS_DIR) -> Table:
 
 def width_texts(root: Path = RESULTS_DIR) -> dict[str, str]:
     """The width check in words: ``chosen`` (each rule's chosen width), ``caveat`` (which
-    rules would gain from more units than the headline runs have) and ``control`` (where
-    CLAPP stands against the control at each width, on the test set)."""
+    rules do clearly better on validation with more units than the headline runs have) and
+    ``control`` (where CLAPP stands against the control at each width, on the test set)."""
     rows = sweeps.width_rows(root)
     chosen = {r["rule"]: r["width"] for r in rows if r["chosen"]}
     by_width: dict[int, list[str]] = {}
@@ -203,11 +203,19 @@ def width_texts(root: Path = RESULTS_DIR) -> dict[str, str]:
              "CLAPP stands " + ", ".join(f"{words[w]} the control at {w} units"
                                          for w in sweeps.WIDTHS))
     width = sweeps.TRAINING["width"]
-    wider = [str(display(rule)) for rule, w in chosen.items() if w > width]
-    caveat = (f"{join(wider)} would gain from more units: {'its' if len(wider) == 1 else 'their'}"
-              f" curves above, with {width}, understate what {'it' if len(wider) == 1 else 'they'}"
-              " can do" if wider else
-              f"no rule of the check needs more than the {width} units of the runs above")
+
+    def val(rule: str, w: int) -> dict:
+        return {"mean": at[(rule, w)]["val"], "sem": at[(rule, w)]["val_sem"]}
+
+    # A wider choice matters only where it is clearly better than the headline width.
+    gains = {str(display(rule)): (w, val(rule, w)["mean"] - val(rule, width)["mean"])
+             for rule, w in chosen.items()
+             if w > width and versus(val(rule, w), val(rule, width)) == "above"}
+    caveat = ("; ".join(f"{name} does better with {w} units ({gain * 100:+.1f} points of "
+                        f"validation accuracy), so its curves above, with {width}, understate it"
+                        for name, (w, gain) in gains.items()) if gains else
+              f"no rule of the check does clearly better (by twice the sem of the difference) "
+              f"with more than the {width} units of the runs above")
     return {"chosen": "; ".join(f"{w} units for {join(names)}"
                                 for w, names in sorted(by_width.items())), "caveat": caveat,
             "control": f"{where} (with {widest} units: {at[('clapp', widest)]['mean']:.1%} "
