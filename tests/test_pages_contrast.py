@@ -230,7 +230,8 @@ def test_chapter_09_pages_run_on_synthetic_results(synthetic_contrast: dict) -> 
         assert fig.data
     assert all(len(curves) <= 6 for curves in ch09.label_groups().values())
     assert ch09.label_table().rows and ch09.activity_table().rows and ch09.silent_shares()
-    assert ch09.width_table().rows and set(ch09.width_texts()) == {"chosen", "caveat", "control"}
+    assert ch09.width_table().rows and set(ch09.width_texts()) == {"chosen", "caveat", "control",
+                                                                "verdicts"}
     assert ch09.diverged_note().endswith(".")
 
 

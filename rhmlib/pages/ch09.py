@@ -188,21 +188,17 @@ def width_table(root: Path = RESULTS_DIR) -> Table:
 
 def width_texts(root: Path = RESULTS_DIR) -> dict[str, str]:
     """The width check in words: ``chosen`` (each rule's chosen width), ``caveat`` (which
-    rules do clearly better on validation with more units than the headline runs have) and
-    ``control`` (where CLAPP stands against the control at each width, on the test set)."""
+    rules do clearly better on validation with more units than the headline runs have),
+    ``control`` (where DFA and CLAPP stand against the control at each width, on the test
+    set) and ``verdicts`` ("held" if DFA stays above the control and CLAPP below it at
+    every width, else "changed")."""
     rows = sweeps.width_rows(root)
     chosen = {r["rule"]: r["width"] for r in rows if r["chosen"]}
     by_width: dict[int, list[str]] = {}
     for rule, width in chosen.items():
         by_width.setdefault(width, []).append(str(display(rule)))
     at = {(r["rule"], r["width"]): r for r in rows}
-    words = {w: versus(at[("clapp", w)], at[(sweeps.CONTROL, w)]) for w in sweeps.WIDTHS}
-    widest = max(sweeps.WIDTHS)
-    where = (f"at every width CLAPP stays {words[widest]} the control"
-             if len(set(words.values())) == 1 else
-             "CLAPP stands " + ", ".join(f"{words[w]} the control at {w} units"
-                                         for w in sweeps.WIDTHS))
-    width = sweeps.TRAINING["width"]
+    width, widest = sweeps.TRAINING["width"], max(sweeps.WIDTHS)
 
     def val(rule: str, w: int) -> dict:
         return {"mean": at[(rule, w)]["val"], "sem": at[(rule, w)]["val_sem"]}
@@ -212,14 +208,27 @@ def width_texts(root: Path = RESULTS_DIR) -> dict[str, str]:
              for rule, w in chosen.items()
              if w > width and versus(val(rule, w), val(rule, width)) == "above"}
     caveat = ("; ".join(f"{name} does better with {w} units ({gain * 100:+.1f} points of "
-                        f"validation accuracy), so its curves above, with {width}, understate it"
-                        for name, (w, gain) in gains.items()) if gains else
+                        "validation accuracy" + (", the widest measured" if w == widest else "")
+                        + ")" for name, (w, gain) in gains.items())
+              + f", so the curves above, with {width}, understate "
+              + ("it" if len(gains) == 1 else "them") if gains else
               f"no rule of the check does clearly better (by twice the sem of the difference) "
               f"with more than the {width} units of the runs above")
+    words = {rule: {w: versus(at[(rule, w)], at[(sweeps.CONTROL, w)]) for w in sweeps.WIDTHS}
+             for rule in ("dfa", "clapp")}
+    held = set(words["dfa"].values()) == {"above"} and set(words["clapp"].values()) == {"below"}
+    where = ("at every width DFA stays above the control and CLAPP below it" if held else
+             "; ".join(f"{display(rule)} stands " + ", ".join(
+                 f"{word} the control at {w} units" for w, word in words[rule].items())
+                 for rule in words))
     return {"chosen": "; ".join(f"{w} units for {join(names)}"
-                                for w, names in sorted(by_width.items())), "caveat": caveat,
-            "control": f"{where} (with {widest} units: {at[('clapp', widest)]['mean']:.1%} "
-                       f"against {at[(sweeps.CONTROL, widest)]['mean']:.1%} on the test set)"}
+                                for w, names in sorted(by_width.items())),
+            "caveat": caveat,
+            "control": f"{where} (with {widest} units, on the test set: DFA "
+                       f"{at[('dfa', widest)]['mean']:.1%}, CLAPP "
+                       f"{at[('clapp', widest)]['mean']:.1%}, the control "
+                       f"{at[(sweeps.CONTROL, widest)]['mean']:.1%})",
+            "verdicts": "held" if held else "changed"}
 
 
 def _ahead(a: dict, b: dict) -> bool:
