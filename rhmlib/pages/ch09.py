@@ -194,26 +194,31 @@ def width_texts(root: Path = RESULTS_DIR) -> dict[str, str]:
     every width, else "changed")."""
     rows = sweeps.width_rows(root)
     chosen = {r["rule"]: r["width"] for r in rows if r["chosen"]}
-    by_width: dict[int, list[str]] = {}
-    for rule, width in chosen.items():
-        by_width.setdefault(width, []).append(str(display(rule)))
-    at = {(r["rule"], r["width"]): r for r in rows}
     width, widest = sweeps.TRAINING["width"], max(sweeps.WIDTHS)
+
+    def name(rule: str) -> str:
+        return "the control" if rule == sweeps.CONTROL else str(display(rule))
+
+    by_width: dict[int, list[str]] = {}
+    for rule, w in chosen.items():
+        by_width.setdefault(w, []).append(name(rule))
+    at = {(r["rule"], r["width"]): r for r in rows}
 
     def val(rule: str, w: int) -> dict:
         return {"mean": at[(rule, w)]["val"], "sem": at[(rule, w)]["val_sem"]}
 
     # A wider choice matters only where it is clearly better than the headline width.
-    gains = {str(display(rule)): (w, val(rule, w)["mean"] - val(rule, width)["mean"])
+    gains = {name(rule): (w, val(rule, w)["mean"] - val(rule, width)["mean"])
              for rule, w in chosen.items()
              if w > width and versus(val(rule, w), val(rule, width)) == "above"}
-    caveat = ("; ".join(f"{name} does better with {w} units ({gain * 100:+.1f} points of "
-                        "validation accuracy" + (", the widest measured" if w == widest else "")
-                        + ")" for name, (w, gain) in gains.items())
-              + f", so the curves above, with {width}, understate "
-              + ("it" if len(gains) == 1 else "them") if gains else
-              f"no rule of the check does clearly better (by twice the sem of the difference) "
-              f"with more than the {width} units of the runs above")
+    others = [name(rule) for rule in chosen if name(rule) not in gains]
+    caveat = ("; ".join(f"{who} does clearly better with {w} units than with {width} "
+                        f"({gain * 100:+.1f} points of validation accuracy)"
+                        for who, (w, gain) in gains.items())
+              + (f", {join(others)} within twice the sem of the difference" if others else "")
+              if gains else
+              f"none does clearly better (by twice the sem of the difference) than with the "
+              f"{width} units of the runs above")
     words = {rule: {w: versus(at[(rule, w)], at[(sweeps.CONTROL, w)]) for w in sweeps.WIDTHS}
              for rule in ("dfa", "clapp")}
     held = set(words["dfa"].values()) == {"above"} and set(words["clapp"].values()) == {"below"}
@@ -222,6 +227,7 @@ def width_texts(root: Path = RESULTS_DIR) -> dict[str, str]:
                  f"{word} the control at {w} units" for w, word in words[rule].items())
                  for rule in words))
     return {"chosen": "; ".join(f"{w} units for {join(names)}"
+                                + (", the widest measured" if w == widest else "")
                                 for w, names in sorted(by_width.items())),
             "caveat": caveat,
             "control": f"{where} (with {widest} units, on the test set: DFA "
