@@ -62,7 +62,8 @@ def samples_figure(per_class: int = 4, seed: int = 0) -> go.Figure:
         rows = x[y == k][:per_class]
         for i, signal in enumerate(rows):
             fig.add_trace(go.Scatter(y=signal, mode="lines", showlegend=False,
-                                     line={"width": 1.2}, opacity=1.0 if i == 0 else 0.55,
+                                     line={"width": 1.6 if i == 0 else 1.0, "color": "#332288"},
+                                     opacity=1.0 if i == 0 else 0.35,
                                      hovertemplate=f"class {k}<br>t=%{{x}}<br>%{{y:.2f}}"
                                                    "<extra></extra>"),
                           row=k // 5 + 1, col=k % 5 + 1)
@@ -107,7 +108,7 @@ def label_groups(root: Path = RESULTS_DIR) -> dict[str, dict[str, list[dict]]]:
     the control in the strict regime; the self-supervised rules with 16,000 unlabelled
     signals (label-limited)."""
     panels_: dict[str, dict[str, list[dict]]] = {
-        "direct feedback": {}, "self-supervised": {}, "self-supervised, label-limited": {}}
+        "direct feedback": {}, "self-supervised": {}, "label-limited": {}}
     for row in sweeps.label_rows(root):
         name = display(row["rule"])
         point = {"P": row["P"], "mean": row["mean"], "sem": row["sem"], "n": row["n"]}
@@ -122,7 +123,7 @@ def label_groups(root: Path = RESULTS_DIR) -> dict[str, dict[str, list[dict]]]:
         elif row["regime"] == "strict":
             panels_["self-supervised"].setdefault(name, []).append(point)
         else:
-            panels_["self-supervised, label-limited"].setdefault(name, []).append(point)
+            panels_["label-limited"].setdefault(name, []).append(point)
     return panels_
 
 
@@ -183,7 +184,7 @@ def width_table(root: Path = RESULTS_DIR) -> Table:
     return Table(list(out.values()), ["rule", *map(str, sweeps.WIDTHS)],
                  caption=f"Validation accuracy with {sweeps.SCAN_LABELS:,} labels against the "
                  "number of units per layer, mean ± sem over seeds 0-2, each rule at its "
-                 "chosen rate; the width of best mean is marked chosen")
+                 "chosen rate; the width with the best mean is marked (chosen)")
 
 
 def width_texts(root: Path = RESULTS_DIR) -> dict[str, str]:
@@ -215,7 +216,8 @@ def width_texts(root: Path = RESULTS_DIR) -> dict[str, str]:
     caveat = ("; ".join(f"{who} does clearly better with {w} units than with {width} "
                         f"({gain * 100:+.1f} points of validation accuracy)"
                         for who, (w, gain) in gains.items())
-              + (f", {join(others)} within twice the sem of the difference" if others else "")
+              + (f", while {join(others)} gain less than twice the sem of the difference"
+                 if others else "")
               if gains else
               f"none does clearly better (by twice the sem of the difference) than with the "
               f"{width} units of the runs above")

@@ -195,9 +195,10 @@ def _on_mnist1d(claim: str) -> str:
     labels = ch09.sweeps.SCAN_LABELS
     at = found[labels]
     control = f"the readout alone on untrained layers ({at['control']['mean']:.2f})"
+    width = ch09.sweeps.TRAINING["width"]
     if claim == "type1":
         fa, dfa = at["feedback"]["fa"], at["feedback"]["dfa"]
-        return (f"With {labels:,} labels, DFA reaches {dfa['mean']:.2f}, "
+        return (f"With {labels:,} labels and {width} units, DFA reaches {dfa['mean']:.2f}, "
                 f"{at['feedback_vs_control']['dfa']} {control} and "
                 f"{ch09.versus(dfa, at['bp'])} backprop ({at['bp']['mean']:.2f}); FA reaches "
                 f"{fa['mean']:.2f}, {at['feedback_vs_control']['fa']} the readout. DRTP and "
@@ -210,7 +211,8 @@ def _on_mnist1d(claim: str) -> str:
                  ", ".join(f"{found[P]['limited_vs_bp']} backprop at {P:,} labels"
                            for P in ch09.sweeps.LIMITED_LABELS))
         verdict = "No. " if at["vs_control"] != "above" else ""
-        return (f"{verdict}With {labels:,} labels, {found['best_ssl_label']} reaches "
+        return (f"{verdict}With {labels:,} labels and {width} units, {found['best_ssl_label']} "
+                f"reaches "
                 f"{at['ssl']['mean']:.2f}, {at['vs_control']} {control} and "
                 f"{ch09.versus(at['ssl'], at['bp'])} backprop ({at['bp']['mean']:.2f}); given "
                 f"{ch09.sweeps.UNLABELLED:,} unlabelled signals, the best self-supervised "
