@@ -67,7 +67,7 @@ def _claim_type1() -> str:
     bp_hard = min(g["BP"]["mean"] for g in hard.values())
     ls = sorted({L for m, L in hard if L > 3})
     ms = sorted({m for m, L in hard if m > 4})
-    first = (f"{' and '.join(stuck)} never reach 90 % (best test accuracy "
+    first = (f"{' and '.join(stuck)} never reach 90 % (their best test accuracy is "
              f"{max(best[n]['mean'] for n in stuck):.2f}, chance {1 / REFERENCE['n_c']:.2f}, up to "
              f"$P$ = {largest:,})"
              if stuck else "DRTP and PEPITA reach 90 % too")
@@ -117,8 +117,9 @@ def _label_cases(vs: list[dict]) -> str:
     by_depth: dict[int, list[float]] = {}
     for v in vs:
         by_depth.setdefault(v["L"], []).append(v["ratio"])
-    return "; ".join(f"$L = {L}$ ({join([f'{r:g}' for r in sorted(rs)])} $P^*$ labels)"
-                     for L, rs in sorted(by_depth.items())) or "no depth and number of labels"
+    cases = [f"$L = {L}$ ({join([f'{r:g}' for r in sorted(rs)])} $P^*$ labels)"
+             for L, rs in sorted(by_depth.items())]
+    return join(cases) if cases else "no depth and number of labels"
 
 
 def _claim_local() -> str:
