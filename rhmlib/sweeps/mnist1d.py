@@ -45,7 +45,7 @@ __all__ = ["LABELS", "LIMITED_LABELS", "SELECTION_SEEDS", "HEADLINE_SEEDS", "UNL
            "mnist1d_lr_edge", "scan_records", "chosen_lrs", "mnist1d_labels",
            "mnist1d_label_limited", "label_rows", "MLP", "MLP_LRS", "mnist1d_mlp_lr",
            "mnist1d_mlp", "mlp_rows", "WIDTHS", "WIDTH_RULES", "mnist1d_width",
-           "width_rows", "TWIN_BLENDS", "mnist1d_twins", "CONTROL", "name_of",
+           "width_rows", "TWIN_BLENDS", "mnist1d_twins", "CONTROL", "CONTROL_RULE", "name_of",
            "activity_rows"]
 
 LABELS = (250, 1000, 4000, 16000)
@@ -70,11 +70,21 @@ BASE_LRS = {"bp": 0.2, "fa": 0.3, "dfa": 0.001, "clapp": 0.02, "infonce": 0.06, 
 BEYOND = {0.1: 0.03, 1.0: 3.0}
 
 
+# The control of the self-supervised rules: the readout on the untrained layers of the
+# rule below (its network and readout, no pretraining), at that rule's rate.
+CONTROL = "random features"
+CONTROL_RULE = "clapp"
+
+
 def config(rule: str, P: int, seed: int, lr: float | None = None, unlabelled: int = 0) -> dict:
-    """The run config of ``rule`` at ``P`` labels and ``seed`` (plus unlabelled signals)."""
-    options = {"rule_options": {"unlabelled": unlabelled}} if unlabelled else {}
+    """The run config of ``rule`` (or :data:`CONTROL`) at ``P`` labels and ``seed`` (plus
+    unlabelled signals)."""
+    options: dict = {"unlabelled": unlabelled} if unlabelled else {}
+    if rule == CONTROL:
+        rule, options = CONTROL_RULE, {**options, "pretrain": False}
     return {**TRAINING, "P": P, "rule": rule, "seed": seed,
-            **({"lr": lr} if lr is not None else {}), **options}
+            **({"lr": lr} if lr is not None else {}),
+            **({"rule_options": options} if options else {})}
 
 
 def _lr(rule: str, factor: float) -> float:
@@ -113,12 +123,10 @@ def scan_records(root: Path = RESULTS_DIR) -> dict[str, list[dict]]:
 
 
 def chosen_lrs(root: Path = RESULTS_DIR) -> dict[str, float]:
-    """Per rule: the rate chosen on the validation split at 4,000 labels."""
-    return {rule: best_lr(records) for rule, records in scan_records(root).items()}
-
-
-# The control of the self-supervised rules: the readout on the untrained layers.
-CONTROL = "random features"
+    """Per rule: the rate chosen on the validation split at 4,000 labels; the control's is
+    that of :data:`CONTROL_RULE`."""
+    lrs = {rule: best_lr(records) for rule, records in scan_records(root).items()}
+    return {**lrs, CONTROL: lrs[CONTROL_RULE]}
 
 
 def name_of(config: dict) -> str:
@@ -138,10 +146,8 @@ def mnist1d_labels() -> list[dict]:
     """Every family, and the random-features control, against the number of labels, strict
     regime, seeds 10-12."""
     lrs = chosen_lrs()
-    control = [config("clapp", P, seed, lrs["clapp"]) | {"rule_options": {"pretrain": False}}
-               for P in LABELS for seed in HEADLINE_SEEDS]
-    return [config(rule, P, seed, lrs[rule]) for rule in RULES for P in LABELS
-            for seed in HEADLINE_SEEDS] + control
+    return [config(rule, P, seed, lrs[rule]) for rule in (*RULES, CONTROL) for P in LABELS
+            for seed in HEADLINE_SEEDS]
 
 
 @sweep(probes=_activity)
@@ -165,13 +171,8 @@ def mnist1d_width() -> list[dict]:
     """Backprop, DFA, CLAPP and the control at widths 64, 128 and 256, 4,000 labels, each
     at its chosen rate, seeds 0-2."""
     lrs = chosen_lrs()
-    out = []
-    for name in WIDTH_RULES:
-        rule = "clapp" if name == CONTROL else name
-        options = {"rule_options": {"pretrain": False}} if name == CONTROL else {}
-        out += [config(rule, SCAN_LABELS, seed, lrs[rule]) | {"width": width} | options
-                for width in WIDTHS for seed in SELECTION_SEEDS]
-    return out
+    return [config(rule, SCAN_LABELS, seed, lrs[rule]) | {"width": width}
+            for rule in WIDTH_RULES for width in WIDTHS for seed in SELECTION_SEEDS]
 
 
 def width_rows(root: Path = RESULTS_DIR) -> list[dict]:
