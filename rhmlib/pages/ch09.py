@@ -28,6 +28,21 @@ __all__ = ["PUBLIC", "display", "templates_figure", "samples_figure", "anchor_ro
 PUBLIC = {"logistic regression": 0.32, "MLP": 0.68, "CNN": 0.94, "GRU": 0.91, "human": 0.96}
 
 
+def _class_figure(traces: list[list[go.Scatter]], height: int) -> go.Figure:
+    """One panel a class, two rows of five: ``traces[k]`` drawn in class ``k``'s panel."""
+    fig = make_subplots(rows=2, cols=5, subplot_titles=[f"class {k}" for k in range(N_CLASSES)],
+                        shared_yaxes=True, vertical_spacing=0.18, horizontal_spacing=0.03)
+    for k, panel in enumerate(traces):
+        for trace in panel:
+            fig.add_trace(trace, row=k // 5 + 1, col=k % 5 + 1)
+    fig.update_xaxes(showticklabels=False)
+    fig.update_xaxes(title_text="position", row=2)
+    fig.update_yaxes(title_text="value", col=1)
+    fig.update_layout(height=height, margin={"l": 40, "r": 10, "t": 40, "b": 30},
+                      template="plotly_white")
+    return fig
+
+
 def templates_figure() -> go.Figure:
     """The ten hand-drawn templates of MNIST-1D, one panel a class, before any transformation."""
     try:
@@ -35,44 +50,24 @@ def templates_figure() -> go.Figure:
     except ImportError as err:
         raise ImportError(f"the templates come from the mnist1d package: {INSTALL}") from err
     templates = get_templates()
-    fig = make_subplots(rows=2, cols=5, subplot_titles=[f"class {k}" for k in range(N_CLASSES)],
-                        shared_yaxes=True, vertical_spacing=0.2, horizontal_spacing=0.03)
-    for k, (template, label) in enumerate(zip(templates["x"], templates["y"])):
-        fig.add_trace(go.Scatter(y=template, mode="lines+markers", showlegend=False,
-                                 line={"width": 2, "color": "#332288"}, marker={"size": 4},
-                                 hovertemplate=f"template {label}<br>t=%{{x}}<br>%{{y:.2f}}"
-                                               "<extra></extra>"),
-                      row=k // 5 + 1, col=k % 5 + 1)
-    fig.update_xaxes(showticklabels=False)
-    fig.update_xaxes(title_text="position", row=2)
-    fig.update_yaxes(title_text="value", col=1)
-    fig.update_layout(height=320, margin={"l": 40, "r": 10, "t": 40, "b": 30},
-                      template="plotly_white")
-    return fig
+    return _class_figure([[go.Scatter(y=template, mode="lines+markers", showlegend=False,
+                                      line={"width": 2, "color": "#332288"}, marker={"size": 4},
+                                      hovertemplate=f"template {label}<br>t=%{{x}}<br>%{{y:.2f}}"
+                                                    "<extra></extra>")]
+                          for template, label in zip(templates["x"], templates["y"])], 320)
 
 
 def samples_figure(per_class: int = 4, seed: int = 0) -> go.Figure:
     """The first ``per_class`` signals of each class of stream ``seed``, one panel a class."""
-    data = MNIST1D()
-    sample = data.sample_distinct(per_class * N_CLASSES * 4, seed=seed)
+    sample = MNIST1D().sample_distinct(per_class * N_CLASSES * 4, seed=seed)
     x, y = sample.x.numpy(), sample.y.numpy()
-    fig = make_subplots(rows=2, cols=5, subplot_titles=[f"class {k}" for k in range(N_CLASSES)],
-                        shared_yaxes=True, vertical_spacing=0.16, horizontal_spacing=0.03)
-    for k in range(N_CLASSES):
-        rows = x[y == k][:per_class]
-        for i, signal in enumerate(rows):
-            fig.add_trace(go.Scatter(y=signal, mode="lines", showlegend=False,
-                                     line={"width": 1.6 if i == 0 else 1.0, "color": "#332288"},
-                                     opacity=1.0 if i == 0 else 0.35,
-                                     hovertemplate=f"class {k}<br>t=%{{x}}<br>%{{y:.2f}}"
-                                                   "<extra></extra>"),
-                          row=k // 5 + 1, col=k % 5 + 1)
-    fig.update_xaxes(showticklabels=False)
-    fig.update_xaxes(title_text="position", row=2)
-    fig.update_yaxes(title_text="value", col=1)
-    fig.update_layout(height=380, margin={"l": 40, "r": 10, "t": 40, "b": 20},
-                      template="plotly_white")
-    return fig
+    return _class_figure([[go.Scatter(y=signal, mode="lines", showlegend=False,
+                                      line={"width": 1.6 if i == 0 else 1.0, "color": "#332288"},
+                                      opacity=1.0 if i == 0 else 0.35,
+                                      hovertemplate=f"class {k}<br>t=%{{x}}<br>%{{y:.2f}}"
+                                                    "<extra></extra>")
+                           for i, signal in enumerate(x[y == k][:per_class])]
+                          for k in range(N_CLASSES)], 380)
 
 
 def anchor_rows(root: Path = RESULTS_DIR) -> list[dict]:
