@@ -174,13 +174,12 @@ def _similarity_text(row: dict) -> str:
         return (f"Cannot decide: the cosines span only {row['low']:.2f} to {row['high']:.2f}")
     trend = ("Supported" if row["rho"] > 0.3 and min(without) > 0 else
              "Contradicted" if row["rho"] < -0.3 and max(without) < 0 else "Not supported")
+    # With two families, leaving one out leaves the other's runs alone.
+    spread = (f" ({min(without):+.2f} to {max(without):+.2f} leaving out any one family of "
+              "runs)" if len(without) > 2 else
+              ", and within each rule's runs alone " + join([f"{v:+.2f}" for v in without]))
     return (f"{trend}: over cosines from {row['low']:.2f} to {row['high']:.2f}, the rank "
-            f"correlation with test accuracy is {row['rho']:+.2f} ({min(without):+.2f} to "
-            f"{max(without):+.2f} leaving out any one family of runs)"
-            if len(without) > 2 else
-            f"{trend}: over cosines from {row['low']:.2f} to {row['high']:.2f}, the rank "
-            f"correlation with test accuracy is {row['rho']:+.2f}, and within each rule's "
-            "runs alone " + " and ".join(f"{v:+.2f}" for v in row["without"].values()))
+            f"correlation with test accuracy is {row['rho']:+.2f}{spread}")
 
 
 def _claim_similarity() -> str:
@@ -190,9 +189,9 @@ def _claim_similarity() -> str:
             "their global twins, and CLAPP++'s variants, at convergence, width 256).")
 
 
-def _on_mnist1d(claim: str) -> str:
-    """What MNIST-1D (chapter 09) says of a claim the grammar tested."""
-    found = ch09.findings()
+def _on_mnist1d(claim: str, found: dict) -> str:
+    """What MNIST-1D (chapter 09, its :func:`~rhmlib.pages.ch09.findings` ``found``) says of
+    a claim the grammar tested."""
     labels = ch09.sweeps.SCAN_LABELS
     at = found[labels]
     control = f"the readout alone on untrained layers ({at['control']['mean']:.2f})"
@@ -244,8 +243,9 @@ def _claim_rows() -> list[dict]:
     ]
     mnist1d = {_claim_type1: "type1", _claim_local: "local", _claim_contrast: "contrast",
                _claim_similarity: "similarity"}
+    found = ch09.findings()
     return [{"claim": claim, "what we find": verdict(),
-             "on MNIST-1D": _on_mnist1d(mnist1d[verdict]) if verdict in mnist1d else "–",
+             "on MNIST-1D": _on_mnist1d(mnist1d[verdict], found) if verdict in mnist1d else "–",
              "where": ", ".join(f"{{doc}}`{d}`" for d in where.split(", "))
              + (", {doc}`09_mnist1d`" if verdict in mnist1d else "")}
             for claim, verdict, where in rows]
